@@ -1,0 +1,409 @@
+"""Attention weights as labelled heatmaps: one map, a layer x head grid, an animation.
+
+Rows are queries (the target tokens, what is being produced), columns are keys (the source
+tokens, what is attended to), as in Bahdanau et al. 2015, Fig. 3. Every function builds a
+`matplotlib.figure.Figure` directly (no pyplot), so nothing is shown or kept alive behind the
+caller's back: a notebook displays the returned figure once, a script saves it.
+"""
+
+import pathlib
+
+import numpy as np
+from matplotlib import animation
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from attention_layers.visualization._common import check_ndim, check_tokens, to_numpy, to_tokens
+
+# A cell is at least 0.18 inch (13 points) high, so a 9-point label per row never overlaps
+# its neighbour however many tokens there are: the figure grows instead.
+_MIN_CELL_INCHES = 0.18
+_MAX_CELL_INCHES = 0.45
+# In a grid, panels may shrink further; labels are dropped when they would be unreadable.
+_MIN_GRID_CELL_INCHES = 0.05
+_MIN_LABEL_POINTS = 4.5
+
+
+def escape_label(token):
+    """`token` as matplotlib label text: a `$` is literal, never the start of mathtext."""
+    return token.replace("$", r"\$")
+
+
+def _cell_inches(num_rows, num_cols, budget_inches, min_cell):
+    longest = max(num_rows, num_cols, 1)
+    return float(np.clip(budget_inches / longest, min_cell, _MAX_CELL_INCHES))
+
+
+def _label_points(cell_inches):
+    # 70% of the cell height leaves room for the line spacing of the font.
+    return float(min(cell_inches * 72 * 0.7, 10.0))
+
+
+def _label_inches(tokens, points):
+    if not tokens:
+        return 0.3
+    return max(len(token) for token in tokens) * points * 0.62 / 72 + 0.15
+
+
+def _draw_heatmap(
+    ax,
+    weights,
+    source_tokens,
+    target_tokens,
+    *,
+    cmap,
+    vmax,
+    fontsize,
+    show_x_labels=True,
+    show_y_labels=True,
+):
+    """Draws `weights (T_q, T_k)` on `ax`; returns the `AxesImage`."""
+    num_queries, num_keys = weights.shape
+    image = ax.imshow(
+        weights, cmap=cmap, vmin=0.0, vmax=vmax, aspect="auto", interpolation="nearest"
+    )
+    # Thin white lines between cells keep a row traceable across 40+ columns.
+    ax.set_xticks(np.arange(num_keys + 1) - 0.5, minor=True)
+    ax.set_yticks(np.arange(num_queries + 1) - 0.5, minor=True)
+    ax.grid(which="minor", color="white", linewidth=0.4, alpha=0.6)
+    ax.tick_params(which="minor", length=0)
+    ax.tick_params(which="major", length=2, labelsize=fontsize)
+    for axis, tokens, show, rotation in (
+        (ax.xaxis, source_tokens, show_x_labels, 90),
+        (ax.yaxis, target_tokens, show_y_labels, 0),
+    ):
+        if not show:
+            axis.set_ticks([])
+        elif tokens is not None and fontsize >= _MIN_LABEL_POINTS:
+            # Every token gets its label: none is skipped to save room.
+            axis.set_ticks(
+                range(len(tokens)),
+                labels=[escape_label(token) for token in tokens],
+                rotation=rotation,
+                fontsize=fontsize,
+            )
+        else:
+            axis.set_major_locator(MaxNLocator(integer=True))
+    return image
+
+
+def _heatmap_grid(
+    grid,
+    source_tokens,
+    target_tokens,
+    *,
+    row_names,
+    column_names,
+    title,
+    cmap,
+    vmax,
+    budget_inches,
+    min_cell,
+):
+    """A figure of heatmaps, `grid[row][column]` each `(T_q, T_k)`; returns (fig, images)."""
+    num_rows = len(grid)
+    num_columns = max(len(row) for row in grid)
+    num_queries = max(panel.shape[0] for row in grid for panel in row)
+    num_keys = max(panel.shape[1] for row in grid for panel in row)
+    cell = _cell_inches(num_queries, num_keys, budget_inches, min_cell)
+    # Keep a wide grid under ~20 inches: cells shrink (and labels go) before that.
+    cell = max(min(cell, 20.0 / (num_columns * num_keys)), min_cell / 4)
+    fontsize = _label_points(cell)
+    labelled = fontsize >= _MIN_LABEL_POINTS
+    y_margin = _label_inches(target_tokens, fontsize) if labelled else 0.3
+    x_margin = _label_inches(source_tokens, fontsize) if labelled else 0.3
+    row_name_margin = 0.3 if row_names else 0.0
+    width = num_columns * (num_keys * cell + 0.1) + y_margin + row_name_margin + 1.0
+    height = num_rows * (num_queries * cell + 0.35) + x_margin + (0.4 if title else 0.1)
+    fig = Figure(figsize=(max(width, 3.0), max(height, 1.6)), layout="constrained")
+    axes = fig.subplots(num_rows, num_columns, squeeze=False)
+    images = []
+    for row_index, row in enumerate(grid):
+        for column_index, ax in enumerate(axes[row_index]):
+            if column_index >= len(row):
+                ax.set_axis_off()
+                continue
+            below = grid[row_index + 1] if row_index + 1 < num_rows else []
+            images.append(
+                _draw_heatmap(
+                    ax,
+                    row[column_index],
+                    source_tokens,
+                    target_tokens,
+                    cmap=cmap,
+                    vmax=vmax,
+                    fontsize=fontsize,
+                    show_x_labels=column_index >= len(below),
+                    show_y_labels=column_index == 0,
+                )
+            )
+            if row_index == 0 and column_names:
+                ax.set_title(column_names[column_index], fontsize=max(fontsize, 7))
+            if column_index == 0 and row_names:
+                ax.set_ylabel(row_names[row_index], fontsize=max(fontsize, 7))
+    fig.colorbar(images[0], ax=axes, pad=0.01)
+    if title:
+        fig.suptitle(title)
+    return fig, images
+
+
+def _check_heatmap_tokens(name, weights, source_tokens, target_tokens):
+    check_tokens(name, weights.shape, -2, target_tokens, "target_tokens", "query (row)")
+    check_tokens(name, weights.shape, -1, source_tokens, "source_tokens", "key (column)")
+
+
+def _vmax(*arrays):
+    largest = max(float(np.max(array, initial=0.0)) for array in arrays)
+    return largest if largest > 0 else 1.0
+
+
+def plot_attention(
+    weights,
+    source_tokens=None,
+    target_tokens=None,
+    *,
+    title=None,
+    cmap="viridis",
+    vmax=None,
+    ax=None,
+):
+    """Plots one attention map as a labelled heatmap.
+
+    Row `i` shows how target token `i` (the query) spreads its attention over the source
+    tokens (the keys); the colour scale runs from 0 to the largest weight, so a flat
+    distribution over 40 tokens is still visible. The figure grows with the number of
+    tokens (at least 0.18 inch per row and column) so that every token keeps a readable
+    label, however long the sentence.
+
+    Args:
+        weights: attention weights of shape `(T_q, T_k)` (numpy array or backend tensor),
+            e.g. one example and one head of a layer's `(batch, heads, T_q, T_k)`.
+        source_tokens: optional list of `T_k` strings, the column (key) labels.
+        target_tokens: optional list of `T_q` strings, the row (query) labels. For
+            self-attention pass the same list as `source_tokens`.
+        title: optional title.
+        cmap: a matplotlib colour map name.
+        vmax: the weight drawn with the brightest colour (default: the largest weight).
+        ax: optional `matplotlib.axes.Axes` to draw into; by default a new figure sized
+            for the tokens is made.
+
+    Returns:
+        The `matplotlib.figure.Figure`. Its first axes holds the heatmap
+        (`fig.axes[0].images[0]`), the second the colour bar.
+
+    Example:
+
+    >>> import numpy as np
+    >>> weights = np.array([[0.9, 0.1, 0.0], [0.2, 0.7, 0.1]])
+    >>> fig = plot_attention(weights, ["el", "gato", "<end>"], ["the", "cat"])
+    >>> fig.savefig("attention.png")  # doctest: +SKIP
+    """
+    weights = to_numpy("weights", weights)
+    check_ndim("weights", weights, (2,), "(T_q, T_k); use plot_heads for several heads")
+    source_tokens = to_tokens("source_tokens", source_tokens)
+    target_tokens = to_tokens("target_tokens", target_tokens)
+    _check_heatmap_tokens("weights", weights, source_tokens, target_tokens)
+    vmax = _vmax(weights) if vmax is None else vmax
+    if ax is None:
+        fig, _ = _heatmap_grid(
+            [[weights]],
+            source_tokens,
+            target_tokens,
+            row_names=None,
+            column_names=None,
+            title=title,
+            cmap=cmap,
+            vmax=vmax,
+            budget_inches=6.0,
+            min_cell=_MIN_CELL_INCHES,
+        )
+        return fig
+    cell = _cell_inches(*weights.shape, 6.0, _MIN_CELL_INCHES)
+    image = _draw_heatmap(
+        ax, weights, source_tokens, target_tokens, cmap=cmap, vmax=vmax, fontsize=_label_points(cell)
+    )
+    ax.figure.colorbar(image, ax=ax)
+    if title:
+        ax.set_title(title)
+    return ax.figure
+
+
+def _layers_and_names(weights, layer_names):
+    """`weights` as a list of `(heads, T_q, T_k)` arrays, one per layer, and their names."""
+    if isinstance(weights, dict):
+        if layer_names is not None:
+            raise ValueError(
+                "`layer_names` must be None when `weights` is a dict: its keys name the layers."
+            )
+        names = [str(name) for name in weights]
+        layers = [to_numpy(f"weights[{name!r}]", value) for name, value in weights.items()]
+    elif isinstance(weights, (list, tuple)):
+        names = layer_names
+        layers = [to_numpy(f"weights[{index}]", value) for index, value in enumerate(weights)]
+    else:
+        array = to_numpy("weights", weights)
+        check_ndim(
+            "weights", array, (3, 4), "(heads, T_q, T_k) or (layers, heads, T_q, T_k)"
+        )
+        layers = list(array) if array.ndim == 4 else [array]
+        names = layer_names
+    if not layers:
+        raise ValueError("`weights` holds no layers.")
+    for index, layer in enumerate(layers):
+        label = f"weights[{names[index]!r}]" if isinstance(weights, dict) else f"weights[{index}]"
+        check_ndim(label, layer, (2, 3), "(T_q, T_k) or (heads, T_q, T_k)")
+    layers = [layer[None] if layer.ndim == 2 else layer for layer in layers]
+    if names is not None and len(names) != len(layers):
+        raise ValueError(
+            f"`layer_names` has {len(names)} names but `weights` holds {len(layers)} layers."
+        )
+    return layers, names
+
+
+def plot_heads(
+    weights,
+    source_tokens=None,
+    target_tokens=None,
+    *,
+    layer_names=None,
+    title=None,
+    cmap="viridis",
+    vmax=None,
+):
+    """Plots the attention of every head of every layer as a layer x head grid.
+
+    Each panel is one head's `(T_q, T_k)` map; all panels share one colour scale (0 to the
+    largest weight of the grid), so heads can be compared at a glance: which ones attend
+    to the previous token, which ones to the whole sentence. Token labels are drawn on the
+    left column (targets) and the bottom row (sources).
+
+    Args:
+        weights: one of
+            - an array `(heads, T_q, T_k)`: one layer, one row of panels;
+            - an array `(layers, heads, T_q, T_k)`: one row per layer;
+            - a dict `{layer_name: array}` or a list of arrays, each `(heads, T_q, T_k)` or
+              `(T_q, T_k)` (a single-head layer); the layers may have different numbers
+              of heads.
+        source_tokens: optional list of `T_k` strings (the keys).
+        target_tokens: optional list of `T_q` strings (the queries).
+        layer_names: optional row names when `weights` is an array or a list.
+        title: optional figure title.
+        cmap: a matplotlib colour map name.
+        vmax: the weight drawn with the brightest colour (default: the largest weight).
+
+    Returns:
+        The `matplotlib.figure.Figure`; panels are in `fig.axes` row by row (one
+        `AxesImage` each), followed by the colour bar.
+
+    Example:
+
+    >>> import numpy as np
+    >>> weights = np.random.default_rng(0).dirichlet(np.ones(5), size=(2, 4, 5))
+    >>> fig = plot_heads(weights, list("abcde"), list("abcde"), layer_names=["enc 0", "enc 1"])
+    >>> len(fig.axes)  # 2 layers x 4 heads, and the colour bar
+    9
+    """
+    layers, names = _layers_and_names(weights, layer_names)
+    source_tokens = to_tokens("source_tokens", source_tokens)
+    target_tokens = to_tokens("target_tokens", target_tokens)
+    for index, layer in enumerate(layers):
+        label = f"weights[{names[index]!r}]" if names else f"weights[{index}]"
+        _check_heatmap_tokens(label, layer, source_tokens, target_tokens)
+    num_heads = max(layer.shape[0] for layer in layers)
+    fig, _ = _heatmap_grid(
+        [list(layer) for layer in layers],
+        source_tokens,
+        target_tokens,
+        row_names=names,
+        column_names=[f"head {head}" for head in range(num_heads)],
+        title=title,
+        cmap=cmap,
+        vmax=_vmax(*layers) if vmax is None else vmax,
+        budget_inches=3.0,
+        min_cell=_MIN_GRID_CELL_INCHES,
+    )
+    return fig
+
+
+def animate_attention(
+    frames,
+    path,
+    source_tokens=None,
+    target_tokens=None,
+    *,
+    titles=None,
+    fps=2,
+    cmap="viridis",
+):
+    """Writes a GIF of attention maps changing over time (e.g. one frame per epoch).
+
+    All frames share one colour scale (0 to the largest weight of any frame), so a map
+    that sharpens during training visibly brightens. The GIF is written with matplotlib's
+    Pillow writer.
+
+    Args:
+        frames: a sequence of arrays of one shape, each `(T_q, T_k)` (one heatmap) or
+            `(heads, T_q, T_k)` (a row of heads).
+        path: where to write the GIF.
+        source_tokens: optional list of `T_k` strings (the keys).
+        target_tokens: optional list of `T_q` strings (the queries).
+        titles: optional list of one title per frame (default: "frame 0", "frame 1", ...).
+            Give each frame a distinct title: GIF encoders merge identical frames.
+        fps: frames per second.
+        cmap: a matplotlib colour map name.
+
+    Returns:
+        The `pathlib.Path` of the GIF.
+
+    Example:
+
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> frames = [rng.dirichlet(np.ones(4), size=3) for _ in range(5)]
+    >>> animate_attention(frames, "attention.gif", titles=[f"epoch {e}" for e in range(1, 6)])
+    ... # doctest: +SKIP
+    PosixPath('attention.gif')
+    """
+    frames = [to_numpy(f"frames[{index}]", frame) for index, frame in enumerate(frames)]
+    if not frames:
+        raise ValueError("`frames` is empty; give at least one attention map.")
+    for index, frame in enumerate(frames):
+        check_ndim(f"frames[{index}]", frame, (2, 3), "(T_q, T_k) or (heads, T_q, T_k)")
+        if frame.shape != frames[0].shape:
+            raise ValueError(
+                f"`frames[{index}]` has shape {frame.shape} but `frames[0]` has shape "
+                f"{frames[0].shape}; all frames must have one shape."
+            )
+    if titles is None:
+        titles = [f"frame {index}" for index in range(len(frames))]
+    elif len(titles) != len(frames):
+        raise ValueError(f"`titles` has {len(titles)} entries but there are {len(frames)} frames.")
+    source_tokens = to_tokens("source_tokens", source_tokens)
+    target_tokens = to_tokens("target_tokens", target_tokens)
+    _check_heatmap_tokens("frames[0]", frames[0], source_tokens, target_tokens)
+
+    heads = [frame[None] if frame.ndim == 2 else frame for frame in frames]
+    fig, images = _heatmap_grid(
+        [list(heads[0])],
+        source_tokens,
+        target_tokens,
+        row_names=None,
+        column_names=[f"head {head}" for head in range(len(heads[0]))] if frames[0].ndim == 3 else None,
+        title=titles[0],
+        cmap=cmap,
+        vmax=_vmax(*frames),
+        budget_inches=6.0 if frames[0].ndim == 2 else 3.0,
+        min_cell=_MIN_CELL_INCHES if frames[0].ndim == 2 else _MIN_GRID_CELL_INCHES,
+    )
+
+    def draw_frame(index):
+        for image, head_weights in zip(images, heads[index]):
+            image.set_data(head_weights)
+        fig.suptitle(titles[index])
+        return images
+
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    movie = animation.FuncAnimation(fig, draw_frame, frames=len(frames), blit=False)
+    movie.save(path, writer=animation.PillowWriter(fps=fps))
+    return path
