@@ -74,9 +74,9 @@ class AdditiveAttention(BaseAttention):
             1, use_bias=False, name="score_vector", dtype=self.dtype_policy
         )
 
-    def build(self, query_shape, value_shape, key_shape=None):
+    def _build_weights(self, query_shape, value_shape, key_shape):
         self.query_projection.build(query_shape)
-        self.key_projection.build(value_shape if key_shape is None else key_shape)
+        self.key_projection.build(key_shape)
         self.score_vector.build((None, self.units))
 
     def _project_inputs(self, query, key, value):

@@ -10,9 +10,9 @@ from attention_layers.layers import mechanism
 from attention_layers.layers.masking import combine_masks
 
 
-def check_rank(name, tensor, rank, layout):
-    """Raise a `ValueError` naming `name` unless `tensor` has `rank` dimensions."""
-    shape = tuple(tensor.shape)
+def check_rank(name, shape, rank, layout):
+    """Raise a `ValueError` naming `name` unless `shape` has `rank` dimensions."""
+    shape = tuple(shape)
     if len(shape) != rank:
         raise ValueError(
             f"`{name}` must be {rank}-D with shape {layout}; received a tensor of shape {shape}."
@@ -114,7 +114,15 @@ class BaseAttention(keras.layers.Layer):
             keras.layers.Dropout(self.dropout, seed=seed) if self.dropout > 0 else None
         )
 
+    def build(self, query_shape, value_shape, key_shape=None):
+        key_shape = value_shape if key_shape is None else key_shape
+        self._check_shapes(query_shape, value_shape, key_shape)
+        self._build_weights(query_shape, value_shape, key_shape)
+
     # --- hooks for subclasses -------------------------------------------------------------
+
+    def _build_weights(self, query_shape, value_shape, key_shape):
+        """Create the layer's weights (none by default)."""
 
     def _calculate_scores(self, query, key):
         """Attention logits `(..., T_q, T_k)` from `(..., T_q, d)` and `(..., T_k, d)`."""
@@ -200,13 +208,17 @@ class BaseAttention(keras.layers.Layer):
             return output, weights
         return output
 
+    def _check_shapes(self, query_shape, value_shape, key_shape):
+        """Ranks and sizes of the inputs, checked at build and at every call."""
+        check_rank("query", query_shape, 3, "(batch, T_q, dim)")
+        check_rank("value", value_shape, 3, "(batch, T_k, dim)")
+        check_rank("key", key_shape, 3, "(batch, T_k, dim)")
+        check_size("key", key_shape, 1, value_shape[1], "the length of `value`")
+
     def _check_inputs(self, query, value, key, query_mask, value_mask, key_mask, attention_mask):
-        check_rank("query", query, 3, "(batch, T_q, dim)")
-        check_rank("value", value, 3, "(batch, T_k, dim)")
-        check_rank("key", key, 3, "(batch, T_k, dim)")
+        self._check_shapes(query.shape, value.shape, key.shape)
         batch, query_length = query.shape[0], query.shape[1]
         key_length = value.shape[1]
-        check_size("key", key.shape, 1, key_length, "the length of `value`")
         check_mask("query_mask", query_mask, (batch, query_length), "(batch, T_q)")
         check_mask("value_mask", value_mask, (batch, key_length), "(batch, T_k)")
         check_mask("key_mask", key_mask, (batch, key_length), "(batch, T_k)")

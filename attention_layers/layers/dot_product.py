@@ -54,7 +54,7 @@ def scaled_dot_product_attention(
     """
     query, key, value = (keras.ops.convert_to_tensor(t) for t in (query, key, value))
     if len(query.shape) < 3:
-        check_rank("query", query, 3, "(batch, [heads,] T_q, d_k)")
+        check_rank("query", query.shape, 3, "(batch, [heads,] T_q, d_k)")
     check_size("key", key.shape, -1, query.shape[-1], "the depth of `query`")
     check_size("key", key.shape, -2, value.shape[-2], "the length of `value`")
     scale = mechanism.default_scale(query.shape[-1]) if scale is None else scale
@@ -118,9 +118,9 @@ class ScaledDotProductAttention(BaseAttention):
     def _fused_scale(self, query):
         return self._scale(query.shape[-1])
 
-    def _check_inputs(self, query, value, key, *masks):
-        super()._check_inputs(query, value, key, *masks)
-        check_size("key", key.shape, -1, query.shape[-1], "the depth of `query`")
+    def _check_shapes(self, query_shape, value_shape, key_shape):
+        super()._check_shapes(query_shape, value_shape, key_shape)
+        check_size("key", key_shape, -1, query_shape[-1], "the depth of `query`")
 
     def get_config(self):
         return {**super().get_config(), "scale": self.scale}

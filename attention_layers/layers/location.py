@@ -53,15 +53,15 @@ class LocationAttention(BaseAttention):
             max_length, name="W_a", dtype=self.dtype_policy
         )
 
-    def build(self, query_shape, value_shape, key_shape=None):
+    def _build_weights(self, query_shape, value_shape, key_shape):
         self.location_projection.build(query_shape)
 
-    def _check_inputs(self, query, value, key, *masks):
-        super()._check_inputs(query, value, key, *masks)
-        length = value.shape[1]
+    def _check_shapes(self, query_shape, value_shape, key_shape):
+        super()._check_shapes(query_shape, value_shape, key_shape)
+        length = value_shape[1]
         if length is not None and length > self.max_length:
             raise ValueError(
-                f"`value` has {length} positions (shape {tuple(value.shape)}), more than "
+                f"`value` has {length} positions (shape {tuple(value_shape)}), more than "
                 f"`max_length`={self.max_length} this LocationAttention was built for."
             )
 
@@ -153,8 +153,11 @@ class LocationSensitiveAttention(BaseAttention):
         self.score_vector = keras.layers.Dense(1, use_bias=False, name="w", dtype=policy)
 
     def build(self, query_shape, value_shape, key_shape=None, previous_alignment_shape=None):
+        super().build(query_shape, value_shape, key_shape)
+
+    def _build_weights(self, query_shape, value_shape, key_shape):
         self.query_projection.build(query_shape)
-        self.key_projection.build(value_shape if key_shape is None else key_shape)
+        self.key_projection.build(key_shape)
         self.location_convolution.build((None, None, 1))
         self.location_projection.build((None, self.filters))
         self.score_vector.build((None, self.units))

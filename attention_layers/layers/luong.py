@@ -57,8 +57,7 @@ class LuongAttention(BaseAttention):
         self.score = score
         self.units = units
 
-    def build(self, query_shape, value_shape, key_shape=None):
-        key_shape = value_shape if key_shape is None else key_shape
+    def _build_weights(self, query_shape, value_shape, key_shape):
         if self.score == "general":
             self.key_projection = keras.layers.Dense(
                 query_shape[-1], use_bias=False, name="W_a", dtype=self.dtype_policy
@@ -78,10 +77,10 @@ class LuongAttention(BaseAttention):
             )
             self.score_vector.build((None, self.units))
 
-    def _check_inputs(self, query, value, key, *masks):
-        super()._check_inputs(query, value, key, *masks)
+    def _check_shapes(self, query_shape, value_shape, key_shape):
+        super()._check_shapes(query_shape, value_shape, key_shape)
         if self.score == "dot":
-            check_size("key", key.shape, -1, query.shape[-1], "the depth of `query` for 'dot'")
+            check_size("key", key_shape, -1, query_shape[-1], "the depth of `query` for 'dot'")
 
     def _project_inputs(self, query, key, value):
         if self.score == "general":

@@ -5,6 +5,7 @@ sources (padding of the queries, padding of the keys, an explicit `attention_mas
 and a sliding window) are combined with logical AND.
 """
 
+import numpy as np
 from keras import ops
 
 # Added to masked logits before the softmax. Finite (unlike -inf), so a row whose keys are all
@@ -69,13 +70,20 @@ def masked_softmax(scores, mask=None):
     Returns:
         float32 weights of the shape of `scores`; each unmasked row sums to 1.
     """
-    scores = ops.cast(scores, "float32")
+    limit = float(np.finfo(ops.dtype(scores)).max)
+    # A float16 product that overflowed to +-inf would make the softmax NaN (inf - inf);
+    # clipped, it ties with the largest finite logit instead.
+    scores = ops.clip(ops.cast(scores, "float32"), -limit, limit)
+    if scores.shape[-1] == 1:
+        # One key takes all the weight (Keras warns about a softmax over one element).
+        weights = ops.ones_like(scores)
+    else:
+        if mask is not None:
+            scores = ops.where(expand_mask_to(mask, len(scores.shape)), scores, _MASKED_LOGIT)
+        weights = ops.softmax(scores, axis=-1)
     if mask is None:
-        return ops.softmax(scores, axis=-1)
-    mask = expand_mask_to(mask, len(scores.shape))
-    scores = ops.where(mask, scores, _MASKED_LOGIT)
-    weights = ops.softmax(scores, axis=-1)
-    return ops.where(mask, weights, 0.0)
+        return weights
+    return ops.where(expand_mask_to(mask, len(scores.shape)), weights, 0.0)
 
 
 def rows_with_any_key(mask):

@@ -85,7 +85,13 @@ def attend(
         query_length, key_length, query_mask, key_mask, attention_mask,
         use_causal_mask, sliding_window, query, key,
     )
-    if fused_scale is not None and dropout_fn is None and not return_attention_scores:
+    if (
+        fused_scale is not None
+        and dropout_fn is None
+        and not return_attention_scores
+        # jax.nn.dot_product_attention needs equal key and value depths.
+        and key.shape[-1] == value.shape[-1]
+    ):
         return _fused_attention(query, key, value, mask, fused_scale), None
 
     scores = score_fn(query, key)  # (batch, [heads,] T_q, T_k)

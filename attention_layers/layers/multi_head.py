@@ -122,8 +122,7 @@ class MultiHeadAttention(BaseAttention):
         projection.supports_masking = True
         return projection
 
-    def build(self, query_shape, value_shape, key_shape=None):
-        key_shape = value_shape if key_shape is None else key_shape
+    def _build_weights(self, query_shape, value_shape, key_shape):
         # Same names and creation order as keras.layers.MultiHeadAttention.
         self._query_dense = self._projection("query", (self.num_heads, self.key_dim))
         self._query_dense.build(query_shape)

@@ -52,6 +52,7 @@ class AttentionPooling(BaseAttention):
         self.units = units
 
     def build(self, input_shape):
+        check_rank("inputs", input_shape, 3, "(batch, T, dim)")
         units = self.units or input_shape[-1]
         self.key_projection = keras.layers.Dense(
             units, activation="tanh", name="W", dtype=self.dtype_policy
@@ -62,7 +63,7 @@ class AttentionPooling(BaseAttention):
         )
 
     def call(self, inputs, mask=None, return_attention_scores=False, training=None):
-        check_rank("inputs", inputs, 3, "(batch, T, dim)")
+        check_rank("inputs", inputs.shape, 3, "(batch, T, dim)")
         keys = self.key_projection(inputs)  # (batch, T, units)
         query = ops.ones_like(keys[:, :1, :1]) * ops.cast(self.context_query, keys.dtype)
         pooled, weights = self._attention(

@@ -63,6 +63,7 @@ class SpatialAttention(AdditiveAttention):
         self.penalty_weight = float(penalty_weight)
 
     def build(self, query_shape, value_shape, key_shape=None):
+        self._check_spatial_shapes(query_shape, value_shape, key_shape)
         flat = lambda shape: (shape[0], None, shape[-1])  # noqa: E731
         super().build(
             (query_shape[0], None, query_shape[-1]),
@@ -85,14 +86,7 @@ class SpatialAttention(AdditiveAttention):
     ):
         if use_causal_mask:
             raise ValueError("`use_causal_mask` has no meaning over image regions.")
-        if len(query.shape) not in (2, 3):
-            raise ValueError(
-                "`query` must be 2-D (batch, dim) or 3-D (batch, T_q, dim); received a "
-                f"tensor of shape {tuple(query.shape)}."
-            )
-        check_rank("value", value, 4, "(batch, H, W, channels)")
-        if key is not None:
-            check_rank("key", key, 4, "(batch, H, W, channels)")
+        self._check_spatial_shapes(query.shape, value.shape, None if key is None else key.shape)
         height, width = value.shape[1], value.shape[2]
         single_step = len(query.shape) == 2
         if single_step:
@@ -119,6 +113,16 @@ class SpatialAttention(AdditiveAttention):
         if return_attention_scores:
             return context, weights
         return context
+
+    def _check_spatial_shapes(self, query_shape, value_shape, key_shape):
+        if len(query_shape) not in (2, 3):
+            raise ValueError(
+                "`query` must be 2-D (batch, dim) or 3-D (batch, T_q, dim); received a "
+                f"tensor of shape {tuple(query_shape)}."
+            )
+        check_rank("value", value_shape, 4, "(batch, H, W, channels)")
+        if key_shape is not None:
+            check_rank("key", key_shape, 4, "(batch, H, W, channels)")
 
     def compute_output_shape(self, query_shape, value_shape, key_shape=None):
         return (*query_shape[:-1], value_shape[-1])

@@ -1,0 +1,103 @@
+"""One helper that puts any layer through the checks every Keras layer must pass.
+
+`run_layer_test` builds and calls the layer, round-trips its config, saves and loads it in a
+`.keras` file (safe mode on) and compares outputs, checks the output mask and that training
+mode differs from inference only where dropout says it should.
+"""
+
+import numpy as np
+import keras
+
+
+def _numpy(tensors):
+    return keras.tree.map_structure(keras.ops.convert_to_numpy, tensors)
+
+
+def _assert_all_close(first, second, atol=1e-5):
+    for a, b in zip(keras.tree.flatten(first), keras.tree.flatten(second)):
+        np.testing.assert_allclose(a, b, atol=atol, rtol=1e-5)
+
+
+def run_layer_test(
+    make_layer,
+    inputs,
+    call_kwargs=None,
+    expected_output_shape=None,
+    expected_weights_shape=None,
+    supports_masks=True,
+    has_dropout=False,
+    tmp_path=None,
+):
+    """Exercise one layer.
+
+    Args:
+        make_layer: a zero-argument callable returning a fresh layer.
+        inputs: a tuple of positional call arguments (NumPy arrays).
+        call_kwargs: extra keyword arguments for every call.
+        expected_output_shape: the output's shape.
+        expected_weights_shape: the weights' shape with `return_attention_scores=True`,
+            or `None` for layers that do not return weights.
+        supports_masks: whether a Keras mask on the first input must reach the output.
+        has_dropout: `make_layer()` has dropout > 0: training calls must differ from
+            inference calls, and inference calls must repeat exactly.
+        tmp_path: folder for the `.keras` file.
+    """
+    call_kwargs = dict(call_kwargs or {})
+    layer = make_layer()
+
+    # 1. Build and call; shapes and finiteness.
+    outputs = _numpy(layer(*inputs, **call_kwargs))
+    assert layer.built
+    assert outputs.shape == tuple(expected_output_shape)
+    assert np.all(np.isfinite(outputs))
+    assert tuple(layer.compute_output_shape(*(np.shape(x) for x in inputs))) == tuple(
+        expected_output_shape
+    )
+    if expected_weights_shape is not None:
+        output_again, weights = _numpy(
+            layer(*inputs, return_attention_scores=True, **call_kwargs)
+        )
+        assert weights.shape == tuple(expected_weights_shape)
+        np.testing.assert_allclose(output_again, outputs, atol=1e-5)
+
+    # 2. Config round trip: same config, and the same outputs given the same weights.
+    config = layer.get_config()
+    clone = type(layer).from_config(config)
+    clone(*inputs, **call_kwargs)
+    assert clone.get_config() == config
+    clone.set_weights(layer.get_weights())
+    _assert_all_close(_numpy(clone(*inputs, **call_kwargs)), outputs)
+
+    # 3. `.keras` save and load inside a functional model, safe mode on.
+    symbolic = [keras.Input(np.shape(x)[1:], dtype=str(np.asarray(x).dtype)) for x in inputs]
+    model = keras.Model(symbolic, layer(*symbolic, **call_kwargs))
+    path = tmp_path / f"{layer.name}.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    _assert_all_close(_numpy(loaded(list(inputs))), _numpy(model(list(inputs))))
+    _assert_all_close(_numpy(loaded(list(inputs))), outputs)
+
+    # 4. Training vs inference.
+    if has_dropout:
+        inference = [_numpy(layer(*inputs, training=False, **call_kwargs)) for _ in range(2)]
+        _assert_all_close(inference[0], inference[1], atol=0)
+        training = _numpy(layer(*inputs, training=True, **call_kwargs))
+        assert not np.allclose(training, inference[0])
+    else:
+        _assert_all_close(_numpy(layer(*inputs, training=True, **call_kwargs)), outputs)
+
+    # 5. A Keras mask on the first input reaches the output.
+    if supports_masks:
+        first = inputs[0]
+        mask = np.ones(np.shape(first)[:2], bool)
+        mask[0, -1] = False
+        masked = keras.layers.Masking(mask_value=0.0)
+        first_masked = np.array(first, copy=True)
+        first_masked[0, -1] = 0.0
+        symbolic_first = keras.Input(np.shape(first)[1:])
+        rest = [keras.Input(np.shape(x)[1:]) for x in inputs[1:]]
+        probe = make_layer()
+        result = probe(masked(symbolic_first), *rest, **call_kwargs)
+        output_mask = getattr(result, "_keras_mask", None)
+        assert output_mask is not None, "the query's Keras mask did not reach the output"
+    return layer
