@@ -6,6 +6,7 @@ serialization and input checks are inherited.
 """
 
 import keras
+
 from attention_layers.layers import mechanism
 from attention_layers.layers.masking import combine_masks
 
@@ -35,7 +36,7 @@ def check_mask(name, mask, expected_shape, layout):
         return
     shape = tuple(mask.shape)
     compatible = len(shape) == len(expected_shape) and all(
-        got is None or want is None or got == want for got, want in zip(shape, expected_shape)
+        got is None or want is None or got == want for got, want in zip(shape, expected_shape, strict=True)
     )
     if not compatible:
         raise ValueError(

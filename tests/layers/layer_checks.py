@@ -5,8 +5,8 @@
 mode differs from inference only where dropout says it should.
 """
 
-import numpy as np
 import keras
+import numpy as np
 
 
 def _numpy(tensors):
@@ -14,7 +14,7 @@ def _numpy(tensors):
 
 
 def _assert_all_close(first, second, atol=1e-5):
-    for a, b in zip(keras.tree.flatten(first), keras.tree.flatten(second)):
+    for a, b in zip(keras.tree.flatten(first), keras.tree.flatten(second), strict=True):
         np.testing.assert_allclose(a, b, atol=atol, rtol=1e-5)
 
 

@@ -1,7 +1,7 @@
 """Properties that hold for any input (hypothesis), and agreement between equivalent paths."""
 
-import numpy as np
 import keras
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st

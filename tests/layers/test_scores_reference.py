@@ -1,7 +1,7 @@
 """Each score against a NumPy implementation of its paper's equation."""
 
-import numpy as np
 import keras
+import numpy as np
 import pytest
 
 import attention_layers as al
