@@ -143,15 +143,16 @@ class MultiHeadAttention(BaseAttention):
     def _output_dim(self, query_shape, value_shape):
         return self._output_size or query_shape[-1]
 
-    def _project_inputs(self, query, key, value):
+    @staticmethod
+    def _split_heads(projection, tensor):
         # (batch, T, d) -> (batch, T, heads, depth) -> (batch, heads, T, depth)
-        return tuple(
-            ops.transpose(dense(tensor), (0, 2, 1, 3))
-            for dense, tensor in (
-                (self._query_dense, query),
-                (self._key_dense, key),
-                (self._value_dense, value),
-            )
+        return ops.transpose(projection(tensor), (0, 2, 1, 3))
+
+    def _project_inputs(self, query, key, value):
+        return (
+            self._split_heads(self._query_dense, query),
+            self._split_heads(self._key_dense, key),
+            self._split_heads(self._value_dense, value),
         )
 
     def _calculate_scores(self, query, key):
@@ -163,6 +164,49 @@ class MultiHeadAttention(BaseAttention):
     def _project_output(self, context):
         # (batch, heads, T_q, value_dim) -> (batch, T_q, heads, value_dim) -> (batch, T_q, out)
         return self._output_dense(ops.transpose(context, (0, 2, 1, 3)))
+
+    # --- cached decoding ---------------------------------------------------------------
+
+    def project_key_value(self, value, key=None):
+        """Project keys and values once, to cache them while decoding.
+
+        Returns:
+            `(key (batch, heads, T_k, key_dim), value (batch, heads, T_k, value_dim))`.
+        """
+        key = value if key is None else key
+        return self._split_heads(self._key_dense, key), self._split_heads(self._value_dense, value)
+
+    def call_with_cache(
+        self, query, cached_key, cached_value, key_mask=None, return_attention_scores=False
+    ):
+        """Attend from new queries to already projected keys and values.
+
+        A decoder step costs `O(T_k)` this way: the keys and values of earlier positions
+        are not projected again.
+
+        Args:
+            query: `(batch, T_q, d)`, typically the one new position.
+            cached_key: `(batch, heads, T_k, key_dim)` from `project_key_value`.
+            cached_value: `(batch, heads, T_k, value_dim)`.
+            key_mask: optional boolean `(batch, T_k)`, e.g. the filled part of the cache.
+            return_attention_scores: also return `(batch, heads, T_q, T_k)` weights.
+
+        Returns:
+            `output (batch, T_q, output_dim)`, or `(output, weights)`.
+        """
+        projected_query = self._split_heads(self._query_dense, query)
+        context, weights = mechanism.attend(
+            projected_query,
+            cached_key,
+            cached_value,
+            self._calculate_scores,
+            key_mask=key_mask,
+            return_attention_scores=return_attention_scores,
+            fused_scale=self._fused_scale(projected_query),
+            allow_banded=False,
+        )
+        output = self._project_output(context)
+        return (output, weights) if return_attention_scores else output
 
     def get_config(self):
         config = super().get_config()

@@ -4,6 +4,15 @@ import keras
 from keras import ops
 
 
+def sinusoidal_encoding(positions, depth, max_wavelength=10000.0):
+    """The encoding of the given positions: `(T,)` -> `(T, depth)` float32 (§3.5)."""
+    positions = ops.expand_dims(ops.cast(positions, "float32"), 1)  # (T, 1)
+    dims = ops.arange(depth)
+    pair_index = ops.cast(dims // 2 * 2, "float32")  # 2i for both members of a pair
+    angles = positions / ops.power(max_wavelength, pair_index / depth)  # (T, d)
+    return ops.where(dims % 2 == 0, ops.sin(angles), ops.cos(angles))
+
+
 @keras.saving.register_keras_serializable(package="attention_layers")
 class SinusoidalPositionalEncoding(keras.layers.Layer):
     """Adds the fixed sinusoidal position encoding to a sequence.
@@ -46,12 +55,8 @@ class SinusoidalPositionalEncoding(keras.layers.Layer):
                 "`inputs` must be 3-D (batch, T, dim); received a tensor of shape "
                 f"{tuple(inputs.shape)}."
             )
-        length, depth = ops.shape(inputs)[1], inputs.shape[-1]
-        positions = ops.expand_dims(ops.arange(length, dtype="float32"), 1)  # (T, 1)
-        dims = ops.arange(depth)
-        pair_index = ops.cast(dims // 2 * 2, "float32")  # 2i for both members of a pair
-        angles = positions / ops.power(self.max_wavelength, pair_index / depth)  # (T, d)
-        encoding = ops.where(dims % 2 == 0, ops.sin(angles), ops.cos(angles))
+        positions = ops.arange(ops.shape(inputs)[1])
+        encoding = sinusoidal_encoding(positions, inputs.shape[-1], self.max_wavelength)
         return inputs + ops.cast(encoding, inputs.dtype)
 
     def compute_output_shape(self, input_shape):

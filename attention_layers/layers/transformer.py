@@ -1,6 +1,7 @@
 """Transformer encoder and decoder blocks (Vaswani et al. 2017, §3.1) from our layers."""
 
 import keras
+from keras import ops
 
 from attention_layers.layers.multi_head import MultiHeadAttention
 
@@ -272,3 +273,59 @@ class TransformerDecoderBlock(_TransformerBlock):
 
     def compute_mask(self, inputs, mask=None):
         return mask
+
+    # --- cached decoding ---------------------------------------------------------------
+
+    def cross_attention_cache(self, context):
+        """Project the encoder output once: `(key, value)`, each `(batch, heads, S, depth)`."""
+        return self.cross_attention.project_key_value(context)
+
+    def empty_self_attention_cache(self, batch_size, max_length, dtype="float32"):
+        """Zeroed `(key, value)` caches `(batch, heads, max_length, depth)` for decoding."""
+        attention = self.self_attention
+        key = ops.zeros((batch_size, attention.num_heads, max_length, attention.key_dim), dtype)
+        value = ops.zeros(
+            (batch_size, attention.num_heads, max_length, attention.value_dim), dtype
+        )
+        return key, value
+
+    def decode_step(self, inputs, step, self_cache, cross_cache, context_mask=None):
+        """One new target position, attending to cached keys and values.
+
+        Args:
+            inputs: `(batch, 1, d)`, the new position's input.
+            step: int scalar, the index of this position.
+            self_cache: `(key, value)` `(batch, heads, max_length, depth)`; entries before
+                `step` are filled.
+            cross_cache: `(key, value)` from `cross_attention_cache`.
+            context_mask: optional boolean `(batch, S)`.
+
+        Returns:
+            `(outputs (batch, 1, d), updated self_cache, cross weights (batch, heads, 1, S))`.
+        """
+        key_cache, value_cache = self_cache
+        max_length = key_cache.shape[2]
+        batch = ops.shape(inputs)[0]
+        filled = ops.expand_dims(ops.arange(max_length) <= step, 0)
+        filled = ops.broadcast_to(filled, (batch, max_length))  # (batch, max_length)
+        new_cache = []
+
+        def attend_self(x):
+            key, value = self.self_attention.project_key_value(x)  # (batch, heads, 1, depth)
+            start = (0, 0, step, 0)
+            updated = (
+                ops.slice_update(key_cache, start, ops.cast(key, key_cache.dtype)),
+                ops.slice_update(value_cache, start, ops.cast(value, value_cache.dtype)),
+            )
+            new_cache.append(updated)
+            return self.self_attention.call_with_cache(x, *updated, key_mask=filled), None
+
+        def attend_context(x):
+            return self.cross_attention.call_with_cache(
+                x, *cross_cache, key_mask=context_mask, return_attention_scores=True
+            )
+
+        x, _ = self._residual(inputs, self.self_attention_norm, attend_self, False)
+        x, cross_weights = self._residual(x, self.cross_attention_norm, attend_context, False)
+        x = self._feed_forward(x, False)
+        return x, new_cache[0], cross_weights

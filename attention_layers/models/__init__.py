@@ -1,1 +1,6 @@
-"""attention_layers.models."""
+"""Translators and the sentiment classifier, composed from `attention_layers.layers`."""
+
+from attention_layers.models.rnn_translator import ATTENTIONS, RNNTranslator
+from attention_layers.models.transformer_translator import TransformerTranslator
+
+__all__ = ["ATTENTIONS", "RNNTranslator", "TransformerTranslator"]

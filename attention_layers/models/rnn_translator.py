@@ -1,0 +1,255 @@
+"""An RNN encoder-decoder translator with a choice of attention (Bahdanau 2015; Luong 2015)."""
+
+import keras
+from keras import ops
+
+from attention_layers.layers import (
+    AdditiveAttention,
+    LocationAttention,
+    LocationSensitiveAttention,
+    LuongAttention,
+)
+
+ATTENTIONS = (
+    "bahdanau",
+    "luong-dot",
+    "luong-general",
+    "luong-concat",
+    "location",
+    "location-sensitive",
+)
+CELLS = ("gru", "lstm")
+
+
+def make_attention(kind, units, max_source_length):
+    """The attention layer for `RNNTranslator(attention=kind)`."""
+    if kind == "bahdanau":
+        return AdditiveAttention(units, name="attention")
+    if kind.startswith("luong-"):
+        score = kind.split("-", 1)[1]
+        return LuongAttention(score, units=units if score == "concat" else None, name="attention")
+    if kind == "location":
+        return LocationAttention(max_source_length, name="attention")
+    if kind == "location-sensitive":
+        return LocationSensitiveAttention(units, filters=16, kernel_size=7, name="attention")
+    raise ValueError(f"`attention` must be one of {ATTENTIONS}; received {kind!r}.")
+
+
+@keras.saving.register_keras_serializable(package="attention_layers")
+class RNNTranslator(keras.Model):
+    """A recurrent encoder-decoder with attention, trained with teacher forcing.
+
+    Encoder: embedding -> bidirectional GRU/LSTM (directions summed), Bahdanau et al. 2015
+    §3.2. Decoder: embedding -> GRU/LSTM, started from a projection of the encoder's final
+    states; at every target step the decoder state `h_t` queries the encoder outputs with
+    the chosen attention, and the attentional vector `h~_t = tanh(W_c [c_t; h_t])`
+    (Luong et al. 2015, eq. 5) predicts the next word (eq. 6).
+
+    Two decoders share these weights:
+
+    - *parallel* (the default): the decoder RNN runs over the whole target at once, then
+      attends for all steps together; fast with `model.fit`;
+    - *step by step* (`keras.ops.scan`): needed when a step depends on the last one, i.e.
+      Luong's input feeding (eq. 5 fed into the next input, §3.3) or location-sensitive
+      attention (the previous alignment, Chorowski et al. 2015).
+
+    `decode_step` runs one step for greedy or beam search, with the same weights.
+
+    Args:
+        source_vocab_size: size of the source vocabulary (id 0 is padding).
+        target_vocab_size: size of the target vocabulary (id 0 is padding).
+        embedding_dim: width of the word embeddings.
+        units: width of the RNN states and of the attention.
+        cell: `"gru"` or `"lstm"`.
+        attention: one of `"bahdanau"`, `"luong-dot"`, `"luong-general"`, `"luong-concat"`,
+            `"location"`, `"location-sensitive"`.
+        input_feeding: feed `h~_{t-1}` into step `t` (Luong et al. 2015, §3.3).
+        max_source_length: the longest source (needed by `"location"` attention).
+        dropout: on embeddings and the attentional vector.
+
+    Call arguments:
+        inputs: `(source_ids (batch, S), target_in_ids (batch, T))`.
+        training: whether dropout is active.
+
+    Returns:
+        Logits `(batch, T, target_vocab_size)`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> model = RNNTranslator(50, 40, embedding_dim=8, units=16, attention="luong-general")
+    >>> source = np.array([[5, 6, 7, 0]]); target_in = np.array([[1, 8, 9]])
+    >>> tuple(model((source, target_in)).shape)
+    (1, 3, 40)
+    >>> tuple(model.get_attention_weights((source, target_in))["cross_attention"].shape)
+    (1, 3, 4)
+    """
+
+    def __init__(
+        self,
+        source_vocab_size,
+        target_vocab_size,
+        embedding_dim=128,
+        units=256,
+        cell="gru",
+        attention="bahdanau",
+        input_feeding=False,
+        max_source_length=64,
+        dropout=0.1,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if cell not in CELLS:
+            raise ValueError(f"`cell` must be one of {CELLS}; received {cell!r}.")
+        for name, size in (
+            ("source_vocab_size", source_vocab_size),
+            ("target_vocab_size", target_vocab_size),
+            ("embedding_dim", embedding_dim),
+            ("units", units),
+        ):
+            if not isinstance(size, int) or size < 1:
+                raise ValueError(f"`{name}` must be a positive int; received {size!r}.")
+        self.source_vocab_size = source_vocab_size
+        self.target_vocab_size = target_vocab_size
+        self.embedding_dim = embedding_dim
+        self.units = units
+        self.cell = cell
+        self.attention_kind = attention
+        self.input_feeding = input_feeding
+        self.max_source_length = max_source_length
+        self.dropout = dropout
+        self.step_by_step = input_feeding or attention == "location-sensitive"
+
+        rnn = keras.layers.GRU if cell == "gru" else keras.layers.LSTM
+        self.source_embedding = keras.layers.Embedding(
+            source_vocab_size, embedding_dim, name="source_embedding"
+        )
+        self.encoder_rnn = keras.layers.Bidirectional(
+            rnn(units, return_sequences=True, return_state=True),
+            merge_mode="sum",
+            name="encoder",
+        )
+        self.bridge = keras.layers.Dense(units, activation="tanh", name="bridge")
+        self.target_embedding = keras.layers.Embedding(
+            target_vocab_size, embedding_dim, name="target_embedding"
+        )
+        self.decoder_rnn = rnn(units, return_sequences=True, return_state=True, name="decoder")
+        self.attention = make_attention(attention, units, max_source_length)
+        self.attentional = keras.layers.Dense(units, activation="tanh", name="attentional")
+        self.dropout_layer = keras.layers.Dropout(dropout)
+        self.output_projection = keras.layers.Dense(target_vocab_size, name="logits")
+
+    def build(self, input_shape=None):
+        # In step-by-step mode only the decoder's cell runs; build the layer that owns it,
+        # then trace the model once so every weight exists (also when loading a file).
+        step_input = self.embedding_dim + (self.units if self.input_feeding else 0)
+        self.decoder_rnn.build((None, None, step_input))
+        dummy = ops.ones((1, 2), "int32")
+        self.call((dummy, dummy))
+
+    # --- encoder ------------------------------------------------------------------------
+
+    def encode(self, source, training=None):
+        """Source ids `(batch, S)` -> `(encoder_outputs (batch, S, units), source_mask,
+        initial decoder states)`."""
+        source_mask = ops.not_equal(source, 0)
+        embedded = self.dropout_layer(self.source_embedding(source), training=training)
+        outputs, *final_states = self.encoder_rnn(embedded, mask=source_mask, training=training)
+        # final_states: forward then backward states (h, or h and c for an LSTM).
+        half = len(final_states) // 2
+        initial = [
+            self.bridge(ops.concatenate([forward, backward], -1))
+            for forward, backward in zip(final_states[:half], final_states[half:], strict=True)
+        ]
+        return outputs, source_mask, initial
+
+    # --- decoder ------------------------------------------------------------------------
+
+    def _attend(self, decoder_outputs, encoder_outputs, source_mask, previous_alignment=None):
+        kwargs = {"value_mask": source_mask, "return_attention_scores": True}
+        if self.attention_kind == "location-sensitive":
+            kwargs["previous_alignment"] = previous_alignment
+        return self.attention(decoder_outputs, encoder_outputs, **kwargs)
+
+    def _attentional_vector(self, context, decoder_outputs, training):
+        hidden = self.attentional(ops.concatenate([context, decoder_outputs], -1))
+        return self.dropout_layer(hidden, training=training)
+
+    def initial_step_state(self, encoder_outputs, initial_states):
+        """The state before the first target step: `(*rnn_states, attentional, weights,
+        alignment)`, the last three `(batch, units)`, `(batch, S)`, `(batch, S)`."""
+        batch = ops.shape(encoder_outputs)[0]
+        feed = ops.zeros((batch, self.units), encoder_outputs.dtype)
+        weights = ops.zeros(ops.shape(encoder_outputs)[:2], encoder_outputs.dtype)
+        return (*initial_states, feed, weights, weights)
+
+    def decode_step(self, token_embedding, step_state, encoder_outputs, source_mask, training=None):
+        """One target step: `(batch, E)` embedding -> `(attentional (batch, units),
+        weights (batch, S), next step_state)`."""
+        *rnn_states, feed, _, alignment = step_state
+        step_input = token_embedding
+        if self.input_feeding:
+            step_input = ops.concatenate([token_embedding, feed], -1)
+        hidden, rnn_states = self.decoder_rnn.cell(step_input, list(rnn_states), training=training)
+        context, weights = self._attend(
+            ops.expand_dims(hidden, 1), encoder_outputs, source_mask, alignment
+        )  # (batch, 1, units), (batch, 1, S)
+        weights = ops.cast(weights[:, 0], alignment.dtype)
+        attentional = self._attentional_vector(context[:, 0], hidden, training)
+        if self.attention_kind == "location-sensitive":
+            alignment = self.attention.next_alignment(alignment, weights)
+        return attentional, weights, (*rnn_states, attentional, weights, alignment)
+
+    def decode(self, target_in, encoder_outputs, source_mask, initial_states, training=None):
+        """Teacher-forced decoding: `(logits (batch, T, V), weights (batch, T, S))`."""
+        embedded = self.dropout_layer(self.target_embedding(target_in), training=training)
+        if not self.step_by_step:
+            decoder_outputs, *_ = self.decoder_rnn(
+                embedded, initial_state=initial_states, training=training
+            )  # (batch, T, units)
+            context, weights = self._attend(decoder_outputs, encoder_outputs, source_mask)
+            attentional = self._attentional_vector(context, decoder_outputs, training)
+        else:
+            def step(state, token_embedding):
+                *_, state = self.decode_step(
+                    token_embedding, state, encoder_outputs, source_mask, training
+                )
+                # Keras' TensorFlow scan needs per-step outputs shaped like the carry,
+                # which holds the attentional vector and the weights.
+                return state, state
+
+            time_major = ops.transpose(embedded, (1, 0, 2))  # (T, batch, E)
+            _, states = ops.scan(
+                step, self.initial_step_state(encoder_outputs, initial_states), time_major
+            )
+            attentional, weights = states[-3], states[-2]  # (T, batch, units), (T, batch, S)
+            attentional = ops.transpose(attentional, (1, 0, 2))  # (batch, T, units)
+            weights = ops.transpose(weights, (1, 0, 2))  # (batch, T, S)
+        return self.output_projection(attentional), weights
+
+    def call(self, inputs, training=None):
+        source, target_in = inputs
+        encoder_outputs, source_mask, initial_states = self.encode(source, training)
+        logits, _ = self.decode(target_in, encoder_outputs, source_mask, initial_states, training)
+        return logits
+
+    def get_attention_weights(self, inputs):
+        """`{"cross_attention": (batch, T, S)}` for teacher-forced `(source, target_in)`."""
+        source, target_in = inputs
+        encoder_outputs, source_mask, initial_states = self.encode(source)
+        _, weights = self.decode(target_in, encoder_outputs, source_mask, initial_states)
+        return {"cross_attention": weights}
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "source_vocab_size": self.source_vocab_size,
+            "target_vocab_size": self.target_vocab_size,
+            "embedding_dim": self.embedding_dim,
+            "units": self.units,
+            "cell": self.cell,
+            "attention": self.attention_kind,
+            "input_feeding": self.input_feeding,
+            "max_source_length": self.max_source_length,
+            "dropout": self.dropout,
+        }
