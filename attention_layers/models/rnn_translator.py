@@ -140,18 +140,30 @@ class RNNTranslator(keras.Model):
         self.output_projection = keras.layers.Dense(target_vocab_size, name="logits")
 
     def build(self, input_shape=None):
-        # In step-by-step mode only the decoder's cell runs; build the layer that owns it,
-        # then trace the model once so every weight exists (also when loading a file).
-        step_input = self.embedding_dim + (self.units if self.input_feeding else 0)
-        self.decoder_rnn.build((None, None, step_input))
-        dummy = ops.ones((1, 2), "int32")
-        self.call((dummy, dummy))
+        # Built explicitly (not by tracing `call`), so that `encode`, `decode_step` and
+        # `get_attention_weights` work on a fresh model and a loaded file gets its weights.
+        units, embedding_dim = self.units, self.embedding_dim
+        self.source_embedding.build((None, None))
+        self.encoder_rnn.build((None, None, embedding_dim))
+        self.bridge.build((None, 2 * units))
+        self.target_embedding.build((None, None))
+        self.decoder_rnn.build(
+            (None, None, embedding_dim + (units if self.input_feeding else 0))
+        )
+        self.attention.build((None, None, units), (None, None, units))
+        self.attentional.build((None, None, 2 * units))
+        self.output_projection.build((None, None, units))
+
+    def _ensure_built(self):
+        if not self.built:
+            self.build()
 
     # --- encoder ------------------------------------------------------------------------
 
     def encode(self, source, training=None):
         """Source ids `(batch, S)` -> `(encoder_outputs (batch, S, units), source_mask,
         initial decoder states)`."""
+        self._ensure_built()
         source_mask = ops.not_equal(source, 0)
         embedded = self.dropout_layer(self.source_embedding(source), training=training)
         outputs, *final_states = self.encoder_rnn(embedded, mask=source_mask, training=training)

@@ -122,8 +122,18 @@ class TransformerTranslator(keras.Model):
         self.output_projection = keras.layers.Dense(target_vocab_size, name="logits")
 
     def build(self, input_shape=None):
-        dummy = ops.ones((1, 2), "int32")
-        self.call((dummy, dummy))
+        # Built explicitly (not by tracing `call`), so that `encode`, `decode_step` and
+        # `get_attention_weights` work on a fresh model and a loaded file gets its weights.
+        sequence = (None, None, self.model_dim)
+        self.source_embedding.build((None, None))
+        self.target_embedding.build((None, None))
+        for block in self.encoder_blocks:
+            block.build(sequence)
+        for block in self.decoder_blocks:
+            block.build(sequence, sequence)
+        self.encoder_norm.build(sequence)
+        self.decoder_norm.build(sequence)
+        self.output_projection.build(sequence)
 
     def _embed(self, embedding, ids, training, offset=None):
         scaled = embedding(ids) * ops.cast(math.sqrt(self.model_dim), self.compute_dtype)
@@ -139,6 +149,8 @@ class TransformerTranslator(keras.Model):
 
     def encode(self, source, training=None):
         """Source ids `(batch, S)` -> `(memory (batch, S, d_model), source_mask (batch, S))`."""
+        if not self.built:
+            self.build()
         source_mask = ops.not_equal(source, 0)
         x = self._embed(self.source_embedding, source, training)
         for block in self.encoder_blocks:

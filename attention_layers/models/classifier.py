@@ -1,0 +1,313 @@
+"""Sentiment classifiers that show their reasons: attention pooling over a Transformer
+encoder (Vaswani et al. 2017; Yang et al. 2016) or over a bidirectional GRU (Bahdanau et al.
+2015).
+
+Both read token ids `(batch, T)` (padding id 0, masked everywhere), return the probability
+of the positive class `(batch, 1)` (train with binary cross-entropy), and return per-token
+attention weights from `get_attention_weights`: `"pooling"` `(batch, 1, T)` says which words
+decided the label.
+"""
+
+import math
+
+import keras
+from keras import ops
+
+from attention_layers.layers import (
+    AdditiveAttention,
+    AttentionPooling,
+    SinusoidalPositionalEncoding,
+    TransformerEncoderBlock,
+)
+
+
+def _check_positive(name, value):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"`{name}` must be a positive int; received {value!r}.")
+
+
+def _check_dropout(dropout):
+    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
+        raise ValueError(f"`dropout` must be a float in [0, 1); received {dropout!r}.")
+
+
+def _probability_layer():
+    # float32 even under mixed precision: a float16 sigmoid saturates to exactly 0 or 1,
+    # which makes the cross-entropy infinite.
+    return keras.layers.Dense(1, activation="sigmoid", dtype="float32", name="probability")
+
+
+def _check_token_ids(token_ids):
+    if len(token_ids.shape) != 2:
+        raise ValueError(
+            "`token_ids` must be 2-D (batch, T) integer ids; received a tensor of shape "
+            f"{tuple(token_ids.shape)}."
+        )
+
+
+@keras.saving.register_keras_serializable(package="attention_layers")
+class TransformerClassifier(keras.Model):
+    """A Transformer encoder with attention pooling: token ids -> P(positive).
+
+    Token embeddings scaled by `sqrt(d_model)` (Vaswani et al. 2017, §3.4) plus sinusoidal
+    positions (§3.5) pass through `num_layers` encoder blocks (§3.1); a learned query pools
+    the encoded tokens (Yang et al. 2016, "Hierarchical Attention Networks for Document
+    Classification", eq. 5-7) and a logistic layer gives the probability. Unlike the
+    keras-io Transformer classifier, padding is masked in every self-attention and in the
+    pooling, so a sentence's prediction does not depend on how much it was padded.
+
+    1. `x = embed(token_ids) * sqrt(d_model) + PE`: `(batch, T, d_model)`;
+    2. `x = encoder_blocks(x, mask)`: `(batch, T, d_model)`, weights `(batch, heads, T, T)`;
+    3. `pooled, alpha = attention_pooling(x, mask)`: `(batch, d_model)`, `(batch, T)`;
+    4. `probability = sigmoid(pooled w + b)`: `(batch, 1)`.
+
+    Args:
+        vocabulary_size: number of token ids (id 0 is padding).
+        num_layers: encoder blocks.
+        model_dim: `d_model`, the width of the embeddings and blocks.
+        num_heads: attention heads per block (`model_dim` must be divisible by it).
+        feed_forward_dim: hidden size of the blocks' feed-forward networks.
+        dropout: on the embeddings, in every block, and on the pooled vector.
+        norm_first: pre-norm blocks (Xiong et al. 2020; stable without warm-up) or the
+            paper's post-norm.
+        pooling_units: size of the pooling's hidden projection; default `model_dim`.
+
+    Call arguments:
+        token_ids: int `(batch, T)`, padded with 0.
+        training: whether dropout is active.
+
+    Returns:
+        The probability of the positive class, float32 `(batch, 1)`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> model = TransformerClassifier(100, num_layers=1, model_dim=16, num_heads=2,
+    ...                               feed_forward_dim=32)
+    >>> token_ids = np.array([[5, 6, 7, 0], [8, 9, 0, 0]])
+    >>> tuple(model(token_ids).shape)
+    (2, 1)
+    >>> weights = model.get_attention_weights(token_ids)
+    >>> tuple(weights["pooling"].shape), tuple(weights["encoder_0/self_attention"].shape)
+    ((2, 1, 4), (2, 2, 4, 4))
+    """
+
+    def __init__(
+        self,
+        vocabulary_size,
+        num_layers=2,
+        model_dim=64,
+        num_heads=4,
+        feed_forward_dim=128,
+        dropout=0.1,
+        norm_first=True,
+        pooling_units=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        for name, size in (
+            ("vocabulary_size", vocabulary_size),
+            ("num_layers", num_layers),
+            ("model_dim", model_dim),
+            ("num_heads", num_heads),
+            ("feed_forward_dim", feed_forward_dim),
+        ):
+            _check_positive(name, size)
+        if pooling_units is not None:
+            _check_positive("pooling_units", pooling_units)
+        _check_dropout(dropout)
+        if model_dim % num_heads:
+            raise ValueError(
+                f"`model_dim` ({model_dim}) must be divisible by `num_heads` ({num_heads})."
+            )
+        self.vocabulary_size = vocabulary_size
+        self.num_layers = num_layers
+        self.model_dim = model_dim
+        self.num_heads = num_heads
+        self.feed_forward_dim = feed_forward_dim
+        self.dropout = dropout
+        self.norm_first = norm_first
+        self.pooling_units = pooling_units
+
+        self.embedding = keras.layers.Embedding(vocabulary_size, model_dim, name="embedding")
+        self.positions = SinusoidalPositionalEncoding(name="positions")
+        self.embedding_dropout = keras.layers.Dropout(dropout, name="embedding_dropout")
+        self.encoder_blocks = [
+            TransformerEncoderBlock(
+                num_heads=num_heads,
+                feed_forward_dim=feed_forward_dim,
+                dropout=dropout,
+                norm_first=norm_first,
+                name=f"encoder_{index}",
+            )
+            for index in range(num_layers)
+        ]
+        # A pre-norm stack ends with a normalization (Xiong et al. 2020).
+        self.encoder_norm = keras.layers.LayerNormalization(epsilon=1e-5, name="encoder_norm")
+        self.pooling = AttentionPooling(units=pooling_units, name="pooling")
+        self.pooled_dropout = keras.layers.Dropout(dropout, name="pooled_dropout")
+        self.probability = _probability_layer()
+
+    def build(self, input_shape=None):
+        # Trace once so that every weight exists (also when a `.keras` file is loaded).
+        self.call(ops.ones((1, 2), "int32"))
+
+    def _forward(self, token_ids, training=None, return_attention=False):
+        _check_token_ids(token_ids)
+        mask = ops.not_equal(token_ids, 0)  # (batch, T)
+        x = self.embedding(token_ids) * ops.cast(math.sqrt(self.model_dim), self.compute_dtype)
+        x = self.embedding_dropout(self.positions(x), training=training)  # (batch, T, d)
+        attention = {}
+        for index, block in enumerate(self.encoder_blocks):
+            if return_attention:
+                x, weights = block(x, mask=mask, return_attention_scores=True, training=training)
+                attention[f"encoder_{index}/self_attention"] = weights  # (batch, heads, T, T)
+            else:
+                # Without weights the blocks may use the fused attention kernel.
+                x = block(x, mask=mask, training=training)
+        if self.norm_first:
+            x = self.encoder_norm(x)
+        pooled, weights = self.pooling(x, mask=mask, return_attention_scores=True)
+        attention["pooling"] = ops.expand_dims(weights, 1)  # (batch, 1, T)
+        pooled = self.pooled_dropout(pooled, training=training)  # (batch, d)
+        return self.probability(pooled), attention
+
+    def call(self, token_ids, training=None):
+        return self._forward(token_ids, training)[0]
+
+    def get_attention_weights(self, token_ids):
+        """Attention weights in inference mode.
+
+        Returns:
+            `{"pooling": (batch, 1, T), "encoder_i/self_attention": (batch, heads, T, T)}`;
+            padded positions get weight 0 (and padded queries all-zero rows).
+        """
+        _, attention = self._forward(ops.convert_to_tensor(token_ids), return_attention=True)
+        return attention
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "vocabulary_size": self.vocabulary_size,
+            "num_layers": self.num_layers,
+            "model_dim": self.model_dim,
+            "num_heads": self.num_heads,
+            "feed_forward_dim": self.feed_forward_dim,
+            "dropout": self.dropout,
+            "norm_first": self.norm_first,
+            "pooling_units": self.pooling_units,
+        }
+
+
+@keras.saving.register_keras_serializable(package="attention_layers")
+class BiGRUClassifier(keras.Model):
+    """A bidirectional GRU with additive attention pooling: token ids -> P(positive).
+
+    The word encoder of Yang et al. 2016 ("Hierarchical Attention Networks", §2.2: a
+    bidirectional GRU whose states `h_t = [h_t->; h_t<-]` are pooled by attention), with the
+    pooling scored by additive attention (Bahdanau et al. 2015, eq. 6,
+    `e_t = v^T tanh(W_q s + W_k h_t + b)`). Where Yang et al. learn one fixed query, the
+    query here is the sentence summary `s`: the final forward and backward GRU states, so
+    the words looked for depend on the sentence.
+
+    1. `h = BiGRU(embed(token_ids), mask)`: `(batch, T, 2 * units)`; `s`: `(batch, 2 * units)`;
+    2. `context, alpha = additive_attention(s, h, mask)`: `(batch, 1, 2 * units)`,
+       `(batch, 1, T)`;
+    3. `probability = sigmoid(context w + b)`: `(batch, 1)`.
+
+    Args:
+        vocabulary_size: number of token ids (id 0 is padding).
+        embedding_dim: width of the word embeddings.
+        units: width of each GRU direction.
+        attention_units: hidden size of the additive score.
+        dropout: on the embeddings and on the pooled vector.
+
+    Call arguments:
+        token_ids: int `(batch, T)`, padded with 0 at the end.
+        training: whether dropout is active.
+
+    Returns:
+        The probability of the positive class, float32 `(batch, 1)`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> model = BiGRUClassifier(100, embedding_dim=8, units=16, attention_units=8)
+    >>> token_ids = np.array([[5, 6, 7, 0], [8, 9, 0, 0]])
+    >>> tuple(model(token_ids).shape)
+    (2, 1)
+    >>> tuple(model.get_attention_weights(token_ids)["pooling"].shape)
+    (2, 1, 4)
+    """
+
+    def __init__(
+        self,
+        vocabulary_size,
+        embedding_dim=128,
+        units=64,
+        attention_units=64,
+        dropout=0.3,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        for name, size in (
+            ("vocabulary_size", vocabulary_size),
+            ("embedding_dim", embedding_dim),
+            ("units", units),
+            ("attention_units", attention_units),
+        ):
+            _check_positive(name, size)
+        _check_dropout(dropout)
+        self.vocabulary_size = vocabulary_size
+        self.embedding_dim = embedding_dim
+        self.units = units
+        self.attention_units = attention_units
+        self.dropout = dropout
+
+        self.embedding = keras.layers.Embedding(vocabulary_size, embedding_dim, name="embedding")
+        self.embedding_dropout = keras.layers.Dropout(dropout, name="embedding_dropout")
+        self.encoder = keras.layers.Bidirectional(
+            keras.layers.GRU(units, return_sequences=True, return_state=True),
+            merge_mode="concat",
+            name="encoder",
+        )
+        self.attention = AdditiveAttention(attention_units, name="pooling")
+        self.pooled_dropout = keras.layers.Dropout(dropout, name="pooled_dropout")
+        self.probability = _probability_layer()
+
+    def build(self, input_shape=None):
+        # Trace once so that every weight exists (also when a `.keras` file is loaded).
+        self.call(ops.ones((1, 2), "int32"))
+
+    def _forward(self, token_ids, training=None):
+        _check_token_ids(token_ids)
+        mask = ops.not_equal(token_ids, 0)  # (batch, T)
+        embedded = self.embedding_dropout(self.embedding(token_ids), training=training)
+        # The mask makes each direction skip padding: the backward GRU starts at the last
+        # real token, and both final states summarize the words only.
+        states, forward_final, backward_final = self.encoder(
+            embedded, mask=mask, training=training
+        )  # (batch, T, 2u), (batch, u), (batch, u)
+        summary = ops.concatenate([forward_final, backward_final], axis=-1)  # (batch, 2u)
+        context, weights = self.attention(
+            ops.expand_dims(summary, 1), states, value_mask=mask, return_attention_scores=True
+        )  # (batch, 1, 2u), (batch, 1, T)
+        pooled = self.pooled_dropout(context[:, 0], training=training)
+        return self.probability(pooled), {"pooling": weights}
+
+    def call(self, token_ids, training=None):
+        return self._forward(token_ids, training)[0]
+
+    def get_attention_weights(self, token_ids):
+        """Attention weights in inference mode: `{"pooling": (batch, 1, T)}`, 0 on padding."""
+        return self._forward(ops.convert_to_tensor(token_ids))[1]
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "vocabulary_size": self.vocabulary_size,
+            "embedding_dim": self.embedding_dim,
+            "units": self.units,
+            "attention_units": self.attention_units,
+            "dropout": self.dropout,
+        }
