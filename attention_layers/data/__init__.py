@@ -1,1 +1,64 @@
-"""attention_layers.data."""
+"""Corpora and `tf.data` pipelines.
+
+Corpora (each returns a corpus split into train / validation / test):
+
+- `generate_translation_corpus`: generated Spanish-English pairs with gold word
+  alignments; the offline default.
+- `load_spa_eng`: the Tatoeba Spanish-English pairs (`spa.txt`), local or downloaded.
+- `generate_sentiment_corpus`: generated sentences whose sentiment is decided by
+  structure (distant negation, "but"), with the deciding words; the offline default.
+- `load_sst2`: GLUE SST-2, local or downloaded.
+
+Pipelines: `make_translation_datasets` gives teacher-forcing batches
+`((source, target_in), target_out)`, `make_classification_datasets` gives
+`(tokens, label)`; both are tokenized once, cached, batched by length and prefetched.
+"""
+
+from attention_layers.data.corpora import (
+    SentimentCorpus,
+    TranslationCorpus,
+    split_indices_by_key,
+)
+from attention_layers.data.download import ChecksumError, RemoteArchive, fetch_archive_members
+from attention_layers.data.generated_sentiment import generate_sentiment_corpus
+from attention_layers.data.generated_translation import (
+    generate_translation_corpus,
+    generate_translation_pairs,
+)
+from attention_layers.data.pipelines import (
+    DatasetSplits,
+    bucket_boundaries,
+    make_classification_dataset,
+    make_classification_datasets,
+    make_translation_dataset,
+    make_translation_datasets,
+    padding_fraction,
+)
+from attention_layers.data.reading import CorpusFormatError, MalformedLineWarning
+from attention_layers.data.spa_eng import load_spa_eng, read_spa_eng_pairs
+from attention_layers.data.sst2 import load_sst2, read_sst2_file
+
+__all__ = [
+    "ChecksumError",
+    "CorpusFormatError",
+    "DatasetSplits",
+    "MalformedLineWarning",
+    "RemoteArchive",
+    "SentimentCorpus",
+    "TranslationCorpus",
+    "bucket_boundaries",
+    "fetch_archive_members",
+    "generate_sentiment_corpus",
+    "generate_translation_corpus",
+    "generate_translation_pairs",
+    "load_spa_eng",
+    "load_sst2",
+    "make_classification_dataset",
+    "make_classification_datasets",
+    "make_translation_dataset",
+    "make_translation_datasets",
+    "padding_fraction",
+    "read_spa_eng_pairs",
+    "read_sst2_file",
+    "split_indices_by_key",
+]

@@ -1,11 +1,21 @@
-"""Sentiment classifiers that show their reasons: attention pooling over a Transformer
-encoder (Vaswani et al. 2017; Yang et al. 2016) or over a bidirectional GRU (Bahdanau et al.
-2015).
+"""Sentiment classifiers that show their reasons: a Transformer encoder (Vaswani et al. 2017)
+or a bidirectional GRU chooses which words to attend to (Yang et al. 2016; Bahdanau et al.
+2015), and the label is read from those words.
 
 Both read token ids `(batch, T)` (padding id 0, masked everywhere), return the probability
 of the positive class `(batch, 1)` (train with binary cross-entropy), and return per-token
 attention weights from `get_attention_weights`: `"pooling"` `(batch, 1, T)` says which words
 decided the label.
+
+Why the pooling sums word embeddings, not encoder states: self-attention (and a recurrent
+state) spreads each word's information over every position, so a pooling over the encoder
+states can stay nearly uniform while the prediction is right, and its weights then say
+nothing. Here the encoder states only *score* the words (the keys); the pooled vector is the
+weighted average of the words' own embeddings (the values), so the weights are the only
+route from the sentence to the label. Measured on the generated corpus (2-layer Transformer,
+`d_model` 64): pooling the encoder states put 16% of the weight on the words that decide the
+label (uniform weights would put 15% there) at 99.8% test accuracy; pooling the words puts
+96% there, at 100%.
 """
 
 import math
@@ -18,6 +28,7 @@ from attention_layers.layers import (
     AttentionPooling,
     SinusoidalPositionalEncoding,
     TransformerEncoderBlock,
+    mechanism,
 )
 
 
@@ -37,6 +48,31 @@ def _probability_layer():
     return keras.layers.Dense(1, activation="sigmoid", dtype="float32", name="probability")
 
 
+class _WordPooling(AttentionPooling):
+    """`AttentionPooling` whose keys and values may differ: `pooled = sum_t alpha_t values_t`.
+
+    The scores come from `inputs` (Yang et al. 2016, eq. 5-6); the weighted sum is over
+    `values` (default: `inputs`, eq. 7). Also runs where the time length is unknown (a
+    `tf.function` over batches of varying length, a serving signature): the base layer
+    shapes its query as `keys[:, :1, :1]`, whose length TensorFlow cannot infer there.
+    The variables are those of `AttentionPooling`.
+    """
+
+    def call(self, inputs, values=None, mask=None, return_attention_scores=False,
+             training=None):
+        values = inputs if values is None else values
+        keys = self.key_projection(inputs)  # (batch, T, units)
+        query = ops.broadcast_to(
+            ops.cast(self.context_query, keys.dtype), (ops.shape(keys)[0], 1, keys.shape[-1])
+        )  # (batch, 1, units)
+        pooled, weights = self._attention(
+            query, values, keys, value_mask=mask, return_attention_scores=True,
+            training=training, score_fn=mechanism.dot_product_scores,
+        )  # (batch, 1, d_values), (batch, 1, T)
+        pooled, weights = pooled[:, 0], weights[:, 0]
+        return (pooled, weights) if return_attention_scores else pooled
+
+
 def _check_token_ids(token_ids):
     if len(token_ids.shape) != 2:
         raise ValueError(
@@ -47,30 +83,34 @@ def _check_token_ids(token_ids):
 
 @keras.saving.register_keras_serializable(package="attention_layers")
 class TransformerClassifier(keras.Model):
-    """A Transformer encoder with attention pooling: token ids -> P(positive).
+    """A Transformer encoder chooses the words, attention pooling reads them: ids -> P(positive).
 
     Token embeddings scaled by `sqrt(d_model)` (Vaswani et al. 2017, §3.4) plus sinusoidal
-    positions (§3.5) pass through `num_layers` encoder blocks (§3.1); a learned query pools
+    positions (§3.5) pass through `num_layers` encoder blocks (§3.1). A learned query scores
     the encoded tokens (Yang et al. 2016, "Hierarchical Attention Networks for Document
-    Classification", eq. 5-7) and a logistic layer gives the probability. Unlike the
-    keras-io Transformer classifier, padding is masked in every self-attention and in the
-    pooling, so a sentence's prediction does not depend on how much it was padded.
+    Classification", eq. 5-6) and pools the tokens' word embeddings with those weights
+    (eq. 7, with the embeddings as values; see the module docstring); a hidden layer and a
+    logistic unit give the probability. Unlike the keras-io Transformer classifier, padding
+    is masked in every self-attention and in the pooling, so a prediction does not depend on
+    how much a sentence was padded.
 
-    1. `x = embed(token_ids) * sqrt(d_model) + PE`: `(batch, T, d_model)`;
-    2. `x = encoder_blocks(x, mask)`: `(batch, T, d_model)`, weights `(batch, heads, T, T)`;
-    3. `pooled, alpha = attention_pooling(x, mask)`: `(batch, d_model)`, `(batch, T)`;
-    4. `probability = sigmoid(pooled w + b)`: `(batch, 1)`.
+    1. `words = embed(token_ids)`: `(batch, T, d_model)`;
+    2. `h = encoder_blocks(words * sqrt(d_model) + PE, mask)`: `(batch, T, d_model)`, weights
+       `(batch, heads, T, T)` per block;
+    3. `alpha = softmax_t(tanh(h_t W + b) . u_w)`: `(batch, T)`, 0 on padding;
+    4. `pooled = sum_t alpha_t words_t`: `(batch, d_model)`;
+    5. `probability = sigmoid(relu(pooled W_1 + b_1) w_2 + b_2)`: `(batch, 1)`.
 
     Args:
         vocabulary_size: number of token ids (id 0 is padding).
         num_layers: encoder blocks.
-        model_dim: `d_model`, the width of the embeddings and blocks.
+        model_dim: `d_model`, the width of the embeddings, blocks and hidden layer.
         num_heads: attention heads per block (`model_dim` must be divisible by it).
         feed_forward_dim: hidden size of the blocks' feed-forward networks.
-        dropout: on the embeddings, in every block, and on the pooled vector.
+        dropout: on the embeddings, in every block, and on the hidden layer.
         norm_first: pre-norm blocks (Xiong et al. 2020; stable without warm-up) or the
             paper's post-norm.
-        pooling_units: size of the pooling's hidden projection; default `model_dim`.
+        pooling_units: size of the pooling's hidden projection `W`; default `model_dim`.
 
     Call arguments:
         token_ids: int `(batch, T)`, padded with 0.
@@ -144,8 +184,9 @@ class TransformerClassifier(keras.Model):
         ]
         # A pre-norm stack ends with a normalization (Xiong et al. 2020).
         self.encoder_norm = keras.layers.LayerNormalization(epsilon=1e-5, name="encoder_norm")
-        self.pooling = AttentionPooling(units=pooling_units, name="pooling")
-        self.pooled_dropout = keras.layers.Dropout(dropout, name="pooled_dropout")
+        self.pooling = _WordPooling(units=pooling_units, name="pooling")
+        self.hidden = keras.layers.Dense(model_dim, activation="relu", name="hidden")
+        self.hidden_dropout = keras.layers.Dropout(dropout, name="hidden_dropout")
         self.probability = _probability_layer()
 
     def build(self, input_shape=None):
@@ -155,8 +196,9 @@ class TransformerClassifier(keras.Model):
     def _forward(self, token_ids, training=None, return_attention=False):
         _check_token_ids(token_ids)
         mask = ops.not_equal(token_ids, 0)  # (batch, T)
-        x = self.embedding(token_ids) * ops.cast(math.sqrt(self.model_dim), self.compute_dtype)
-        x = self.embedding_dropout(self.positions(x), training=training)  # (batch, T, d)
+        words = self.embedding(token_ids)  # (batch, T, d)
+        x = words * ops.cast(math.sqrt(self.model_dim), words.dtype)
+        x = self.embedding_dropout(self.positions(x), training=training)
         attention = {}
         for index, block in enumerate(self.encoder_blocks):
             if return_attention:
@@ -167,10 +209,13 @@ class TransformerClassifier(keras.Model):
                 x = block(x, mask=mask, training=training)
         if self.norm_first:
             x = self.encoder_norm(x)
-        pooled, weights = self.pooling(x, mask=mask, return_attention_scores=True)
+        pooled, weights = self.pooling(
+            x, values=self.embedding_dropout(words, training=training), mask=mask,
+            return_attention_scores=True,
+        )  # (batch, d), (batch, T)
         attention["pooling"] = ops.expand_dims(weights, 1)  # (batch, 1, T)
-        pooled = self.pooled_dropout(pooled, training=training)  # (batch, d)
-        return self.probability(pooled), attention
+        hidden = self.hidden_dropout(self.hidden(pooled), training=training)
+        return self.probability(hidden), attention
 
     def call(self, token_ids, training=None):
         return self._forward(token_ids, training)[0]
@@ -201,29 +246,33 @@ class TransformerClassifier(keras.Model):
 
 @keras.saving.register_keras_serializable(package="attention_layers")
 class BiGRUClassifier(keras.Model):
-    """A bidirectional GRU with additive attention pooling: token ids -> P(positive).
+    """A bidirectional GRU chooses the words, additive attention reads them: ids -> P(positive).
 
     The word encoder of Yang et al. 2016 ("Hierarchical Attention Networks", §2.2: a
-    bidirectional GRU whose states `h_t = [h_t->; h_t<-]` are pooled by attention), with the
-    pooling scored by additive attention (Bahdanau et al. 2015, eq. 6,
+    bidirectional GRU, `h_t = [h_t->; h_t<-]`, whose attention weights pick the words),
+    with the weights scored by additive attention (Bahdanau et al. 2015, eq. 6:
     `e_t = v^T tanh(W_q s + W_k h_t + b)`). Where Yang et al. learn one fixed query, the
-    query here is the sentence summary `s`: the final forward and backward GRU states, so
-    the words looked for depend on the sentence.
+    query here is the sentence summary `s`, the final forward and backward GRU states, so
+    the words looked for depend on the sentence. As in `TransformerClassifier`, the pooled
+    vector averages the words' embeddings (the values) with those weights, so the weights
+    show what the label was read from.
 
-    1. `h = BiGRU(embed(token_ids), mask)`: `(batch, T, 2 * units)`; `s`: `(batch, 2 * units)`;
-    2. `context, alpha = additive_attention(s, h, mask)`: `(batch, 1, 2 * units)`,
-       `(batch, 1, T)`;
-    3. `probability = sigmoid(context w + b)`: `(batch, 1)`.
+    1. `words = embed(token_ids)`: `(batch, T, E)`;
+    2. `h = BiGRU(words, mask)`: `(batch, T, 2 * units)`; `s`: `(batch, 2 * units)`;
+    3. `alpha = softmax_t(v^T tanh(W_q s + W_k h_t + b))`: `(batch, 1, T)`, 0 on padding;
+    4. `pooled = sum_t alpha_t words_t`: `(batch, E)`;
+    5. `probability = sigmoid(relu(pooled W_1 + b_1) w_2 + b_2)`: `(batch, 1)`.
 
     Args:
         vocabulary_size: number of token ids (id 0 is padding).
-        embedding_dim: width of the word embeddings.
+        embedding_dim: width `E` of the word embeddings (and of the hidden layer).
         units: width of each GRU direction.
         attention_units: hidden size of the additive score.
-        dropout: on the embeddings and on the pooled vector.
+        dropout: on the embeddings and on the hidden layer.
 
     Call arguments:
-        token_ids: int `(batch, T)`, padded with 0 at the end.
+        token_ids: int `(batch, T)` with `T >= 1` (a recurrent layer cannot run over no
+            steps), padded with 0 at the end; a row of padding only is allowed.
         training: whether dropout is active.
 
     Returns:
@@ -271,8 +320,9 @@ class BiGRUClassifier(keras.Model):
             merge_mode="concat",
             name="encoder",
         )
-        self.attention = AdditiveAttention(attention_units, name="pooling")
-        self.pooled_dropout = keras.layers.Dropout(dropout, name="pooled_dropout")
+        self.pooling = AdditiveAttention(attention_units, name="pooling")
+        self.hidden = keras.layers.Dense(embedding_dim, activation="relu", name="hidden")
+        self.hidden_dropout = keras.layers.Dropout(dropout, name="hidden_dropout")
         self.probability = _probability_layer()
 
     def build(self, input_shape=None):
@@ -282,18 +332,19 @@ class BiGRUClassifier(keras.Model):
     def _forward(self, token_ids, training=None):
         _check_token_ids(token_ids)
         mask = ops.not_equal(token_ids, 0)  # (batch, T)
-        embedded = self.embedding_dropout(self.embedding(token_ids), training=training)
+        words = self.embedding_dropout(self.embedding(token_ids), training=training)
         # The mask makes each direction skip padding: the backward GRU starts at the last
         # real token, and both final states summarize the words only.
         states, forward_final, backward_final = self.encoder(
-            embedded, mask=mask, training=training
+            words, mask=mask, training=training
         )  # (batch, T, 2u), (batch, u), (batch, u)
         summary = ops.concatenate([forward_final, backward_final], axis=-1)  # (batch, 2u)
-        context, weights = self.attention(
-            ops.expand_dims(summary, 1), states, value_mask=mask, return_attention_scores=True
-        )  # (batch, 1, 2u), (batch, 1, T)
-        pooled = self.pooled_dropout(context[:, 0], training=training)
-        return self.probability(pooled), {"pooling": weights}
+        pooled, weights = self.pooling(
+            ops.expand_dims(summary, 1), words, key=states, value_mask=mask,
+            return_attention_scores=True,
+        )  # (batch, 1, E), (batch, 1, T)
+        hidden = self.hidden_dropout(self.hidden(pooled[:, 0]), training=training)
+        return self.probability(hidden), {"pooling": weights}
 
     def call(self, token_ids, training=None):
         return self._forward(token_ids, training)[0]

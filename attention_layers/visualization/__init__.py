@@ -1,1 +1,23 @@
-"""attention_layers.visualization."""
+"""Seeing attention: heatmaps, head grids, token importance, spatial overlays, animations,
+an interactive HTML view, and a callback that draws them during `fit`.
+
+The plotting functions build `matplotlib.figure.Figure` objects directly (no pyplot, nothing
+is shown) and accept numpy arrays or backend tensors. Rows are queries (target tokens),
+columns are keys (source tokens).
+"""
+
+from attention_layers.visualization.callback import AttentionPlotCallback
+from attention_layers.visualization.heatmaps import animate_attention, plot_attention, plot_heads
+from attention_layers.visualization.html_view import to_html
+from attention_layers.visualization.spatial import plot_spatial_attention
+from attention_layers.visualization.token_importance import plot_token_importance
+
+__all__ = [
+    "AttentionPlotCallback",
+    "animate_attention",
+    "plot_attention",
+    "plot_heads",
+    "plot_spatial_attention",
+    "plot_token_importance",
+    "to_html",
+]

@@ -62,3 +62,55 @@ def check_tokens(weights_name, shape, axis, tokens, tokens_name, meaning):
 def safe_name(name):
     """`name` made safe for a file name: runs of other characters become `_`."""
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(name)).strip("_") or "attention"
+
+
+def escape_label(token):
+    """`token` as matplotlib label text: a `$` is literal, never the start of mathtext."""
+    return token.replace("$", r"\$")
+
+
+def as_layers(weights, layer_names):
+    """`weights` as one `(heads, T_q, T_k)` array per layer, with names and error labels.
+
+    `weights` is an array `(T_q, T_k)`, `(heads, T_q, T_k)` or `(layers, heads, T_q, T_k)`,
+    or a dict `{name: array}` or a list of arrays, each `(T_q, T_k)` or `(heads, T_q, T_k)`.
+    Returns `(layers, names, labels)`: `names` is None when neither `weights` (a dict) nor
+    `layer_names` gives them; `labels[i]` names layer `i` in error messages.
+    """
+    if isinstance(weights, dict):
+        if layer_names is not None:
+            raise ValueError(
+                "`layer_names` must be None when `weights` is a dict: its keys name the layers."
+            )
+        names = [str(name) for name in weights]
+        labels = [f"weights[{name!r}]" for name in weights]
+        layers = [
+            to_numpy(label, value) for label, value in zip(labels, weights.values(), strict=True)
+        ]
+    elif isinstance(weights, (list, tuple)):
+        names = layer_names
+        labels = [f"weights[{index}]" for index in range(len(weights))]
+        layers = [to_numpy(label, value) for label, value in zip(labels, weights, strict=True)]
+    else:
+        array = to_numpy("weights", weights)
+        check_ndim(
+            "weights",
+            array,
+            (2, 3, 4),
+            "(T_q, T_k), (heads, T_q, T_k) or (layers, heads, T_q, T_k)",
+        )
+        layers = list(array) if array.ndim == 4 else [array]
+        labels = [f"weights[{index}]" for index in range(len(layers))]
+        if array.ndim < 4:
+            labels = ["weights"]
+        names = layer_names
+    if not layers:
+        raise ValueError("`weights` holds no layers.")
+    for label, layer in zip(labels, layers, strict=True):
+        check_ndim(label, layer, (2, 3), "(T_q, T_k) or (heads, T_q, T_k)")
+    layers = [layer[None] if layer.ndim == 2 else layer for layer in layers]
+    if names is not None and len(names) != len(layers):
+        raise ValueError(
+            f"`layer_names` has {len(names)} names but `weights` holds {len(layers)} layers."
+        )
+    return layers, names, labels

@@ -10,10 +10,19 @@ import pathlib
 
 import numpy as np
 from matplotlib import animation
+from matplotlib.backends.backend_agg import RendererAgg
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
 from matplotlib.ticker import MaxNLocator
 
-from attention_layers.visualization._common import check_ndim, check_tokens, to_numpy, to_tokens
+from attention_layers.visualization._common import (
+    as_layers,
+    check_ndim,
+    check_tokens,
+    escape_label,
+    to_numpy,
+    to_tokens,
+)
 
 # A cell is at least 0.18 inch (13 points) high, so a 9-point label per row never overlaps
 # its neighbour however many tokens there are: the figure grows instead.
@@ -24,11 +33,6 @@ _MIN_GRID_CELL_INCHES = 0.05
 _MIN_LABEL_POINTS = 4.5
 
 
-def escape_label(token):
-    """`token` as matplotlib label text: a `$` is literal, never the start of mathtext."""
-    return token.replace("$", r"\$")
-
-
 def _cell_inches(num_rows, num_cols, budget_inches, min_cell):
     longest = max(num_rows, num_cols, 1)
     return float(np.clip(budget_inches / longest, min_cell, _MAX_CELL_INCHES))
@@ -37,12 +41,6 @@ def _cell_inches(num_rows, num_cols, budget_inches, min_cell):
 def _label_points(cell_inches):
     # 70% of the cell height leaves room for the line spacing of the font.
     return float(min(cell_inches * 72 * 0.7, 10.0))
-
-
-def _label_inches(tokens, points):
-    if not tokens:
-        return 0.3
-    return max(len(token) for token in tokens) * points * 0.62 / 72 + 0.15
 
 
 def _draw_heatmap(
@@ -62,29 +60,43 @@ def _draw_heatmap(
     image = ax.imshow(
         weights, cmap=cmap, vmin=0.0, vmax=vmax, aspect="auto", interpolation="nearest"
     )
-    # Thin white lines between cells keep a row traceable across 40+ columns.
-    ax.set_xticks(np.arange(num_keys + 1) - 0.5, minor=True)
-    ax.set_yticks(np.arange(num_queries + 1) - 0.5, minor=True)
-    ax.grid(which="minor", color="white", linewidth=0.4, alpha=0.6)
-    ax.tick_params(which="minor", length=0)
-    ax.tick_params(which="major", length=2, labelsize=fontsize)
-    for axis, tokens, show, rotation in (
-        (ax.xaxis, source_tokens, show_x_labels, 90),
-        (ax.yaxis, target_tokens, show_y_labels, 0),
+    # Thin white lines between cells keep a row traceable across 40+ columns (two line
+    # collections: far cheaper to draw than a grid of minor ticks).
+    line_style = {"colors": "white", "linewidth": 0.4, "alpha": 0.6}
+    ax.vlines(np.arange(1, num_keys) - 0.5, -0.5, num_queries - 0.5, **line_style)
+    ax.hlines(np.arange(1, num_queries) - 0.5, -0.5, num_keys - 0.5, **line_style)
+    ax.tick_params(length=2, labelsize=fontsize)
+    for axis, tokens, size, show, rotation in (
+        (ax.xaxis, source_tokens, num_keys, show_x_labels, 90),
+        (ax.yaxis, target_tokens, num_queries, show_y_labels, 0),
     ):
         if not show:
             axis.set_ticks([])
-        elif tokens is not None and fontsize >= _MIN_LABEL_POINTS:
-            # Every token gets its label: none is skipped to save room.
+        elif fontsize >= _MIN_LABEL_POINTS:
+            # Every position gets its label (its token, or its index): none is skipped.
+            labels = [str(index) for index in range(size)] if tokens is None else tokens
             axis.set_ticks(
-                range(len(tokens)),
-                labels=[escape_label(token) for token in tokens],
-                rotation=rotation,
+                range(size),
+                labels=[escape_label(label) for label in labels],
+                rotation=rotation if tokens is not None else 0,
                 fontsize=fontsize,
             )
         else:
-            axis.set_major_locator(MaxNLocator(integer=True))
+            axis.set_major_locator(MaxNLocator(nbins=5, integer=True))
+            axis.set_tick_params(labelsize=6)
     return image
+
+
+def _label_inches(tokens, points, labelled):
+    """Room for a column of tick labels: the widest token, measured, plus the tick."""
+    if not labelled or not tokens:
+        return 0.35  # index ticks
+    renderer = RendererAgg(1, 1, 72)
+    prop = FontProperties(size=points)
+    widest = max(
+        renderer.get_text_width_height_descent(token, prop, ismath=False)[0] for token in tokens
+    )
+    return widest / 72 + 0.12
 
 
 def _heatmap_grid(
@@ -100,7 +112,11 @@ def _heatmap_grid(
     budget_inches,
     min_cell,
 ):
-    """A figure of heatmaps, `grid[row][column]` each `(T_q, T_k)`; returns (fig, images)."""
+    """A figure of heatmaps, `grid[row][column]` each `(T_q, T_k)`; returns (fig, images).
+
+    The layout is computed here, in inches, from the measured token labels, rather than by
+    a layout engine, which draws every label several times: the callback draws each epoch.
+    """
     num_rows = len(grid)
     num_columns = max(len(row) for row in grid)
     num_queries = max(panel.shape[0] for row in grid for panel in row)
@@ -110,24 +126,32 @@ def _heatmap_grid(
     cell = max(min(cell, 20.0 / (num_columns * num_keys)), min_cell / 4)
     fontsize = _label_points(cell)
     labelled = fontsize >= _MIN_LABEL_POINTS
-    y_margin = _label_inches(target_tokens, fontsize) if labelled else 0.3
-    x_margin = _label_inches(source_tokens, fontsize) if labelled else 0.3
-    row_name_margin = 0.3 if row_names else 0.0
-    width = num_columns * (num_keys * cell + 0.1) + y_margin + row_name_margin + 1.0
-    height = num_rows * (num_queries * cell + 0.35) + x_margin + (0.4 if title else 0.1)
-    fig = Figure(figsize=(max(width, 3.0), max(height, 1.6)), layout="constrained")
-    axes = fig.subplots(num_rows, num_columns, squeeze=False)
+    panel_width, panel_height = num_keys * cell, num_queries * cell
+    gap = 0.15
+    left = 0.1 + _label_inches(target_tokens, fontsize, labelled) + (0.3 if row_names else 0)
+    bottom = 0.1 + _label_inches(source_tokens, fontsize, labelled)
+    top = 0.1 + (0.4 if title else 0) + (0.25 if column_names else 0)
+    right = 0.9  # the colour bar and its labels
+    grid_height = num_rows * panel_height + (num_rows - 1) * gap
+    width = left + num_columns * panel_width + (num_columns - 1) * gap + right
+    colorbar_height = max(min(grid_height, 6.0), 0.8)
+    height = top + max(grid_height + bottom, colorbar_height + 0.3)
+    fig = Figure(figsize=(width, height))
+
+    def box(x, y, w, h):  # inches from the top left corner -> figure fraction
+        return (x / width, 1 - (y + h) / height, w / width, h / height)
+
     images = []
     for row_index, row in enumerate(grid):
-        for column_index, ax in enumerate(axes[row_index]):
-            if column_index >= len(row):
-                ax.set_axis_off()
-                continue
-            below = grid[row_index + 1] if row_index + 1 < num_rows else []
+        below = grid[row_index + 1] if row_index + 1 < num_rows else []
+        for column_index, weights in enumerate(row):
+            x = left + column_index * (panel_width + gap)
+            y = top + row_index * (panel_height + gap)
+            ax = fig.add_axes(box(x, y, panel_width, panel_height))
             images.append(
                 _draw_heatmap(
                     ax,
-                    row[column_index],
+                    weights,
                     source_tokens,
                     target_tokens,
                     cmap=cmap,
@@ -138,12 +162,14 @@ def _heatmap_grid(
                 )
             )
             if row_index == 0 and column_names:
-                ax.set_title(column_names[column_index], fontsize=max(fontsize, 7))
+                ax.set_title(column_names[column_index], fontsize=max(fontsize, 8))
             if column_index == 0 and row_names:
-                ax.set_ylabel(row_names[row_index], fontsize=max(fontsize, 7))
-    fig.colorbar(images[0], ax=axes, pad=0.01)
+                ax.set_ylabel(row_names[row_index], fontsize=max(fontsize, 8))
+    colorbar_ax = fig.add_axes(box(width - right + 0.15, top, 0.15, colorbar_height))
+    fig.colorbar(images[0], cax=colorbar_ax)
+    colorbar_ax.tick_params(labelsize=8)
     if title:
-        fig.suptitle(title)
+        fig.suptitle(title, y=1 - 0.1 / height, va="top")
     return fig, images
 
 
@@ -220,44 +246,18 @@ def plot_attention(
         return fig
     cell = _cell_inches(*weights.shape, 6.0, _MIN_CELL_INCHES)
     image = _draw_heatmap(
-        ax, weights, source_tokens, target_tokens, cmap=cmap, vmax=vmax, fontsize=_label_points(cell)
+        ax,
+        weights,
+        source_tokens,
+        target_tokens,
+        cmap=cmap,
+        vmax=vmax,
+        fontsize=_label_points(cell),
     )
     ax.figure.colorbar(image, ax=ax)
     if title:
         ax.set_title(title)
     return ax.figure
-
-
-def _layers_and_names(weights, layer_names):
-    """`weights` as a list of `(heads, T_q, T_k)` arrays, one per layer, and their names."""
-    if isinstance(weights, dict):
-        if layer_names is not None:
-            raise ValueError(
-                "`layer_names` must be None when `weights` is a dict: its keys name the layers."
-            )
-        names = [str(name) for name in weights]
-        layers = [to_numpy(f"weights[{name!r}]", value) for name, value in weights.items()]
-    elif isinstance(weights, (list, tuple)):
-        names = layer_names
-        layers = [to_numpy(f"weights[{index}]", value) for index, value in enumerate(weights)]
-    else:
-        array = to_numpy("weights", weights)
-        check_ndim(
-            "weights", array, (3, 4), "(heads, T_q, T_k) or (layers, heads, T_q, T_k)"
-        )
-        layers = list(array) if array.ndim == 4 else [array]
-        names = layer_names
-    if not layers:
-        raise ValueError("`weights` holds no layers.")
-    for index, layer in enumerate(layers):
-        label = f"weights[{names[index]!r}]" if isinstance(weights, dict) else f"weights[{index}]"
-        check_ndim(label, layer, (2, 3), "(T_q, T_k) or (heads, T_q, T_k)")
-    layers = [layer[None] if layer.ndim == 2 else layer for layer in layers]
-    if names is not None and len(names) != len(layers):
-        raise ValueError(
-            f"`layer_names` has {len(names)} names but `weights` holds {len(layers)} layers."
-        )
-    return layers, names
 
 
 def plot_heads(
@@ -279,7 +279,7 @@ def plot_heads(
 
     Args:
         weights: one of
-            - an array `(heads, T_q, T_k)`: one layer, one row of panels;
+            - an array `(heads, T_q, T_k)` (or `(T_q, T_k)`): one layer, one row of panels;
             - an array `(layers, heads, T_q, T_k)`: one row per layer;
             - a dict `{layer_name: array}` or a list of arrays, each `(heads, T_q, T_k)` or
               `(T_q, T_k)` (a single-head layer); the layers may have different numbers
@@ -303,11 +303,10 @@ def plot_heads(
     >>> len(fig.axes)  # 2 layers x 4 heads, and the colour bar
     9
     """
-    layers, names = _layers_and_names(weights, layer_names)
+    layers, names, labels = as_layers(weights, layer_names)
     source_tokens = to_tokens("source_tokens", source_tokens)
     target_tokens = to_tokens("target_tokens", target_tokens)
-    for index, layer in enumerate(layers):
-        label = f"weights[{names[index]!r}]" if names else f"weights[{index}]"
+    for label, layer in zip(labels, layers, strict=True):
         _check_heatmap_tokens(label, layer, source_tokens, target_tokens)
     num_heads = max(layer.shape[0] for layer in layers)
     fig, _ = _heatmap_grid(
@@ -388,7 +387,9 @@ def animate_attention(
         source_tokens,
         target_tokens,
         row_names=None,
-        column_names=[f"head {head}" for head in range(len(heads[0]))] if frames[0].ndim == 3 else None,
+        column_names=[f"head {head}" for head in range(len(heads[0]))]
+        if frames[0].ndim == 3
+        else None,
         title=titles[0],
         cmap=cmap,
         vmax=_vmax(*frames),
@@ -397,7 +398,7 @@ def animate_attention(
     )
 
     def draw_frame(index):
-        for image, head_weights in zip(images, heads[index]):
+        for image, head_weights in zip(images, heads[index], strict=True):
             image.set_data(head_weights)
         fig.suptitle(titles[index])
         return images

@@ -6,7 +6,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from PIL import Image
 
-from attention_layers.visualization._common import check_tokens, to_numpy, to_tokens
+from attention_layers.visualization._common import escape_label, to_numpy, to_tokens
 
 _PANEL_INCHES = 3.0
 _MAX_COLUMNS = 5
@@ -120,7 +120,11 @@ def plot_spatial_attention(
     picture = _as_rgb(image)
     maps = _as_maps(weights, grid_shape)
     tokens = to_tokens("tokens", tokens)
-    check_tokens("weights", maps.shape, 0, tokens, "tokens", "map")
+    if tokens is not None and len(tokens) != len(maps):
+        raise ValueError(
+            f"`weights` holds {len(maps)} maps of shape {maps.shape[1:]} but {len(tokens)} "
+            "tokens were given; give one token per map (flat (T, N) weights need `grid_shape`)."
+        )
     vmax = (float(maps.max(initial=0.0)) or 1.0) if vmax is None else vmax
     height, width = picture.shape[:2]
 
@@ -135,7 +139,10 @@ def plot_spatial_attention(
         rows = math.ceil(len(maps) / columns)
         aspect = height / width
         fig = Figure(
-            figsize=(columns * _PANEL_INCHES, rows * _PANEL_INCHES * aspect + (0.4 if title else 0.1)),
+            figsize=(
+                columns * _PANEL_INCHES,
+                rows * _PANEL_INCHES * aspect + (0.4 if title else 0.1),
+            ),
             layout="constrained",
         )
         axes = fig.subplots(rows, columns, squeeze=False).ravel()
@@ -153,7 +160,7 @@ def plot_spatial_attention(
             interpolation="nearest",
         )
         if tokens is not None:
-            panel.set_title(tokens[index], fontsize=12)
+            panel.set_title(escape_label(tokens[index]), fontsize=12)
     if title:
         fig.suptitle(title)
     return fig

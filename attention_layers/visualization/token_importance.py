@@ -19,7 +19,9 @@ def _text_widths_points(tokens, fontsize):
     """The width of each token in points, measured by the Agg renderer (72 dpi)."""
     renderer = RendererAgg(1, 1, 72)
     prop = FontProperties(size=fontsize)
-    return [renderer.get_text_width_height_descent(token, prop, ismath=False)[0] for token in tokens]
+    return [
+        renderer.get_text_width_height_descent(token, prop, ismath=False)[0] for token in tokens
+    ]
 
 
 def _wrap(widths, line_points):
@@ -105,7 +107,7 @@ def plot_token_importance(
     ax.set_xlim(0, line_points)
     ax.set_ylim(num_lines * line_height, 0)
     ax.set_axis_off()
-    for token, weight, (line, x) in zip(tokens, weights, positions):
+    for token, weight, (line, x) in zip(tokens, weights, positions, strict=True):
         background = colour_map(norm(weight))
         red, green, blue, _ = background
         # Dark backgrounds get white text (relative luminance, ITU-R BT.709).
@@ -133,4 +135,3 @@ def plot_token_importance(
     if title:
         fig.suptitle(title, y=1 - 0.08 / height, va="top")
     return fig
-

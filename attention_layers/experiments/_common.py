@@ -1,0 +1,249 @@
+"""Plumbing shared by the experiments: configs on the command line, output files, tables."""
+
+import argparse
+import dataclasses
+import json
+import os
+import pathlib
+import platform
+import sys
+import time
+
+import keras
+import numpy as np
+
+
+def environment():
+    """What the figures were measured on: backend, device, versions, CPU count."""
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        device = str(jax.devices()[0])
+    elif backend == "tensorflow":
+        import tensorflow as tf
+
+        gpus = tf.config.list_logical_devices("GPU")
+        device = gpus[0].name if gpus else "CPU"
+    else:
+        device = "unknown"
+    return {
+        "backend": backend,
+        "device": device,
+        "keras": keras.__version__,
+        "python": platform.python_version(),
+        "cpu_count": os.cpu_count(),
+        "command": _command(),
+    }
+
+
+def _command():
+    """The command line, as `python -m attention_layers.experiments ...` when run so."""
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    if spec is not None and spec.name == "attention_layers.experiments.__main__":
+        return " ".join(["python -m attention_layers.experiments", *sys.argv[1:]])
+    return " ".join(["python", *sys.argv])
+
+
+def on_gpu():
+    """Whether the current backend computes on a GPU."""
+    return "cpu" not in environment()["device"].lower()
+
+
+def write_json(path, payload):
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload, indent=2, default=_to_builtin) + "\n")
+    return path
+
+
+def _to_builtin(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (tuple, set)):
+        return list(value)
+    raise TypeError(f"Cannot write {type(value).__name__} to JSON.")
+
+
+def format_table(header, rows):
+    """A plain-text table with right-aligned columns (markdown-compatible pipes)."""
+    cells = [[str(cell) for cell in header]] + [[_cell(cell) for cell in row] for row in rows]
+    widths = [max(len(row[index]) for row in cells) for index in range(len(header))]
+
+    def line(row):
+        return "| " + " | ".join(cell.rjust(width) for cell, width in zip(row, widths, strict=True)) + " |"
+
+    rule = "|" + "|".join("-" * (width + 2) for width in widths) + "|"
+    return "\n".join([line(cells[0]), rule, *(line(row) for row in cells[1:])])
+
+
+def _cell(value):
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.3g}" if abs(value) < 100 else f"{value:.0f}"
+    return str(value)
+
+
+def pyplot():
+    """`matplotlib.pyplot` on the file-only Agg backend (no display needed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_figure(figure, path):
+    """Write a PNG small enough to keep in the repository (< 200 KB) and close it."""
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=90, bbox_inches="tight")
+    pyplot().close(figure)
+    return path
+
+
+def interleaved_seconds(steps, repeats, warmup=1):
+    """Run each callable of `steps` (a dict) `repeats` times, round-robin; seconds per call.
+
+    Interleaving spreads a noisy neighbour's load over every variant instead of one, and
+    the round order alternates so that none always runs first.
+    """
+    return {name: times["wall"] for name, times in
+            interleaved_timings(steps, repeats, warmup).items()}
+
+
+def interleaved_timings(steps, repeats, warmup=1):
+    """As `interleaved_seconds`, with both clocks: `{name: {"wall": [...], "cpu": [...]}}`.
+
+    `cpu` is this process's CPU time (all threads) per call: the work done, which other
+    processes on a shared machine disturb far less than the wall-clock time.
+    """
+    for step in steps.values():
+        for _ in range(warmup):
+            step()
+    timings = {name: {"wall": [], "cpu": []} for name in steps}
+    names = list(steps)
+    for round_index in range(repeats):
+        for name in names if round_index % 2 == 0 else reversed(names):
+            wall, cpu = time.perf_counter(), time.process_time()
+            steps[name]()
+            timings[name]["cpu"].append(time.process_time() - cpu)
+            timings[name]["wall"].append(time.perf_counter() - wall)
+    return timings
+
+
+# --- configs on the command line -------------------------------------------------------
+
+
+def add_config_arguments(parser, config_class):
+    """One `--field-name` option per field of the dataclass `config_class`.
+
+    Tuples take several values; each field's `metadata["help"]` is its help text and
+    `metadata["choices"]`, if any, the values allowed.
+    """
+    defaults, quick = config_class(), config_class.quick()
+    for field in dataclasses.fields(config_class):
+        value = getattr(defaults, field.name)
+        option = "--" + field.name.replace("_", "-")
+        text = field.metadata.get("help", "")
+        text += f" (default: {_show(value)}; --quick: {_show(getattr(quick, field.name))})"
+        if isinstance(value, tuple):
+            item_type = type(value[0]) if value else str
+            parser.add_argument(option, nargs="+", type=item_type, default=None, help=text,
+                                choices=field.metadata.get("choices"))
+        elif isinstance(value, bool):
+            parser.add_argument(option, action=argparse.BooleanOptionalAction, default=None,
+                                help=text)
+        else:
+            parser.add_argument(option, type=type(value), default=None, help=text)
+    parser.add_argument("--quick", action="store_true",
+                        help="the small configuration the tests run (seconds, not minutes)")
+    parser.add_argument("--output", default=None,
+                        help="folder for the JSON figures and PNG plots "
+                             "(default: runs/experiments/<experiment>)")
+
+
+def config_from_args(config_class, args):
+    """The config of `--quick` or the defaults, with the options given on the command line."""
+    config = config_class.quick() if args.quick else config_class()
+    overrides = {}
+    for field in dataclasses.fields(config_class):
+        value = getattr(args, field.name)
+        if value is not None:
+            overrides[field.name] = tuple(value) if isinstance(value, list) else value
+    return dataclasses.replace(config, **overrides)
+
+
+def _show(value):
+    return " ".join(map(str, value)) if isinstance(value, tuple) else str(value)
+
+
+# --- measurements in a fresh process ---------------------------------------------------
+
+
+def peak_rss_mb():
+    """This process's peak resident memory so far, in MiB.
+
+    Read from `VmHWM` in `/proc/self/status` on Linux: `ru_maxrss` would not do, because
+    Linux carries a parent's peak into a child across `fork` and `exec`, so a worker
+    started from a large process would report the parent's peak.
+    """
+    status = pathlib.Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0  # kB
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # kB on Linux
+
+
+def device_peak_mb():
+    """Peak memory of the accelerator so far in MiB (JAX or TensorFlow GPU), else `None`."""
+    if not on_gpu():
+        return None
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        stats = jax.devices()[0].memory_stats() or {}
+        peak = stats.get("peak_bytes_in_use")
+    elif backend == "tensorflow":
+        import tensorflow as tf
+
+        peak = tf.config.experimental.get_memory_info("GPU:0")["peak"]
+    else:
+        peak = None
+    return None if peak is None else peak / 2**20
+
+
+def run_in_subprocess(target, backend=None, timeout=1800, **kwargs):
+    """Call `target` ("package.module:function") with `kwargs` in a fresh Python process.
+
+    A fresh process is how peak memory is measured honestly: its `ru_maxrss` holds only
+    what that one computation needed on top of the runtime. `backend` sets
+    `KERAS_BACKEND` there (default: the current one). Returns the function's JSON result.
+    """
+    import subprocess
+
+    env = dict(os.environ, KERAS_BACKEND=backend or keras.backend.backend())
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    root = str(pathlib.Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
+    spec = json.dumps({"target": target, "kwargs": kwargs})
+    completed = subprocess.run(
+        [sys.executable, "-m", "attention_layers.experiments._worker", spec],
+        capture_output=True, text=True, env=env, timeout=timeout, check=False,
+    )
+    for line in reversed(completed.stdout.splitlines()):
+        if line.startswith(_RESULT_PREFIX):
+            return json.loads(line[len(_RESULT_PREFIX):])
+    raise RuntimeError(
+        f"{target} failed in a subprocess (exit {completed.returncode}):\n"
+        + completed.stderr[-3000:]
+    )
+
+
+_RESULT_PREFIX = "RESULT "

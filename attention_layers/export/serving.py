@@ -1,0 +1,440 @@
+"""Raw strings in, translations or probabilities out, in one TensorFlow graph.
+
+`TranslatorServer` and `ClassifierServer` are `tf.Module`s whose `tf.function`s take a
+batch of raw strings (`tf.string`, shape `[None]`) and do everything inside the graph:
+clean the text (`clean_text`), normalize and tokenize it (`attention_layers.text`), run the
+model (greedy or beam search for a translator), detokenize. `export_translator` and
+`export_classifier` save them as SavedModels; `translate` runs the same steps eagerly, so
+an export translates exactly as the model did in the program that trained it.
+
+Any string is valid input: empty or whitespace-only strings, emoji, scripts the
+vocabulary never saw (they become `[UNK]`), control characters, invalid UTF-8 (replaced
+by U+FFFD) and strings of any length (cut to `max_input_characters` characters, then to
+`max_input_tokens` tokens).
+"""
+
+import tensorflow as tf
+
+from attention_layers.export.decoding import (
+    _check_length_penalty,
+    beam_search_decode,
+    greedy_decode,
+)
+from attention_layers.models.rnn_translator import RNNTranslator
+from attention_layers.text.tokenizers import DEFAULT_MAX_LENGTH, PAD_ID
+
+# The limits of an export, unless told otherwise (see the README's "Serving" section).
+MAX_INPUT_CHARACTERS = 4096
+MAX_OUTPUT_LENGTH = 64
+MAX_BEAM_WIDTH = 8
+MAX_BATCH_SIZE = 256
+LENGTH_PENALTY = 0.6
+
+_TEXT = tf.TensorSpec([None], tf.string, name="text")
+
+
+def clean_text(strings, max_characters=MAX_INPUT_CHARACTERS):
+    """Makes any string safe to tokenize: valid UTF-8, at most `max_characters` long.
+
+    Invalid UTF-8 bytes become U+FFFD (which the tokenizers map to `[UNK]`); a string is
+    cut after `max_characters` characters, which bounds the work of normalization for
+    a 10-megabyte request. Everything else (control characters, emoji, empty strings)
+    is left to `attention_layers.text.normalize`.
+
+    Args:
+        strings: a `tf.string` tensor of any shape (or a list of Python strings).
+        max_characters: the most Unicode characters kept per string.
+
+    Returns:
+        A `tf.string` tensor of the same shape.
+
+    Example:
+
+    >>> clean_text([b"caf\\xe9 ok", "hola"], max_characters=3).numpy().tolist()
+    [b'caf', b'hol']
+    """
+    strings = tf.convert_to_tensor(strings, tf.string)
+    strings = tf.strings.unicode_transcode(
+        strings, "UTF-8", "UTF-8", errors="replace", replacement_char=0xFFFD
+    )
+    return tf.strings.substr(strings, 0, max_characters, unit="UTF8_CHAR")
+
+
+def _check_positive(name, value):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"`{name}` must be a positive int; received {value!r}.")
+
+
+def _check_tokenizer(name, tokenizer, vocabulary_size):
+    if tokenizer.vocabulary_size != vocabulary_size:
+        raise ValueError(
+            f"`{name}` has {tokenizer.vocabulary_size} tokens but the model expects "
+            f"{vocabulary_size}."
+        )
+
+
+def _max_input_tokens(model, max_input_tokens):
+    """The longest source, `[START]`/`[END]` included, that `model` accepts."""
+    limit = None
+    if isinstance(model, RNNTranslator) and model.attention_kind == "location":
+        # Location attention scores a fixed number of source positions.
+        limit = model.max_source_length
+    if max_input_tokens is None:
+        return min(DEFAULT_MAX_LENGTH, limit or DEFAULT_MAX_LENGTH)
+    _check_positive("max_input_tokens", max_input_tokens)
+    if max_input_tokens < 2:
+        raise ValueError(f"`max_input_tokens` must be >= 2; received {max_input_tokens}.")
+    if limit is not None and max_input_tokens > limit:
+        raise ValueError(
+            f"`max_input_tokens` ({max_input_tokens}) is more than the model's "
+            f"`max_source_length` ({limit})."
+        )
+    return max_input_tokens
+
+
+def _source_ids(tokenizer, text, max_input_tokens, max_input_characters):
+    """Raw strings `[batch]` -> source ids int32 `(batch, S)`, `[START] ... [END]`, 0-padded."""
+    ids = tokenizer.tokenize(clean_text(text, max_input_characters), max_length=max_input_tokens)
+    return tf.cast(ids.to_tensor(default_value=PAD_ID), tf.int32)
+
+
+class _Untracked:
+    """Holds an object outside a `tf.Module`'s object graph (see `_track_weights`)."""
+
+    def __init__(self, value):
+        self.value = value
+
+
+def _track_weights(module, model):
+    """Saves `model`'s weights with `module`, in a form every SavedModel loader restores.
+
+    A Keras 3 variable tracked through its model is exported as a copy that only Python's
+    `tf.saved_model.load` connects to the graph; the C++ loader of TensorFlow Serving and
+    `saved_model_cli run` would find the graph's variables uninitialized. So the module
+    tracks the `tf.Variable`s inside the Keras variables (which the traced functions
+    read) and keeps the model itself out of its object graph. Call it after tracing: a
+    model may create its weights on its first call.
+    """
+    module.model_variables = [variable.value for variable in model.variables]
+
+
+def _token_strings(tokenizer, ids):
+    """Token strings of `ids`, `""` where the id is `[PAD]`."""
+    return tf.where(ids == PAD_ID, "", tokenizer.ids_to_tokens(ids))
+
+
+class TranslatorServer(tf.Module):
+    """A translator with its tokenizers, as string-to-string `tf.function`s.
+
+    Functions (each takes `text`, `tf.string` `[batch]`, and returns a dict):
+
+    - `translate(text)`: greedy decoding -> `{"translation": [batch] string}`;
+    - `beam_search(text, beam_width)`: beam search, `beam_width` an int32 scalar
+      (clipped to `[1, max_beam_width]`) -> `{"translation"}`;
+    - `translate_with_attention(text)`: greedy decoding -> `{"translation",
+      "source_tokens" [batch, S] string, "target_tokens" [batch, T] string,
+      "cross_attention" [batch, T, S] float32}`; token strings are `""` on padding,
+      source tokens include `[START]` and `[END]`, target tokens end with `[END]`.
+
+    `translate` and `beam_search` decode at most `max_batch_size` sentences at once: a
+    larger batch is decoded in chunks, one after the other, so that memory stays bounded
+    whatever the request (the result is the same: decoding is independent per sentence).
+    `translate_with_attention` decodes its batch at once (it is meant for a few sentences
+    to visualize).
+
+    Args:
+        model: a `TransformerTranslator` or `RNNTranslator`.
+        source_tokenizer: the `attention_layers.text.Tokenizer` of the source language.
+        target_tokenizer: the `Tokenizer` of the target language.
+        max_input_tokens: source tokens kept, `[START]`/`[END]` included (default 128,
+            or the RNN's `max_source_length` for location attention).
+        max_input_characters: characters kept of each input string.
+        max_output_length: tokens generated at most, `[END]` included.
+        max_beam_width: the widest beam `beam_search` runs.
+        max_batch_size: sentences decoded at once by `translate` and `beam_search`.
+        length_penalty: `alpha` of the GNMT length penalty in `beam_search`.
+        name: the `tf.Module` name.
+
+    Example:
+
+    >>> server = TranslatorServer(model, spanish, english)
+    >>> server.translate(tf.constant(["¿Dónde está el gato?"]))["translation"]
+    """
+
+    def __init__(
+        self,
+        model,
+        source_tokenizer,
+        target_tokenizer,
+        *,
+        max_input_tokens=None,
+        max_input_characters=MAX_INPUT_CHARACTERS,
+        max_output_length=MAX_OUTPUT_LENGTH,
+        max_beam_width=MAX_BEAM_WIDTH,
+        max_batch_size=MAX_BATCH_SIZE,
+        length_penalty=LENGTH_PENALTY,
+        name=None,
+    ):
+        super().__init__(name=name)
+        _check_tokenizer("source_tokenizer", source_tokenizer, model.source_vocab_size)
+        _check_tokenizer("target_tokenizer", target_tokenizer, model.target_vocab_size)
+        _check_positive("max_input_characters", max_input_characters)
+        _check_positive("max_output_length", max_output_length)
+        _check_positive("max_beam_width", max_beam_width)
+        _check_positive("max_batch_size", max_batch_size)
+        self._model = _Untracked(model)
+        self.source_tokenizer = source_tokenizer
+        self.target_tokenizer = target_tokenizer
+        self.max_input_tokens = _max_input_tokens(model, max_input_tokens)
+        self.max_input_characters = max_input_characters
+        self.max_output_length = max_output_length
+        self.max_beam_width = max_beam_width
+        self.max_batch_size = max_batch_size
+        _check_length_penalty(length_penalty)
+        self.length_penalty = float(length_penalty)
+        self.translate = tf.function(
+            self._translate, input_signature=[_TEXT], autograph=False
+        )
+        self.beam_search = tf.function(
+            self._beam_search,
+            input_signature=[_TEXT, tf.TensorSpec([], tf.int32, name="beam_width")],
+            autograph=False,
+        )
+        self.translate_with_attention = tf.function(
+            self._translate_with_attention, input_signature=[_TEXT], autograph=False
+        )
+
+    @property
+    def model(self):
+        """The translator."""
+        return self._model.value
+
+    def signatures(self):
+        """Traces the functions and returns the SavedModel signatures:
+        `serving_default` (greedy), `beam_search`, `translate_with_attention`.
+
+        Call it before `tf.saved_model.save(server, path, signatures=...)`: it also
+        records the model's weights on the module (see `export_translator`).
+        """
+        signatures = {
+            "serving_default": self.translate.get_concrete_function(),
+            "beam_search": self.beam_search.get_concrete_function(),
+            "translate_with_attention": self.translate_with_attention.get_concrete_function(),
+        }
+        _track_weights(self, self.model)
+        return signatures
+
+    def limits(self):
+        """The export's limits, as a dict of ints and floats."""
+        return {
+            "max_input_tokens": self.max_input_tokens,
+            "max_input_characters": self.max_input_characters,
+            "max_output_length": self.max_output_length,
+            "max_beam_width": self.max_beam_width,
+            "max_batch_size": self.max_batch_size,
+            "length_penalty": self.length_penalty,
+        }
+
+    def source_ids(self, text):
+        """Raw strings `[batch]` -> source ids int32 `(batch, S)`, padded with 0."""
+        return _source_ids(
+            self.source_tokenizer, text, self.max_input_tokens, self.max_input_characters
+        )
+
+    def _in_chunks(self, translate, text):
+        """`translate(text) -> [n] strings`, on at most `max_batch_size` sentences at once."""
+        batch = tf.shape(text)[0]
+        chunk = tf.maximum(tf.minimum(batch, self.max_batch_size), 1)
+        # At least one chunk (of one empty string for an empty batch): `map_fn` cannot
+        # stack zero outputs of unknown shape.
+        chunks = tf.maximum((batch + chunk - 1) // chunk, 1)
+        # The last chunk is filled up with empty strings, whose outputs are dropped.
+        padded = tf.concat([text, tf.fill([chunks * chunk - batch], "")], axis=0)
+        translations = tf.map_fn(
+            translate,
+            tf.reshape(padded, [chunks, chunk]),
+            fn_output_signature=tf.TensorSpec([None], tf.string),
+            parallel_iterations=1,
+        )  # (chunks, chunk)
+        return tf.reshape(translations, [-1])[:batch]
+
+    def _translate(self, text):
+        def translate(text):
+            token_ids = greedy_decode(
+                self.model, self.source_ids(text), self.max_output_length,
+                return_attention=False,
+            )
+            return self.target_tokenizer.detokenize(token_ids)
+
+        return {"translation": self._in_chunks(translate, text)}
+
+    def _beam_search(self, text, beam_width):
+        beam_width = tf.clip_by_value(beam_width, 1, self.max_beam_width)
+
+        def translate(text):
+            token_ids = beam_search_decode(
+                self.model, self.source_ids(text), self.max_output_length, beam_width,
+                self.length_penalty, return_attention=False,
+            )
+            return self.target_tokenizer.detokenize(token_ids)
+
+        return {"translation": self._in_chunks(translate, text)}
+
+    def _translate_with_attention(self, text):
+        source_ids = self.source_ids(text)
+        token_ids, cross_attention = greedy_decode(
+            self.model, source_ids, self.max_output_length
+        )  # (batch, T), (batch, T, S)
+        return {
+            "translation": self.target_tokenizer.detokenize(token_ids),
+            "source_tokens": _token_strings(self.source_tokenizer, source_ids),
+            "target_tokens": _token_strings(self.target_tokenizer, token_ids),
+            "cross_attention": cross_attention,
+        }
+
+
+class ClassifierServer(tf.Module):
+    """A sentiment classifier with its tokenizer, as string-to-probability `tf.function`s.
+
+    Functions (each takes `text`, `tf.string` `[batch]`, and returns a dict):
+
+    - `classify(text)` -> `{"probability": [batch] float32 (of the positive class),
+      "label": [batch] int64 (1 when probability >= threshold)}`;
+    - `classify_with_attention(text)` -> also `{"tokens": [batch, T] string ("" on
+      padding), "attention": [batch, T] float32}`, the pooling weights per token.
+
+    Text is tokenized without `[START]`/`[END]`, as the classification pipelines do.
+
+    Args:
+        model: a classifier with `call(token_ids) -> (batch, 1)` probabilities and
+            `get_attention_weights(token_ids) -> {"pooling": (batch, 1, T), ...}`
+            (`TransformerClassifier`, `BiGRUClassifier`).
+        tokenizer: the `attention_layers.text.Tokenizer` it was trained with.
+        max_input_tokens: tokens kept per text.
+        max_input_characters: characters kept of each input string.
+        threshold: the probability from which the label is 1.
+        name: the `tf.Module` name.
+    """
+
+    def __init__(
+        self,
+        model,
+        tokenizer,
+        *,
+        max_input_tokens=DEFAULT_MAX_LENGTH,
+        max_input_characters=MAX_INPUT_CHARACTERS,
+        threshold=0.5,
+        name=None,
+    ):
+        super().__init__(name=name)
+        _check_positive("max_input_tokens", max_input_tokens)
+        _check_positive("max_input_characters", max_input_characters)
+        if not 0.0 <= threshold <= 1.0:
+            raise ValueError(f"`threshold` must be in [0, 1]; received {threshold!r}.")
+        self._model = _Untracked(model)
+        self.tokenizer = tokenizer
+        self.max_input_tokens = max_input_tokens
+        self.max_input_characters = max_input_characters
+        self.threshold = float(threshold)
+        self.classify = tf.function(self._classify, input_signature=[_TEXT], autograph=False)
+        self.classify_with_attention = tf.function(
+            self._classify_with_attention, input_signature=[_TEXT], autograph=False
+        )
+
+    @property
+    def model(self):
+        """The classifier."""
+        return self._model.value
+
+    def signatures(self):
+        """Traces the functions and returns the SavedModel signatures:
+        `serving_default` and `classify_with_attention` (see `TranslatorServer.signatures`).
+        """
+        signatures = {
+            "serving_default": self.classify.get_concrete_function(),
+            "classify_with_attention": self.classify_with_attention.get_concrete_function(),
+        }
+        _track_weights(self, self.model)
+        return signatures
+
+    def limits(self):
+        """The export's limits, as a dict."""
+        return {
+            "max_input_tokens": self.max_input_tokens,
+            "max_input_characters": self.max_input_characters,
+            "threshold": self.threshold,
+        }
+
+    def token_ids(self, text):
+        """Raw strings `[batch]` -> int32 `(batch, T)` ids, `T >= 1`, padded with 0."""
+        ids = self.tokenizer.tokenize(
+            clean_text(text, self.max_input_characters),
+            add_start_end=False,
+            max_length=self.max_input_tokens,
+        ).to_tensor(default_value=PAD_ID)
+        # An all-empty batch still gets one (padding) column: the model needs T >= 1.
+        missing = tf.maximum(0, 1 - tf.shape(ids)[1])
+        return tf.cast(tf.pad(ids, [[0, 0], [0, missing]]), tf.int32)
+
+    def _outputs(self, token_ids):
+        probability = tf.cast(self.model(token_ids, training=False), tf.float32)[:, 0]
+        label = tf.cast(probability >= self.threshold, tf.int64)
+        return {"probability": probability, "label": label}
+
+    def _classify(self, text):
+        return self._outputs(self.token_ids(text))
+
+    def _classify_with_attention(self, text):
+        token_ids = self.token_ids(text)
+        attention = self.model.get_attention_weights(token_ids)["pooling"][:, 0, :]
+        return {
+            **self._outputs(token_ids),
+            "tokens": _token_strings(self.tokenizer, token_ids),
+            "attention": tf.cast(attention, tf.float32),  # (batch, T)
+        }
+
+
+def translate(
+    model,
+    source_tokenizer,
+    target_tokenizer,
+    strings,
+    *,
+    beam_width=1,
+    max_length=MAX_OUTPUT_LENGTH,
+    length_penalty=LENGTH_PENALTY,
+    max_input_tokens=None,
+    max_input_characters=MAX_INPUT_CHARACTERS,
+):
+    """Translates Python strings, eagerly, exactly as an export of the model would.
+
+    The text goes through the steps of `TranslatorServer` (`clean_text`, tokenization,
+    decoding, detokenization); decoding runs a compiled graph on the TensorFlow backend.
+
+    Args:
+        model: a `TransformerTranslator` or `RNNTranslator`.
+        source_tokenizer, target_tokenizer: `attention_layers.text.Tokenizer`s.
+        strings: a list of source sentences (or a 1-D `tf.string` tensor).
+        beam_width: 1 for greedy decoding, more for beam search.
+        max_length: the most tokens generated per sentence, `[END]` included.
+        length_penalty: `alpha` of the GNMT length penalty (beam search only).
+        max_input_tokens, max_input_characters: as for `TranslatorServer`.
+
+    Returns:
+        A list of translated strings, one per input.
+
+    Example:
+
+    >>> translate(model, spanish, english, ["El gato duerme."], beam_width=4)
+    ['the cat sleeps.']
+    """
+    _check_positive("beam_width", beam_width)
+    max_input_tokens = _max_input_tokens(model, max_input_tokens)
+    source_ids = _source_ids(source_tokenizer, strings, max_input_tokens, max_input_characters)
+    if beam_width == 1:
+        token_ids = greedy_decode(model, source_ids, max_length, return_attention=False)
+    else:
+        token_ids = beam_search_decode(
+            model, source_ids, max_length, beam_width, length_penalty, return_attention=False
+        )
+    return [text.decode("utf-8") for text in target_tokenizer.detokenize(token_ids).numpy()]

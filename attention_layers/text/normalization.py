@@ -1,0 +1,122 @@
+"""Text normalization shared by every tokenizer: one canonical form for Spanish and English.
+
+`normalize` turns raw text into lower-case words separated by single spaces, with each
+punctuation mark its own word; `join_punctuation` undoes the spacing for display. Both are
+TensorFlow ops only, so they run inside `tf.function`, `tf.data` and an exported SavedModel.
+"""
+
+import tensorflow as tf
+import tensorflow_text as tf_text
+
+# Typographic apostrophes and the acute accent typed in their place ("don´t") become "'".
+# This must run before NFKD, which would turn "´" into a space and a combining accent.
+_APOSTROPHE_VARIANTS = "[\u2018\u2019\u02bc\u00b4`]"
+# Control and invisible format characters (zero-width space, BOM, soft hyphen) act as spaces.
+_INVISIBLE = r"[\p{Cc}\p{Cf}]"
+# Everything that is not a letter, a combining mark, a digit, a space or an apostrophe is
+# punctuation (or a symbol) and becomes a word of its own: "¿", "?", "¡", ",", "$", "-".
+_PUNCTUATION = r"([^\pL\pM\pN\s'])"
+_WORD_CHARACTER = r"[\pL\pM\pN]"
+
+
+def normalize(text):
+    """Normalizes text to lower-case words and punctuation separated by single spaces.
+
+    The steps, in order:
+
+    1. Typographic apostrophes (`’`, `´`, ...) become `'`.
+    2. `tensorflow_text.normalize_utf8(text, "NFKD")`: compatibility decomposition, so that
+       full-width letters, ligatures (`ﬁ`) and non-breaking spaces become plain characters,
+       and `á` typed as one code point or as `a` + combining accent reads the same.
+    3. Lower-casing of all Unicode letters (`Á` -> `á`, `Ñ` -> `ñ`).
+    4. `normalize_utf8(text, "NFC")`: accents are kept (`sí` and `si` are different Spanish
+       words) and recomposed, so that a vocabulary entry or a WordPiece never separates a
+       letter from its accent.
+    5. Punctuation and symbols are split off as words of their own, the Spanish `¿ ¡`
+       included. An apostrophe stays inside a word when it sits between two letters
+       (`don't`, `tom's`) and is split off otherwise (`'hola'` -> `' hola '`).
+    6. Runs of whitespace become one space; leading and trailing spaces are removed.
+
+    The result is idempotent: `normalize(normalize(text)) == normalize(text)`.
+
+    Args:
+        text: a `tf.string` tensor of any shape, or something convertible to one.
+
+    Returns:
+        A `tf.string` tensor of the same shape.
+
+    Example:
+
+    >>> [s.decode() for s in normalize(["¿Dónde está el BAÑO?", "Tom's dog—isn't it?"]).numpy()]
+    ['¿ dónde está el baño ?', "tom's dog — isn't it ?"]
+    """
+    text = tf.convert_to_tensor(text, dtype=tf.string)
+    text = tf.strings.regex_replace(text, _APOSTROPHE_VARIANTS, "'")
+    text = tf_text.normalize_utf8(text, "NFKD")
+    text = tf.strings.lower(text, encoding="utf-8")
+    text = tf_text.normalize_utf8(text, "NFC")
+    text = tf.strings.regex_replace(text, _INVISIBLE, " ")
+    text = tf.strings.regex_replace(text, _PUNCTUATION, r" \1 ")
+    text = tf.strings.regex_replace(text, "'", " ' ")
+    # A match consumes the letter after the apostrophe, so in "rock'n'roll" the second
+    # apostrophe is only rejoined by a second pass.
+    for _ in range(2):
+        text = tf.strings.regex_replace(
+            text, rf"({_WORD_CHARACTER}) ' ({_WORD_CHARACTER})", r"\1'\2"
+        )
+    text = tf.strings.regex_replace(text, r"\s+", " ")
+    return tf.strings.strip(text)
+
+
+def join_punctuation(text):
+    """Removes the spaces that `normalize` put around punctuation, for display.
+
+    `"¿ dónde está el baño ?"` becomes `"¿dónde está el baño?"`. Only spaces next to
+    punctuation are removed, so `normalize(join_punctuation(t)) == t` for any normalized
+    `t`: joining loses nothing that the tokenizers see.
+
+    Rules: no space before `. , ! ? ; : % ) ] } »`, none after `¿ ¡ ( [ { «`, none
+    around a `-` between two words (`e-mail`) or around `. , :` between two numbers
+    (`3.50`, `10:30`). Quotes are left spaced: whether one opens or closes is ambiguous.
+
+    Args:
+        text: a `tf.string` tensor of normalized text, any shape.
+
+    Returns:
+        A `tf.string` tensor of the same shape.
+
+    Example:
+
+    >>> join_punctuation(["¡ hola , tom ! son las 10 : 30 ."]).numpy()[0].decode()
+    '¡hola, tom! son las 10:30.'
+    """
+    text = tf.convert_to_tensor(text, dtype=tf.string)
+    # Each of these matches consumes the character on its right, which may be the left
+    # character of the next match ("1 . 2 . 3"), hence two passes.
+    for _ in range(2):
+        text = tf.strings.regex_replace(text, r"(\pN) ([.,:]) (\pN)", r"\1\2\3")
+        text = tf.strings.regex_replace(
+            text, rf"({_WORD_CHARACTER}) - ({_WORD_CHARACTER})", r"\1-\2"
+        )
+    text = tf.strings.regex_replace(text, r" ([.,!?;:%)\]}»])", r"\1")
+    return tf.strings.regex_replace(text, r"([¿¡(\[{«]) ", r"\1")
+
+
+def canonical_text(text):
+    """Returns text in the form `Tokenizer.detokenize` produces: `join_punctuation(normalize(text))`.
+
+    Use it on reference translations before computing BLEU against detokenized model
+    output, so that case and spacing differences do not count as errors.
+
+    Args:
+        text: a `tf.string` tensor of raw text, any shape.
+
+    Returns:
+        A `tf.string` tensor of the same shape.
+
+    Example:
+
+    >>> canonical_text(["¿Dónde  está?"]).numpy()[0].decode()
+    '¿dónde está?'
+    """
+    return join_punctuation(normalize(text))

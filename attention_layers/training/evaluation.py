@@ -1,0 +1,57 @@
+"""Test BLEU of a translator: greedy translations of a split, scored with sacrebleu."""
+
+import numpy as np
+
+from attention_layers.text.normalization import canonical_text
+from attention_layers.training.metrics import corpus_bleu
+
+
+def evaluate_bleu(
+    model, source_tokenizer, target_tokenizer, pairs, *, max_length=64, batch_size=512
+):
+    """Translates the sources of `pairs` greedily and scores them against their targets.
+
+    Translation is `attention_layers.export.translate`, the code path of the serving
+    export, so the score is the exported model's. Sentences are sorted by length and
+    translated `batch_size` at a time, so that each batch is padded little.
+    References are compared in the tokenizers' canonical form (`canonical_text`: lower
+    case, punctuation spacing as `detokenize` writes it), so case and spacing do not count
+    as errors.
+
+    Args:
+        model: a `TransformerTranslator` or `RNNTranslator`.
+        source_tokenizer: the source `attention_layers.text.Tokenizer`.
+        target_tokenizer: the target `Tokenizer`.
+        pairs: a list of `(source, reference)` strings (a `TranslationCorpus` split).
+        max_length: the most tokens of a source (longer ones are cut, as in training)
+            and of a translation, `[START]`/`[END]` included.
+        batch_size: sentences translated together.
+
+    Returns:
+        `(bleu, hypotheses, references)`: the `sacrebleu` `BLEUScore` (`.score` is 0-100)
+        and the two lists of strings, in the order of `pairs`.
+
+    Example:
+
+    >>> bleu, hypotheses, references = evaluate_bleu(model, spanish, english, corpus.test)
+    >>> print(f"{bleu.score:.1f}")
+    """
+    from attention_layers.export import translate
+
+    sources = [source for source, _ in pairs]
+    references = [
+        text.decode("utf-8")
+        for text in canonical_text([reference for _, reference in pairs]).numpy()
+    ]
+    lengths = source_tokenizer.tokenize(sources, max_length=max_length).row_lengths().numpy()
+    order = np.argsort(lengths, kind="stable")
+    hypotheses = [None] * len(sources)
+    for start in range(0, len(sources), batch_size):
+        indices = order[start : start + batch_size]
+        translations = translate(
+            model, source_tokenizer, target_tokenizer, [sources[i] for i in indices],
+            max_length=max_length, max_input_tokens=max_length,
+        )
+        for index, translation in zip(indices, translations, strict=True):
+            hypotheses[index] = translation
+    return corpus_bleu(hypotheses, references), hypotheses, references

@@ -1,0 +1,483 @@
+"""What every training command shares: the device, precision and XLA flags, the Transformer
+learning-rate schedule, callbacks that survive `kill -9`, and clean command-line errors.
+
+A training script uses them in this order:
+
+```python
+parser = argparse.ArgumentParser(...)
+args = parser.parse_args()
+with command_line_errors(parser):          # bad data -> "error: ..." and exit code 2
+    corpus = load_corpus(args.data)
+print(describe_device())
+configure_precision(args.mixed_precision)
+model.compile(optimizer, loss, jit_compile=args.jit_compile)
+checkpoint = EpochCheckpoint(output / "checkpoints")
+initial_epoch = checkpoint.restore(model) if args.resume else checkpoint.clear()
+model.fit(..., initial_epoch=initial_epoch,
+          callbacks=make_callbacks(output, checkpoint, patience=3))
+```
+"""
+
+import contextlib
+import importlib.util
+import json
+import os
+import pathlib
+import re
+
+import keras
+import numpy as np
+from keras import ops
+
+# --- device and numerics ------------------------------------------------------------------
+
+
+def gpu_names():
+    """The names of the GPUs the current Keras backend can use (empty on a CPU machine)."""
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return [
+            tf.config.experimental.get_device_details(gpu).get("device_name", gpu.name)
+            for gpu in tf.config.list_physical_devices("GPU")
+        ]
+    if backend == "jax":
+        import jax
+
+        return [device.device_kind for device in jax.devices() if device.platform == "gpu"]
+    if backend == "torch":
+        import torch
+
+        return [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    return []
+
+
+def describe_device():
+    """One line saying what training runs on: the GPU(s) if any, else the CPU cores.
+
+    Keras places work on the first GPU by itself when one is visible, so this only
+    reports; it is printed so that a slow run on a CPU is not a surprise.
+
+    Example:
+
+    >>> describe_device()
+    'Training on CPU (2 cores; no GPU found), Keras 3.15.0 with the tensorflow backend'
+    """
+    gpus = gpu_names()
+    if gpus:
+        where = f"GPU ({', '.join(gpus)})"
+    else:
+        where = f"CPU ({os.cpu_count()} cores; no GPU found)"
+    return f"Training on {where}, Keras {keras.__version__} with the {keras.backend.backend()} backend"
+
+
+def configure_precision(mixed_precision):
+    """Sets the global Keras dtype policy and returns its name.
+
+    Mixed precision (`mixed_float16`) computes in float16 and keeps the variables in
+    float32, with loss scaling added by Keras (Micikevicius et al. 2018); our attention
+    layers take their softmaxes in float32. It pays off on GPUs with tensor cores; most
+    CPUs run float16 no faster than float32.
+
+    Args:
+        mixed_precision: whether to use mixed precision; `False` sets `float32`.
+
+    Returns:
+        The policy name.
+    """
+    policy = "mixed_float16" if mixed_precision else "float32"
+    keras.config.set_dtype_policy(policy)
+    return policy
+
+
+@keras.saving.register_keras_serializable(package="attention_layers")
+class TransformerSchedule(keras.optimizers.schedules.LearningRateSchedule):
+    """The Transformer's learning rate: linear warm-up, then inverse square-root decay.
+
+    Vaswani et al. 2017, §5.3:
+    `lrate = scale * d_model^-0.5 * min(step^-0.5, step * warmup_steps^-1.5)`,
+    with `step` counted from 1. The peak, at `step = warmup_steps`, is
+    `scale / sqrt(d_model * warmup_steps)`. Use it with
+    `keras.optimizers.Adam(schedule, beta_1=0.9, beta_2=0.98, epsilon=1e-9)`.
+
+    Args:
+        model_dim: `d_model`.
+        warmup_steps: optimizer steps of linear warm-up (the paper: 4000).
+        scale: multiplies the whole schedule (the paper: 1.0); short runs on small
+            models train faster with a larger one.
+
+    Example:
+
+    >>> schedule = TransformerSchedule(128, warmup_steps=1000)
+    >>> round(float(schedule(999)), 6)  # the peak: 1 / sqrt(128 * 1000)
+    0.002795
+    """
+
+    def __init__(self, model_dim, warmup_steps=4000, scale=1.0):
+        if model_dim < 1 or warmup_steps < 1 or scale <= 0:
+            raise ValueError(
+                "`model_dim` and `warmup_steps` must be positive and `scale` above 0; "
+                f"received {model_dim}, {warmup_steps}, {scale}."
+            )
+        self.model_dim = model_dim
+        self.warmup_steps = warmup_steps
+        self.scale = scale
+
+    def __call__(self, step):
+        step = ops.cast(step, "float32") + 1.0  # optimizer iterations count from 0
+        decay = ops.rsqrt(step)
+        warmup = step * (self.warmup_steps**-1.5)
+        return self.scale * (self.model_dim**-0.5) * ops.minimum(decay, warmup)
+
+    def get_config(self):
+        return {
+            "model_dim": self.model_dim,
+            "warmup_steps": self.warmup_steps,
+            "scale": self.scale,
+        }
+
+
+# --- checkpoints and resuming -------------------------------------------------------------
+
+_CHECKPOINT_NAME = re.compile(r"^epoch_(\d+)\.weights\.h5$")
+
+
+def _write_atomically(path, write):
+    """Calls `write(temporary_path)`, then renames the file to `path`.
+
+    A rename within a folder is atomic, so a process killed at any moment (`kill -9`)
+    leaves either the old file or the new one, never half of one.
+    """
+    path = pathlib.Path(path)
+    # Keras insists on the `.weights.h5` ending, so the marker goes before it.
+    temporary = path.with_name(f".partial-{os.getpid()}-{path.name}")
+    try:
+        write(temporary)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+class EpochCheckpoint(keras.callbacks.Callback):
+    """Saves the weights and the optimizer state after every epoch, so a run can resume.
+
+    Works like `keras.callbacks.BackupAndRestore`, but survives a `kill -9` at any
+    moment: every file is written under a temporary name and renamed, and a small
+    `state.json` (written last) names the last complete epoch. The folder keeps two
+    checkpoints, the last epoch's and the best one's by `monitor` (for
+    `ResumableEarlyStopping`):
+
+    - `epoch_NNNN.weights.h5`: model weights and optimizer variables (its step count,
+      moments, loss scale), `NNNN` = epochs completed;
+    - `state.json`: `{"epoch", "best_epoch", "best", "finished"}`.
+
+    `restore(model)` loads the last checkpoint and returns the epoch to pass to
+    `fit(initial_epoch=...)`, so training continues with the next epoch, with the
+    optimizer (and a learning-rate schedule that reads its step count) where it was.
+
+    Args:
+        directory: the checkpoint folder (created when needed). Use one per run.
+        monitor: the quantity that decides the best epoch, minimized.
+        min_delta: the least decrease of `monitor` that counts as an improvement.
+
+    Example:
+
+    >>> checkpoint = EpochCheckpoint("runs/demo/checkpoints")
+    >>> initial_epoch = checkpoint.restore(model)   # 0 when there is nothing to resume
+    >>> model.fit(train, epochs=10, initial_epoch=initial_epoch, callbacks=[checkpoint])
+    """
+
+    def __init__(self, directory, monitor="val_loss", min_delta=0.0):
+        super().__init__()
+        self.directory = pathlib.Path(directory)
+        self.monitor = monitor
+        self.min_delta = abs(min_delta)
+
+    # The state on disk.
+
+    @property
+    def state_path(self):
+        return self.directory / "state.json"
+
+    @property
+    def state(self):
+        """The saved state (a dict), or `None` when no epoch has been completed."""
+        try:
+            return json.loads(self.state_path.read_text())
+        except FileNotFoundError:
+            return None
+
+    def path(self, epoch):
+        """The weights file of the checkpoint after `epoch` completed epochs."""
+        return self.directory / f"epoch_{epoch:04d}.weights.h5"
+
+    def clear(self):
+        """Deletes every checkpoint (for a fresh run in a used folder); returns 0."""
+        if self.directory.is_dir():
+            for path in self.directory.iterdir():
+                if _CHECKPOINT_NAME.match(path.name) or path.name == "state.json":
+                    path.unlink()
+        return 0
+
+    # Restoring.
+
+    def _load(self, model, epoch):
+        if model.optimizer is not None and not model.optimizer.built:
+            # The file holds optimizer variables: they must exist to be loaded into.
+            model.optimizer.build(model.trainable_variables)
+        model.load_weights(self.path(epoch))
+
+    def restore(self, model):
+        """Loads the last checkpoint into a built, compiled `model`.
+
+        Returns:
+            The number of completed epochs (0 when there is no checkpoint), to pass as
+            `fit(initial_epoch=...)`.
+        """
+        state = self.state
+        if not state:
+            return 0
+        self._load(model, state["epoch"])
+        return state["epoch"]
+
+    def best_weights(self, model):
+        """The model weights (`get_weights()` list) of the best epoch, or `None`.
+
+        Leaves `model` in its last checkpoint's state.
+        """
+        state = self.state
+        if not state or state["best_epoch"] is None:
+            return None
+        if state["best_epoch"] != state["epoch"]:
+            self._load(model, state["best_epoch"])
+            weights = model.get_weights()
+            self._load(model, state["epoch"])
+            return weights
+        self._load(model, state["epoch"])
+        return model.get_weights()
+
+    # Saving.
+
+    def on_epoch_end(self, epoch, logs=None):
+        epoch += 1  # completed epochs
+        self.directory.mkdir(parents=True, exist_ok=True)
+        previous = self.state or {"best": None, "best_epoch": None}
+        current = (logs or {}).get(self.monitor)
+        best, best_epoch = previous["best"], previous["best_epoch"]
+        if current is not None and (best is None or current < best - self.min_delta):
+            best, best_epoch = float(current), epoch
+        _write_atomically(
+            self.path(epoch), lambda path: self.model.save_weights(path, overwrite=True)
+        )
+        self._write_state(
+            {"epoch": epoch, "best_epoch": best_epoch, "best": best, "finished": False}
+        )
+        keep = {self.path(epoch).name, self.path(best_epoch).name if best_epoch else None}
+        for path in self.directory.iterdir():
+            if _CHECKPOINT_NAME.match(path.name) and path.name not in keep:
+                path.unlink()
+
+    def on_train_end(self, logs=None):
+        state = self.state
+        if state and self.model.stop_training:
+            # Stopped early: a resumed run should not train on.
+            self._write_state({**state, "finished": True})
+
+    def _write_state(self, state):
+        _write_atomically(self.state_path, lambda path: path.write_text(json.dumps(state)))
+
+
+class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
+    """`keras.callbacks.EarlyStopping` that carries on counting after a resume.
+
+    A plain `EarlyStopping` forgets its best value and patience when the process dies;
+    this one starts from the `EpochCheckpoint`'s record (best value, best epoch, and the
+    best epoch's weights for `restore_best_weights`). Give both the same `monitor` and
+    `min_delta`; `monitor` is minimized.
+
+    Args:
+        checkpoint: the run's `EpochCheckpoint`.
+        **kwargs: passed to `EarlyStopping` (`patience`, `restore_best_weights`, ...).
+    """
+
+    def __init__(self, checkpoint, **kwargs):
+        kwargs.setdefault("monitor", checkpoint.monitor)
+        kwargs.setdefault("min_delta", checkpoint.min_delta)
+        super().__init__(mode="min", **kwargs)
+        self.checkpoint = checkpoint
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        state = self.checkpoint.state
+        if not state or state["best_epoch"] is None:
+            return
+        # Keras counts epochs from 0: the last completed one is `epoch - 1`.
+        self.best = state["best"]
+        self.best_epoch = state["best_epoch"] - 1
+        self.wait = state["epoch"] - state["best_epoch"]
+        if self.restore_best_weights:
+            self.best_weights = self.checkpoint.best_weights(self.model)
+
+
+# --- logs ---------------------------------------------------------------------------------
+
+
+class EpochScalarLogger(keras.callbacks.Callback):
+    """Per-epoch TensorBoard scalars without the `tensorboard` package.
+
+    `keras.callbacks.TensorBoard` needs `tensorboard` installed to write anything. This
+    writes the same epoch curves (`train/epoch_loss`, `validation/epoch_loss`, ...) with
+    `tf.summary.write`, the op it calls underneath, so `tensorboard --logdir` shows them.
+
+    Args:
+        log_dir: the TensorBoard folder.
+    """
+
+    def __init__(self, log_dir):
+        super().__init__()
+        self.log_dir = pathlib.Path(log_dir)
+        self._writers = {}
+
+    def _writer(self, name):
+        import tensorflow as tf
+
+        if name not in self._writers:
+            self._writers[name] = tf.summary.create_file_writer(str(self.log_dir / name))
+        return self._writers[name]
+
+    def on_epoch_end(self, epoch, logs=None):
+        import tensorflow as tf
+        from tensorflow.core.framework import summary_pb2
+
+        metadata = summary_pb2.SummaryMetadata(
+            plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars"),
+            data_class=summary_pb2.DATA_CLASS_SCALAR,
+        )
+        logs = dict(logs or {})
+        if hasattr(self.model.optimizer, "learning_rate"):
+            logs["learning_rate"] = float(ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        for key, value in logs.items():
+            split = "validation" if key.startswith("val_") else "train"
+            with self._writer(split).as_default():
+                tf.summary.write(
+                    f"epoch_{key.removeprefix('val_')}",
+                    tf.constant(float(value), tf.float32),
+                    step=epoch,
+                    metadata=metadata,
+                )
+
+    def on_train_end(self, logs=None):
+        for writer in self._writers.values():
+            writer.flush()
+
+
+def tensorboard_callback(log_dir):
+    """`keras.callbacks.TensorBoard(log_dir)` when `tensorboard` is installed, else an
+    `EpochScalarLogger` that writes the epoch curves."""
+    if importlib.util.find_spec("tensorboard") is not None:
+        return keras.callbacks.TensorBoard(str(log_dir))
+    return EpochScalarLogger(log_dir)
+
+
+def make_callbacks(output_dir, checkpoint, *, patience=3, tensorboard=True, resume=False):
+    """The callbacks of a training run that writes under `output_dir`.
+
+    In order: early stopping on the checkpoint's `monitor` with the best epoch's weights
+    restored at the end (`ResumableEarlyStopping`), the per-epoch `checkpoint`, a CSV log
+    (`training_log.csv`, appended to when resuming) and TensorBoard logs (`logs/`).
+
+    Args:
+        output_dir: the run's folder.
+        checkpoint: the run's `EpochCheckpoint`.
+        patience: epochs without improvement before stopping; `None` disables stopping.
+        tensorboard: whether to write TensorBoard logs.
+        resume: whether this run continues an earlier one (the CSV log is kept).
+
+    Returns:
+        A list of callbacks for `model.fit`.
+    """
+    output_dir = pathlib.Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    callbacks = []
+    if patience is not None:
+        callbacks.append(
+            ResumableEarlyStopping(checkpoint, patience=patience, restore_best_weights=True, verbose=1)
+        )
+    callbacks.append(checkpoint)
+    callbacks.append(keras.callbacks.CSVLogger(str(output_dir / "training_log.csv"), append=resume))
+    if tensorboard:
+        callbacks.append(tensorboard_callback(output_dir / "logs"))
+    return callbacks
+
+
+# --- command-line errors ------------------------------------------------------------------
+
+
+class UsageError(ValueError):
+    """A problem with a command's flags or data that its user can fix; exit code 2."""
+
+
+@contextlib.contextmanager
+def command_line_errors(parser, *errors):
+    """Turns expected errors into `parser.error(message)`: usage, message, exit code 2.
+
+    Wrap the code that reads the user's flags and files, so that a wrong path or a
+    malformed file ends with one clear line instead of a traceback. `UsageError`,
+    `FileNotFoundError`, `IsADirectoryError`, `PermissionError` and `UnicodeDecodeError`
+    are always caught, plus the given `errors` (e.g. `CorpusFormatError`).
+
+    Args:
+        parser: the `argparse.ArgumentParser` of the command.
+        *errors: more exception classes to report this way.
+
+    Example:
+
+    >>> with command_line_errors(parser, CorpusFormatError):
+    ...     corpus = load_spa_eng(args.data, strict=True)
+    """
+    caught = (
+        UsageError,
+        FileNotFoundError,
+        IsADirectoryError,
+        PermissionError,
+        UnicodeDecodeError,
+        *errors,
+    )
+    try:
+        yield
+    except caught as error:
+        message = str(error)
+        if isinstance(error, OSError) and error.filename and str(error.filename) not in message:
+            message = f"{error.filename}: {message}"
+        parser.error(message)
+
+
+def positive_int(text):
+    """`argparse` type: an int >= 1."""
+    value = int(text)
+    if value < 1:
+        raise ValueError(text)
+    return value
+
+
+def positive_float(text):
+    """`argparse` type: a float > 0."""
+    value = float(text)
+    if not value > 0 or not np.isfinite(value):
+        raise ValueError(text)
+    return value
+
+
+def unit_interval(text):
+    """`argparse` type: a float in [0, 1)."""
+    value = float(text)
+    if not 0 <= value < 1:
+        raise ValueError(text)
+    return value
+
+
+# argparse prints "invalid <name> value" using the function's name.
+positive_int.__name__ = "positive int"
+positive_float.__name__ = "positive float"
+unit_interval.__name__ = "fraction in [0, 1)"

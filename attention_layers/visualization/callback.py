@@ -1,0 +1,295 @@
+"""`AttentionPlotCallback`: watch the attention of fixed examples change during `fit`."""
+
+import io
+import pathlib
+import struct
+from collections.abc import Mapping
+
+import keras
+
+from attention_layers.visualization._common import check_ndim, safe_name, to_numpy, to_tokens
+from attention_layers.visualization.heatmaps import animate_attention, plot_attention, plot_heads
+from attention_layers.visualization.token_importance import plot_token_importance
+
+_SIDES = ("source", "target", None)
+
+
+def _model_attention(model, inputs):
+    """The model contract: `model.get_attention_weights(inputs) -> {name: weights}`."""
+    if not hasattr(model, "get_attention_weights"):
+        raise TypeError(
+            f"{type(model).__name__} has no `get_attention_weights(inputs)` method; give "
+            "AttentionPlotCallback an `attention_fn=lambda model, inputs: {name: weights}`."
+        )
+    return model.get_attention_weights(inputs)
+
+
+def _token_lists(name, value):
+    """`value` as one list of strings per example, or None."""
+    if value is None:
+        return None
+    if isinstance(value, (str, bytes)) or not len(value):
+        raise ValueError(f"`{name}` must be a list with one list of tokens per example.")
+    first = value[0]
+    if isinstance(first, (str, bytes)):
+        raise ValueError(
+            f"`{name}` must hold one list of tokens per example, but its first item is the "
+            f"string {first!r}; for a single example wrap it: `{name}=[tokens]`."
+        )
+    return [to_tokens(f"{name}[{index}]", tokens) for index, tokens in enumerate(value)]
+
+
+class AttentionPlotCallback(keras.callbacks.Callback):
+    """Plots the attention of fixed examples every few epochs: PNG files, TensorBoard, GIF.
+
+    At the end of every `every_n_epochs`-th epoch the callback asks the model for the
+    attention weights of the same examples (`model.get_attention_weights(inputs)`, a dict
+    `{name: weights}` with `weights` of shape `(batch, T_q, T_k)` or
+    `(batch, heads, T_q, T_k)`) and, for each of the first `max_examples` examples and each
+    name, writes
+
+    - a PNG file `output_dir/epoch_{epoch:03d}/example_{i}_{name}.png` (epochs count from 1,
+      as Keras prints them; characters other than letters, digits, `.`, `_` and `-` in the
+      name become `_`): a heatmap (`plot_attention`) for single-head weights, a row of heads
+      (`plot_heads`) for multi-head weights, and the sentence coloured by weight
+      (`plot_token_importance`) when there is a single query and no target tokens, as for
+      an attention-pooling classifier;
+    - with `log_dir`, the same image as a TensorBoard image summary, tag
+      `attention/{name}/example_{i}`, step = the epoch;
+
+    and keeps the weights (`weights_by_epoch`). At the end of training it writes one
+    animation per example and name, `output_dir/example_{i}_{name}.gif`, with a frame per
+    recorded epoch.
+
+    Token labels: `source_tokens` label the keys and `target_tokens` the queries (cross-
+    attention, e.g. `"decoder_0/cross_attention"`). A name containing `self` is
+    self-attention: its queries and keys are both the target tokens if the name also
+    contains `decoder`, else both the source tokens (`"encoder_0/self_attention"`). When
+    no `target_tokens` are given, the source tokens label the queries of square weights,
+    and a single query (attention pooling) gets no label. `token_axes` overrides this per
+    name. Token lists may be shorter than the padded weights: the weights are cropped to
+    the tokens, so padding is not drawn.
+
+    Args:
+        inputs: the fixed examples, whatever `get_attention_weights` takes (an array, a
+            tuple such as `(source_ids, target_ids)`, a dict); its leading axis is the
+            batch. Only the first `max_examples` are kept.
+        output_dir: folder for the PNG and GIF files (created when needed).
+        source_tokens: optional list, one list of source (key) token strings per example.
+        target_tokens: optional list, one list of target (query) token strings per example.
+        token_axes: optional dict `{name: (query_side, key_side)}`, each side `"source"`,
+            `"target"` or None (no labels), for names whose tokens differ from the default.
+        every_n_epochs: plot after every this many epochs.
+        max_examples: plot at most this many examples.
+        log_dir: optional TensorBoard log folder for the image summaries.
+        attention_fn: optional `callable(model, inputs) -> {name: weights}` to use instead
+            of `model.get_attention_weights(inputs)`.
+
+    Example:
+
+    ```python
+    callback = AttentionPlotCallback(
+        (source_ids[:2], target_in_ids[:2]),
+        output_dir="runs/demo/attention",
+        source_tokens=[["el", "gato", "<end>"], ["hola", "<end>"]],
+        target_tokens=[["<start>", "the", "cat"], ["<start>", "hello"]],
+        log_dir="runs/demo/logs",
+    )
+    model.fit(dataset, epochs=10, callbacks=[callback])
+    ```
+    """
+
+    def __init__(
+        self,
+        inputs,
+        output_dir,
+        *,
+        source_tokens=None,
+        target_tokens=None,
+        token_axes=None,
+        every_n_epochs=1,
+        max_examples=2,
+        log_dir=None,
+        attention_fn=None,
+    ):
+        super().__init__()
+        if int(every_n_epochs) < 1:
+            raise ValueError(f"`every_n_epochs` must be at least 1; received {every_n_epochs}.")
+        if int(max_examples) < 1:
+            raise ValueError(f"`max_examples` must be at least 1; received {max_examples}.")
+        if attention_fn is not None and not callable(attention_fn):
+            raise ValueError("`attention_fn` must be a callable `(model, inputs) -> dict`.")
+        leaves = keras.tree.flatten(inputs)
+        if not leaves:
+            raise ValueError("`inputs` is empty; give the examples to plot.")
+        batch_size = int(leaves[0].shape[0])
+        self.num_examples = min(int(max_examples), batch_size)
+        self.inputs = keras.tree.map_structure(lambda x: x[: self.num_examples], inputs)
+        self.source_tokens = _token_lists("source_tokens", source_tokens)
+        self.target_tokens = _token_lists("target_tokens", target_tokens)
+        for name, lists in (
+            ("source_tokens", self.source_tokens),
+            ("target_tokens", self.target_tokens),
+        ):
+            if lists is not None and len(lists) < self.num_examples:
+                raise ValueError(
+                    f"`{name}` has {len(lists)} token lists but {self.num_examples} examples "
+                    "are plotted; give one list per example."
+                )
+        self.token_axes = dict(token_axes or {})
+        for name, sides in self.token_axes.items():
+            if len(sides) != 2 or any(side not in _SIDES for side in sides):
+                raise ValueError(
+                    f"`token_axes[{name!r}]` must be a pair (query_side, key_side) of "
+                    f'"source", "target" or None; received {sides!r}.'
+                )
+        self.output_dir = pathlib.Path(output_dir)
+        self.every_n_epochs = int(every_n_epochs)
+        self.log_dir = log_dir
+        self.attention_fn = attention_fn or _model_attention
+        self.weights_by_epoch = {}
+        self._writer = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every_n_epochs:
+            return
+        self.plot_epoch(epoch + 1)
+
+    def on_train_end(self, logs=None):
+        self.write_animations()
+        if self._writer is not None:
+            self._writer.flush()
+
+    def attention(self):
+        """The current attention weights of the examples: `{name: numpy array}`."""
+        result = self.attention_fn(self.model, self.inputs)
+        if not isinstance(result, Mapping):
+            raise TypeError(
+                "The attention function must return a dict {name: weights}; "
+                f"received {type(result).__name__}."
+            )
+        weights = {}
+        for name, value in result.items():
+            label = f"attention weights {name!r}"
+            array = to_numpy(label, value)
+            check_ndim(label, array, (3, 4), "(batch, T_q, T_k) or (batch, heads, T_q, T_k)")
+            if array.shape[0] < self.num_examples:
+                raise ValueError(
+                    f"{label} has shape {array.shape}: fewer than the {self.num_examples} "
+                    "examples given."
+                )
+            weights[str(name)] = array[: self.num_examples]
+        return weights
+
+    def plot_epoch(self, epoch):
+        """Plots and records the attention at `epoch` (counted from 1); returns the paths."""
+        weights = self.attention()
+        self.weights_by_epoch[epoch] = weights
+        folder = self.output_dir / f"epoch_{epoch:03d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        paths = []
+        for name, batch in weights.items():
+            for index in range(self.num_examples):
+                figure = self._figure(name, index, batch[index], f"epoch {epoch}")
+                buffer = io.BytesIO()
+                figure.savefig(buffer, format="png", dpi=100)
+                png = buffer.getvalue()
+                path = folder / f"example_{index}_{safe_name(name)}.png"
+                path.write_bytes(png)
+                paths.append(path)
+                if self.log_dir is not None:
+                    self._write_summary(f"attention/{name}/example_{index}", png, epoch)
+        return paths
+
+    def write_animations(self):
+        """Writes one GIF per example and name, a frame per recorded epoch; returns paths."""
+        if not self.weights_by_epoch:
+            return []
+        epochs = sorted(self.weights_by_epoch)
+        paths = []
+        for name in self.weights_by_epoch[epochs[-1]]:
+            recorded = [epoch for epoch in epochs if name in self.weights_by_epoch[epoch]]
+            for index in range(self.num_examples):
+                views = [
+                    self._example(name, index, self.weights_by_epoch[epoch][name][index])
+                    for epoch in recorded
+                ]
+                _, query_tokens, key_tokens = views[0]
+                paths.append(
+                    animate_attention(
+                        [weights for weights, _, _ in views],
+                        self.output_dir / f"example_{index}_{safe_name(name)}.gif",
+                        source_tokens=key_tokens,
+                        target_tokens=query_tokens,
+                        titles=[f"{name}, example {index}, epoch {epoch}" for epoch in recorded],
+                    )
+                )
+        return paths
+
+    def _tokens(self, side, index):
+        lists = {"source": self.source_tokens, "target": self.target_tokens}.get(side)
+        return None if lists is None else lists[index]
+
+    def _example(self, name, index, weights):
+        """Example `index`'s weights cropped to its tokens, and its (query, key) tokens."""
+        num_queries, num_keys = weights.shape[-2:]
+        lowered = name.lower()
+        if name in self.token_axes:
+            query_side, key_side = self.token_axes[name]
+        elif "self" in lowered:
+            query_side = key_side = "target" if "decoder" in lowered else "source"
+        elif self.target_tokens is not None:
+            query_side, key_side = "target", "source"
+        else:
+            query_side, key_side = ("source" if num_queries == num_keys else None), "source"
+        query_tokens = self._tokens(query_side, index)
+        key_tokens = self._tokens(key_side, index)
+        for tokens, side, size, what in (
+            (query_tokens, query_side, num_queries, "queries (T_q)"),
+            (key_tokens, key_side, num_keys, "keys (T_k)"),
+        ):
+            if tokens is not None and len(tokens) > size:
+                raise ValueError(
+                    f"`{side}_tokens[{index}]` has {len(tokens)} tokens but attention {name!r} "
+                    f"has {size} {what} (weights shape {weights.shape}); check the tokens "
+                    "or `token_axes`."
+                )
+        # Padding positions beyond the tokens are not drawn.
+        if query_tokens is not None:
+            weights = weights[..., : len(query_tokens), :]
+        if key_tokens is not None:
+            weights = weights[..., : len(key_tokens)]
+        return weights, query_tokens, key_tokens
+
+    def _figure(self, name, index, weights, when):
+        weights, query_tokens, key_tokens = self._example(name, index, weights)
+        title = f"{name}, example {index}, {when}"
+        if weights.ndim == 3:
+            return plot_heads(weights, key_tokens, query_tokens, title=title)
+        if weights.shape[0] == 1 and query_tokens is None and key_tokens is not None:
+            return plot_token_importance(key_tokens, weights[0], title=title)
+        return plot_attention(weights, key_tokens, query_tokens, title=title)
+
+    def _write_summary(self, tag, png, epoch):
+        """An image summary of `png`, in TensorBoard's format, without needing TensorBoard.
+
+        `tf.summary.image` needs the `tensorboard` package installed to write; the data it
+        writes is this: a string tensor `[width, height, png]` tagged for the images plugin.
+        """
+        import tensorflow as tf  # Only TensorBoard logs need TensorFlow, whatever the backend.
+        from tensorflow.core.framework import summary_pb2
+
+        if self._writer is None:
+            self._writer = tf.summary.create_file_writer(str(self.log_dir))
+        width, height = struct.unpack(">II", png[16:24])  # the PNG header (IHDR)
+        metadata = summary_pb2.SummaryMetadata(
+            plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="images"),
+            data_class=summary_pb2.DATA_CLASS_BLOB_SEQUENCE,
+        )
+        with self._writer.as_default():
+            tf.summary.write(
+                tag,
+                tf.constant([str(width).encode(), str(height).encode(), png]),
+                step=epoch,
+                metadata=metadata,
+            )

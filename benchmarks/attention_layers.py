@@ -1,0 +1,134 @@
+"""Benchmark: our `MultiHeadAttention` against `keras.layers.MultiHeadAttention` (issue 2, item 6).
+
+    python benchmarks/attention_layers.py [--repeats 10] [--lengths 128 512]
+
+1. Speed. One forward+backward step of self-attention, batch 32, model width 256, 8 heads
+   (key_dim 32), lengths 128 and 512, on the TensorFlow backend, our layer and Keras' with
+   the same weights, with and without `return_attention_scores`. Two ways a user runs it:
+   - `tape`: eager `tf.GradientTape` around the layer call, gradients of `sum(output)` for
+     the layer's weights (a custom training loop without `tf.function`);
+   - `train_on_batch`: a one-layer `keras.Model` (MSE against zeros, SGD), the step
+     `model.fit` runs (`tf.function`, no XLA: Keras' default on a TensorFlow CPU).
+   The two layers are timed in turn, `--repeats` rounds after one warm-up, alternating
+   which goes first; medians and `ours / keras` are printed (target: <= 1.05), for the
+   wall clock and for the process's CPU time (all threads), which measures the work done
+   and is far less disturbed by other processes on a shared machine.
+2. Memory. Full against sliding-window (window 128) self-attention at length 4096, batch 1,
+   width 256, 8 heads: each variant in a fresh process (`quadratic_cost.measure_variant`),
+   on TensorFlow (median step time, growth of the process's peak RSS over its level after
+   a short warm-up step) and on JAX (XLA's planned temporary memory for the compiled step).
+"""
+
+import argparse
+import os
+import pathlib
+import sys
+
+# This file's folder comes first on the path, and this file would shadow the package.
+sys.path[0] = str(pathlib.Path(__file__).resolve().parents[1])
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+from attention_layers.experiments import _common  # noqa: E402
+from attention_layers.layers import MultiHeadAttention  # noqa: E402
+
+BATCH, WIDTH, HEADS = 32, 256, 8
+
+
+def _tape_step(layer, inputs, scores):
+    import tensorflow as tf
+
+    def step():
+        with tf.GradientTape() as tape:
+            output = layer(inputs, inputs, return_attention_scores=scores)
+            output = output[0] if scores else output
+            loss = tf.reduce_sum(output)
+        return tape.gradient(loss, layer.trainable_variables)
+
+    return step
+
+
+def _fit_step(layer, inputs, scores):
+    model_inputs = keras.Input(inputs.shape[1:])
+    output = layer(model_inputs, model_inputs, return_attention_scores=scores)
+    model = keras.Model(model_inputs, output[0] if scores else output)
+    model.compile(optimizer="sgd", loss="mse")
+    target = np.zeros(inputs.shape, "float32")
+    return lambda: model.train_on_batch(inputs, target)
+
+
+def speed(lengths, repeats):
+    rows = []
+    for length in lengths:
+        inputs = np.random.default_rng(0).normal(size=(BATCH, length, WIDTH)).astype("float32")
+        for scores in (False, True):
+            for mode, make_step in (("tape", _tape_step), ("train_on_batch", _fit_step)):
+                keras.utils.set_random_seed(0)
+                theirs = keras.layers.MultiHeadAttention(HEADS, WIDTH // HEADS)
+                ours = MultiHeadAttention(HEADS, WIDTH // HEADS)
+                reference = theirs(inputs[:2], inputs[:2])
+                ours(inputs[:2], inputs[:2])
+                ours.set_weights(theirs.get_weights())
+                difference = float(np.max(np.abs(
+                    keras.ops.convert_to_numpy(ours(inputs[:2], inputs[:2]) - reference))))
+                timings = _common.interleaved_timings(
+                    {"ours": make_step(ours, inputs, scores),
+                     "keras": make_step(theirs, inputs, scores)},
+                    repeats,
+                )
+                wall = {name: np.median(t["wall"]) * 1000 for name, t in timings.items()}
+                cpu = {name: np.median(t["cpu"]) * 1000 for name, t in timings.items()}
+                rows.append([length, scores, mode, wall["ours"], wall["keras"],
+                             round(wall["ours"] / wall["keras"], 3), cpu["ours"], cpu["keras"],
+                             round(cpu["ours"] / cpu["keras"], 3), f"{difference:.1e}"])
+                print(f"T={length} scores={scores} {mode}: wall ours {wall['ours']:.1f} ms, "
+                      f"keras {wall['keras']:.1f} ms; CPU ours {cpu['ours']:.1f} ms, "
+                      f"keras {cpu['keras']:.1f} ms", flush=True)
+    header = ["T", "return_scores", "mode", "wall ours ms", "wall keras ms", "wall ratio",
+              "CPU ours ms", "CPU keras ms", "CPU ratio", "max |diff|"]
+    return _common.format_table(header, rows)
+
+
+def memory(length, window, repeats):
+    rows = []
+    for backend in ("tensorflow", "jax"):
+        for variant in ("fused", "explicit", "sliding_window"):
+            result = _common.run_in_subprocess(
+                "attention_layers.experiments.quadratic_cost:measure_variant",
+                backend=backend, variant=variant, lengths=[length], batch_size=1,
+                width=WIDTH, heads=HEADS, window=window, repeats=repeats, find_oom=False,
+            )
+            row = result["rows"][0]
+            rows.append([backend, variant, row["seconds"] * 1000, row["rss_growth_mb"],
+                         row["peak_rss_mb"], row.get("xla_temp_mb")])
+            print(f"{backend} {variant}: {row}", flush=True)
+    header = ["backend", "variant", "step ms", "peak RSS growth MB", "peak RSS MB",
+              "XLA temp MB"]
+    return _common.format_table(header, rows)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lengths", nargs="+", type=int, default=[128, 512])
+    parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--memory-length", type=int, default=4096)
+    parser.add_argument("--window", type=int, default=128)
+    parser.add_argument("--skip-memory", action="store_true")
+    args = parser.parse_args()
+    print(f"backend {keras.backend.backend()}, keras {keras.__version__}, "
+          f"{os.cpu_count()} CPUs; batch {BATCH}, width {WIDTH}, {HEADS} heads")
+    speed_table = speed(args.lengths, args.repeats)
+    print(f"\nForward+backward step, median of {args.repeats} interleaved rounds")
+    print(speed_table)
+    if not args.skip_memory:
+        memory_table = memory(args.memory_length, args.window, max(2, args.repeats // 3))
+        print(f"\nT={args.memory_length}, batch 1: full attention against a sliding window "
+              f"of {args.window}")
+        print(memory_table)
+
+
+if __name__ == "__main__":
+    main()

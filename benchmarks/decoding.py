@@ -1,0 +1,216 @@
+"""Benchmark: cached decoding against re-running the decoder, and the export's latency.
+
+1. Tokens per second of greedy decoding with a Transformer translator the size of the
+   TensorFlow tutorial's (4 layers, d_model 128, 8 heads, feed-forward 512, 8,000-word
+   vocabularies; random weights), two ways:
+
+   - *cached* (`greedy_decode`): each step runs the new position only, attending to the
+     cached keys and values of the earlier ones: `O(T)` per step;
+   - *full prefix* (`greedy_decode_full_prefix`, the tutorial's way): each step runs the
+     decoder (and the output layer) over the whole prefix again: `O(T^2)` per step.
+     Unlike the tutorial, the encoder runs once, not at every step.
+
+   Both run as one compiled `tf.function` with a `tf.while_loop` over the steps, on the
+   same 20-token sources; the cached decoder also compiled with XLA
+   (`jit_compile=True`), which its fixed-size buffers allow and a growing prefix does
+   not. `[END]` is made unreachable (its logit's bias is -1e4), so every
+   sentence decodes exactly `length` tokens: lengths 20 and 80, batches of 1 and 64.
+   Rates are per wall-clock second and per CPU-second of this process (all threads);
+   on a machine shared with other work the CPU figure is the steadier one.
+
+2. The exported SavedModel's latency (`export_translator`, loaded back with
+   `tf.saved_model.load`): one sentence and a batch of 64, `serving_default` (greedy)
+   and `beam_search` with `beam_width=4`. The model is a small Transformer (1 layer,
+   d_model 64) trained for a few epochs on the generated corpus, so outputs end at
+   `[END]` as a real model's do (about 6 to 15 tokens).
+
+Usage:
+
+    python benchmarks/decoding.py               # about 10 minutes on 2 CPU cores
+    python benchmarks/decoding.py --repeats 1 --epochs 4   # a quicker look
+"""
+
+import argparse
+import os
+import pathlib
+import statistics
+import sys
+import tempfile
+import time
+
+# Run as a script, this folder comes first on the path; the repository root must come
+# first instead, both to find the package uninstalled and because benchmarks/ holds an
+# `attention_layers.py` that would shadow it.
+sys.path[0] = str(pathlib.Path(__file__).resolve().parents[1])
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from attention_layers.data import generate_translation_corpus  # noqa: E402
+from attention_layers.export import (  # noqa: E402
+    export_translator,
+    greedy_decode,
+    greedy_decode_full_prefix,
+)
+from attention_layers.models import TransformerTranslator  # noqa: E402
+from attention_layers.text import END_ID, START_ID, WordTokenizer  # noqa: E402
+from attention_layers.training import masked_loss  # noqa: E402
+
+
+def timed(function, repeats):
+    """Median wall-clock and CPU seconds of `function()` over `repeats` calls, and the
+    last call's result."""
+    walls, cpus = [], []
+    for _ in range(repeats):
+        wall, cpu = time.perf_counter(), time.process_time()
+        result = function()
+        walls.append(time.perf_counter() - wall)
+        cpus.append(time.process_time() - cpu)
+    return statistics.median(walls), statistics.median(cpus), result
+
+
+def random_sources(batch, length, vocabulary, rng):
+    words = rng.integers(4, vocabulary, size=(batch, length - 2))
+    column = np.ones((batch, 1), "int64")
+    return np.concatenate([column * START_ID, words, column * END_ID], axis=1)
+
+
+def cached_against_full_prefix(args):
+    keras.utils.set_random_seed(0)
+    model = TransformerTranslator(
+        args.vocabulary, args.vocabulary, num_layers=4, model_dim=128, num_heads=8,
+        feed_forward_dim=512,
+    )
+    model.build()
+    bias = keras.ops.convert_to_numpy(model.output_projection.bias).copy()
+    bias[END_ID] = -1e4  # every sentence runs to the length asked for
+    model.output_projection.bias.assign(bias)
+    rng = np.random.default_rng(0)
+    print(
+        f"Transformer: 4 layers, d_model 128, 8 heads, feed-forward 512, vocabularies "
+        f"{args.vocabulary}: {model.count_params():,} parameters; sources of "
+        f"{args.source_length} tokens; medians of {args.repeats} runs"
+    )
+    decoders = {
+        "cached": lambda sources, length: greedy_decode(
+            model, sources, length, return_attention=False
+        ),
+        "cached, XLA": lambda sources, length: greedy_decode(
+            model, sources, length, return_attention=False, jit_compile=True
+        ),
+        "full prefix": lambda sources, length: greedy_decode_full_prefix(
+            model, sources, length, return_attention=False
+        ),
+    }
+    print("tokens per second (per CPU-second in brackets); speed-up over the full prefix")
+    header = f"{'length':>6} {'batch':>5} | " + " | ".join(f"{name:>19}" for name in decoders)
+    header += f" | {'speed-up':>15} | {'speed-up XLA':>15}"
+    print(header)
+    print("-" * len(header))
+    for length in (20, 80):
+        for batch in (1, 64):
+            sources = random_sources(batch, args.source_length, args.vocabulary, rng)
+            results = {}
+            for name, decode in decoders.items():
+                # Warm-up: traces (and, with XLA, compiles for this shape).
+                decode(sources, length)
+                wall, cpu, token_ids = timed(
+                    lambda decode=decode, sources=sources, length=length: decode(
+                        sources, length
+                    ).numpy(),
+                    args.repeats,
+                )
+                assert token_ids.shape == (batch, length), token_ids.shape
+                results[name] = (token_ids, wall, cpu)
+            for name in decoders:
+                np.testing.assert_array_equal(results[name][0], results["full prefix"][0])
+            tokens = batch * length
+            cells = [
+                f"{tokens / wall:>8,.0f} ({tokens / cpu:>8,.0f})"
+                for _, wall, cpu in results.values()
+            ]
+            _, full_wall, full_cpu = results["full prefix"]
+            speed_ups = [
+                f"{full_wall / results[name][1]:>6.1f}x ({full_cpu / results[name][2]:>5.1f}x)"
+                for name in ("cached", "cached, XLA")
+            ]
+            print(f"{length:>6} {batch:>5} | " + " | ".join(cells + speed_ups))
+    print("(the three decoders give the same tokens in every configuration)")
+
+
+def train_small_translator(epochs):
+    keras.utils.set_random_seed(0)
+    corpus = generate_translation_corpus(3000, seed=0)
+    source_tokenizer = WordTokenizer.build([source for source, _ in corpus.train])
+    target_tokenizer = WordTokenizer.build([target for _, target in corpus.train])
+
+    def ids(tokenizer, texts, length):
+        return tokenizer.tokenize(texts, max_length=length).to_tensor(shape=[None, length])
+
+    source = ids(source_tokenizer, [source for source, _ in corpus.train], 20)
+    target = ids(target_tokenizer, [target for _, target in corpus.train], 21)
+    model = TransformerTranslator(
+        source_tokenizer.vocabulary_size, target_tokenizer.vocabulary_size, num_layers=1,
+        model_dim=64, num_heads=4, feed_forward_dim=128, dropout=0.0,
+    )
+    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss=masked_loss(), jit_compile=False)
+    model.fit((source, target[:, :-1]), target[:, 1:], batch_size=64, epochs=epochs, verbose=0)
+    return model, source_tokenizer, target_tokenizer, [source for source, _ in corpus.test]
+
+
+def export_latency(args):
+    start = time.perf_counter()
+    model, source_tokenizer, target_tokenizer, sentences = train_small_translator(args.epochs)
+    trained = time.perf_counter() - start
+    with tempfile.TemporaryDirectory() as directory:
+        start = time.perf_counter()
+        path = export_translator(
+            model, source_tokenizer, target_tokenizer, pathlib.Path(directory) / "translator"
+        )
+        exported = time.perf_counter() - start
+        loaded = tf.saved_model.load(str(path))
+        greedy = loaded.signatures["serving_default"]
+        beam = loaded.signatures["beam_search"]
+        print(
+            f"\nExport: 1-layer Transformer (d_model 64) trained {args.epochs} epochs on "
+            f"2,400 generated pairs ({trained:.0f} s), exported in {exported:.0f} s, "
+            "loaded with tf.saved_model.load"
+        )
+        header = f"{'signature':<22} {'batch':>5} | {'latency':>9} {'CPU':>9} | {'ms/sentence':>11} | {'words out':>9}"
+        print(header)
+        print("-" * len(header))
+        for batch, repeats in ((1, 4 * args.repeats + 1), (64, args.repeats + 2)):
+            text = tf.constant(sentences[:batch])
+            for name, call in (
+                ("serving_default", lambda text=text: greedy(text=text)),
+                ("beam_search (4)", lambda text=text: beam(text=text, beam_width=tf.constant(4))),
+            ):
+                translations = call()["translation"].numpy()  # warm-up
+                words = np.mean([len(line.split()) for line in translations])
+                wall, cpu, _ = timed(call, repeats)
+                print(
+                    f"{name:<22} {batch:>5} | {1000 * wall:>7.1f}ms {1000 * cpu:>7.1f}ms | "
+                    f"{1000 * wall / batch:>11.2f} | {words:>9.1f}"
+                )
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs per figure")
+    parser.add_argument("--vocabulary", type=int, default=8000)
+    parser.add_argument("--source-length", type=int, default=20)
+    parser.add_argument("--epochs", type=int, default=8, help="training of the exported model")
+    args = parser.parse_args()
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    print(
+        f"TensorFlow {tf.__version__}, Keras {keras.__version__}, {os.cpu_count()} CPUs, "
+        f"load average {load}"
+    )
+    cached_against_full_prefix(args)
+    export_latency(args)
+
+
+if __name__ == "__main__":
+    main()

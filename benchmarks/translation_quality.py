@@ -1,0 +1,439 @@
+"""Translation quality on real data under a wall-clock budget: our Transformer against the
+keras-io reference, Spanish -> English on Tatoeba (`spa.txt`).
+
+Both models train on the same split (`load_spa_eng(seed=0)`, grouped by Spanish sentence,
+the split `train_translator.py` uses) for `--minutes` of wall-clock training each, then
+greedy-decode the test split; sacrebleu scores both against the same references
+(`canonical_text`: lower case, punctuation kept). Evaluation time is not counted.
+
+- ours: `train_translator.py`'s spa-eng preset (`PRESETS["spa-eng"]`): pre-norm
+  Transformer, word vocabularies of 10,000, batches bucketed by length, Adam with the
+  warm-up schedule of Vaswani et al. §5.3;
+- reference: the keras-io example "English-to-Spanish translation with a
+  sequence-to-sequence Transformer" (fchollet), turned spa->eng: Keras'
+  `MultiHeadAttention`, post-norm blocks, 1 encoder and 1 decoder layer, embedding 256,
+  feed-forward 2048, 8 heads of key size 256, learned positions, word vocabularies of
+  15,000, every sequence padded to 20 tokens, batches of 64, RMSprop. One change: its
+  text goes through our `normalize` (punctuation kept as words) instead of stripping
+  punctuation, so that both outputs are scored against the same references; its loss
+  ignores padding; and its cross-attention is masked by the source padding (the example
+  masks it with the target's causal mask, a slip that would only weaken it).
+
+    python benchmarks/translation_quality.py --minutes 20      # 40+ minutes on 2 CPU cores
+    python benchmarks/translation_quality.py --minutes 10 --models ours
+"""
+
+import argparse
+import dataclasses
+import json
+import os
+import pathlib
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run as a file: import the package and train_translator.py
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from keras import layers, ops  # noqa: E402
+
+import train_translator  # noqa: E402
+from attention_layers.data import load_spa_eng, make_translation_dataset  # noqa: E402
+from attention_layers.text import (  # noqa: E402
+    END_ID,
+    PAD_ID,
+    START_ID,
+    WordTokenizer,
+    canonical_text,
+)  # noqa: E402
+from attention_layers.training import corpus_bleu, describe_device, evaluate_bleu  # noqa: E402
+
+REFERENCE = {
+    "vocabulary_size": 15_000,
+    "sequence_length": 20,
+    "embedding_dim": 256,
+    "feed_forward_dim": 2048,
+    "heads": 8,
+    "batch_size": 64,
+}
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stops `fit` once `seconds` of training have passed; counts the steps taken.
+
+    With `clock="cpu"` the budget is `seconds * os.cpu_count()` seconds of this process's
+    CPU time: what `seconds` of wall-clock time would give on an otherwise idle machine,
+    so that two models compared on a shared machine get the same compute.
+    """
+
+    def __init__(self, seconds, clock="wall"):
+        super().__init__()
+        self.seconds = seconds
+        self.clock = clock
+        self.steps = 0
+        self.elapsed = self.cpu_seconds = 0.0
+
+    def on_train_begin(self, logs=None):
+        self._start = time.perf_counter()
+        self._cpu_start = time.process_time()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.steps += 1
+        self.elapsed = time.perf_counter() - self._start
+        self.cpu_seconds = time.process_time() - self._cpu_start
+        if self.clock == "wall":
+            spent = self.elapsed >= self.seconds
+        else:
+            spent = self.cpu_seconds >= self.seconds * os.cpu_count()
+        if spent:
+            self.model.stop_training = True
+
+
+def token_statistics(dataset):
+    """(batches, non-padding tokens, all token positions) of one epoch of `dataset`."""
+    batches = tokens = positions = 0
+    for (source, _), target_out in dataset:
+        batches += 1
+        for tensor in (source, target_out):
+            tokens += int(tf.math.count_nonzero(tensor))
+            positions += int(tf.size(tensor))
+    return batches, tokens, positions
+
+
+def train_for(model, dataset, seconds, clock):
+    """Trains until the budget is spent; returns the `TimeBudget` (steps, elapsed)."""
+    budget = TimeBudget(seconds, clock)
+    # Enough epochs that only the clock stops training.
+    model.fit(dataset, epochs=10_000, callbacks=[budget], verbose=2)
+    return budget
+
+
+# --- ours ---------------------------------------------------------------------------------
+
+
+def run_ours(corpus, seconds, clock):
+    preset = dict(train_translator.PRESETS["spa-eng"])
+    args = argparse.Namespace(**preset, jit_compile=False)
+    source_tokenizer = WordTokenizer.build(
+        [source for source, _ in corpus.train], max_vocabulary_size=args.vocabulary_size
+    )
+    target_tokenizer = WordTokenizer.build(
+        [target for _, target in corpus.train], max_vocabulary_size=args.vocabulary_size
+    )
+    train = make_translation_dataset(
+        corpus.train, source_tokenizer, target_tokenizer,
+        batch_size=args.batch_size, max_length=args.max_length, shuffle=True,
+    )
+    model = train_translator.build_model(
+        args, source_tokenizer.vocabulary_size, target_tokenizer.vocabulary_size
+    )
+    config = (
+        f"Transformer {args.layers}+{args.layers} layers, d_model {args.model_dim}, "
+        f"{args.heads} heads, feed-forward {args.feed_forward_dim}, dropout {args.dropout}, "
+        f"pre-norm; word vocabularies {source_tokenizer.vocabulary_size} / "
+        f"{target_tokenizer.vocabulary_size}; length <= {args.max_length}, batches of "
+        f"{args.batch_size} bucketed by length; Adam, warm-up {args.warmup_steps} steps to "
+        f"{args.learning_rate}, then 1/sqrt(step); {model.count_params():,} parameters"
+    )
+    return evaluate(
+        "ours", config, model, train, seconds, clock,
+        lambda pairs: evaluate_bleu(
+            model, source_tokenizer, target_tokenizer, pairs, max_length=args.max_length
+        ),
+        corpus,
+    )
+
+
+# --- the keras-io reference ---------------------------------------------------------------
+
+
+class PositionalEmbedding(layers.Layer):
+    """Token embedding plus a learned embedding of each position (keras-io)."""
+
+    def __init__(self, sequence_length, vocabulary_size, embedding_dim, **kwargs):
+        super().__init__(**kwargs)
+        self.token_embeddings = layers.Embedding(vocabulary_size, embedding_dim)
+        self.position_embeddings = layers.Embedding(sequence_length, embedding_dim)
+
+    def call(self, inputs):
+        positions = ops.arange(ops.shape(inputs)[-1])
+        return self.token_embeddings(inputs) + self.position_embeddings(positions)
+
+    def compute_mask(self, inputs, mask=None):
+        return ops.not_equal(inputs, 0)
+
+
+class ReferenceEncoder(layers.Layer):
+    """Post-norm self-attention and feed-forward block (keras-io `TransformerEncoder`)."""
+
+    def __init__(self, embedding_dim, feed_forward_dim, heads, **kwargs):
+        super().__init__(**kwargs)
+        self.attention = layers.MultiHeadAttention(num_heads=heads, key_dim=embedding_dim)
+        self.dense_proj = keras.Sequential(
+            [layers.Dense(feed_forward_dim, activation="relu"), layers.Dense(embedding_dim)]
+        )
+        self.layernorm_1 = layers.LayerNormalization()
+        self.layernorm_2 = layers.LayerNormalization()
+        self.supports_masking = True
+
+    def call(self, inputs, mask=None):
+        padding_mask = None if mask is None else ops.cast(mask[:, None, :], "int32")
+        attended = self.attention(inputs, inputs, attention_mask=padding_mask)
+        projected_input = self.layernorm_1(inputs + attended)
+        return self.layernorm_2(projected_input + self.dense_proj(projected_input))
+
+
+class ReferenceDecoder(layers.Layer):
+    """Causal self-attention, cross-attention, feed-forward (keras-io `TransformerDecoder`)."""
+
+    def __init__(self, embedding_dim, feed_forward_dim, heads, **kwargs):
+        super().__init__(**kwargs)
+        self.attention_1 = layers.MultiHeadAttention(num_heads=heads, key_dim=embedding_dim)
+        self.attention_2 = layers.MultiHeadAttention(num_heads=heads, key_dim=embedding_dim)
+        self.dense_proj = keras.Sequential(
+            [layers.Dense(feed_forward_dim, activation="relu"), layers.Dense(embedding_dim)]
+        )
+        self.layernorm_1 = layers.LayerNormalization()
+        self.layernorm_2 = layers.LayerNormalization()
+        self.layernorm_3 = layers.LayerNormalization()
+        self.supports_masking = True
+
+    def call(self, inputs, encoder_outputs, source_mask):
+        length = ops.shape(inputs)[1]
+        causal = ops.greater_equal(ops.arange(length)[:, None], ops.arange(length)[None, :])
+        attended = self.attention_1(inputs, inputs, attention_mask=causal[None])  # (1, T, T)
+        out_1 = self.layernorm_1(inputs + attended)
+        # keras-io masks the cross-attention with the decoder's causal padding mask, which
+        # lets target position i see only source positions <= i; the source padding mask
+        # is the intended one, and the reference should not be handicapped by that slip.
+        attended = self.attention_2(
+            out_1, encoder_outputs, attention_mask=source_mask[:, None, :]  # (batch, 1, S)
+        )
+        out_2 = self.layernorm_2(out_1 + attended)
+        return self.layernorm_3(out_2 + self.dense_proj(out_2))
+
+
+def build_reference(source_vocabulary, target_vocabulary):
+    """The keras-io model, and its two halves for decoding: `(model, encoder, decoder)`.
+
+    `encoder(source) -> encoded`; `decoder([target, encoded, source]) -> probabilities`.
+    """
+    config = REFERENCE
+    length, dim = config["sequence_length"], config["embedding_dim"]
+    encoder_inputs = keras.Input((None,), dtype="int64", name="encoder_inputs")
+    x = PositionalEmbedding(length, source_vocabulary, dim)(encoder_inputs)
+    encoded = ReferenceEncoder(dim, config["feed_forward_dim"], config["heads"])(x)
+    encoder = keras.Model(encoder_inputs, encoded)
+
+    decoder_inputs = keras.Input((None,), dtype="int64", name="decoder_inputs")
+    encoded_inputs = keras.Input((None, dim), name="encoded")
+    sources = keras.Input((None,), dtype="int64", name="sources")  # for the padding mask
+    x = PositionalEmbedding(length, target_vocabulary, dim)(decoder_inputs)
+    x = ReferenceDecoder(dim, config["feed_forward_dim"], config["heads"])(
+        x, encoded_inputs, ops.not_equal(sources, PAD_ID)
+    )
+    x = layers.Dropout(0.5)(x)
+    probabilities = layers.Dense(target_vocabulary, activation="softmax")(x)
+    decoder = keras.Model([decoder_inputs, encoded_inputs, sources], probabilities)
+
+    outputs = decoder([decoder_inputs, encoder(encoder_inputs), encoder_inputs])
+    model = keras.Model([encoder_inputs, decoder_inputs], outputs, name="keras_io_reference")
+    model.compile(
+        "rmsprop", loss=keras.losses.SparseCategoricalCrossentropy(ignore_class=PAD_ID)
+    )
+    return model, encoder, decoder
+
+
+def reference_dataset(pairs, source_tokenizer, target_tokenizer, batch_size, shuffle):
+    """keras-io's data: sources of 20 tokens, targets of 21 with [START]/[END], all padded."""
+    length = REFERENCE["sequence_length"]
+    sources = source_tokenizer.tokenize(
+        [source for source, _ in pairs], add_start_end=False, max_length=length
+    ).to_tensor(shape=[None, length])
+    targets = target_tokenizer.tokenize(
+        [target for _, target in pairs], max_length=length + 1
+    ).to_tensor(shape=[None, length + 1])
+    dataset = tf.data.Dataset.from_tensor_slices(((sources, targets[:, :-1]), targets[:, 1:]))
+    if shuffle:
+        dataset = dataset.shuffle(len(pairs), seed=0, reshuffle_each_iteration=True)
+    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def reference_translate(encoder, decoder, source_tokenizer, target_tokenizer, sources):
+    """Batched greedy decoding, keras-io's loop made affordable: sentences sorted by
+    length, the encoder run once per batch, and a batch stopped when all have ended."""
+    length = REFERENCE["sequence_length"]
+    tokenized = source_tokenizer.tokenize(sources, add_start_end=False, max_length=length)
+    order = np.argsort(tokenized.row_lengths().numpy(), kind="stable")
+
+    @tf.function(reduce_retracing=True, autograph=False)
+    def next_token(target, encoded, source):
+        probabilities = decoder([target, encoded, source], training=False)  # (batch, T, V)
+        return tf.argmax(probabilities[:, -1], axis=-1, output_type=tf.int64)
+
+    translations = [None] * len(sources)
+    for start in range(0, len(sources), 512):
+        indices = order[start : start + 512]
+        source = tf.gather(tokenized, indices).to_tensor()
+        encoded = encoder(source, training=False)
+        target = np.full((len(indices), 1), START_ID, np.int64)
+        for _ in range(length):
+            token = next_token(tf.constant(target), encoded, source).numpy()
+            target = np.concatenate([target, token[:, None]], axis=1)
+            if (target == END_ID).any(axis=1).all():
+                break
+        texts = target_tokenizer.detokenize(target).numpy()
+        for index, text in zip(indices, texts, strict=True):
+            translations[index] = text.decode("utf-8")
+    return translations
+
+
+def run_reference(corpus, seconds, clock):
+    source_tokenizer = WordTokenizer.build(
+        [source for source, _ in corpus.train], max_vocabulary_size=REFERENCE["vocabulary_size"]
+    )
+    target_tokenizer = WordTokenizer.build(
+        [target for _, target in corpus.train], max_vocabulary_size=REFERENCE["vocabulary_size"]
+    )
+    train = reference_dataset(
+        corpus.train, source_tokenizer, target_tokenizer, REFERENCE["batch_size"], shuffle=True
+    )
+    model, encoder, decoder = build_reference(
+        source_tokenizer.vocabulary_size, target_tokenizer.vocabulary_size
+    )
+    config = (
+        "keras-io seq2seq Transformer (keras.layers.MultiHeadAttention), 1+1 layers, "
+        f"embedding {REFERENCE['embedding_dim']}, feed-forward {REFERENCE['feed_forward_dim']}, "
+        f"{REFERENCE['heads']} heads, post-norm; word vocabularies "
+        f"{source_tokenizer.vocabulary_size} / {target_tokenizer.vocabulary_size}; padded to "
+        f"{REFERENCE['sequence_length']}, batches of {REFERENCE['batch_size']}; RMSprop 1e-3; "
+        f"{model.count_params():,} parameters"
+    )
+
+    def evaluate_reference(pairs):
+        sources = [source for source, _ in pairs]
+        references = [
+            text.decode("utf-8") for text in canonical_text([t for _, t in pairs]).numpy()
+        ]
+        hypotheses = reference_translate(
+            encoder, decoder, source_tokenizer, target_tokenizer, sources
+        )
+        return corpus_bleu(hypotheses, references), hypotheses, references
+
+    return evaluate(
+        "reference", config, model, train, seconds, clock, evaluate_reference, corpus
+    )
+
+
+# --- both ---------------------------------------------------------------------------------
+
+
+def evaluate(name, config, model, train, seconds, clock, bleu_fn, corpus):
+    print(f"\n== {name}: {config}", flush=True)
+    batches, tokens, positions = token_statistics(train)
+    budget = train_for(model, train, seconds, clock)
+    tokens_per_second = budget.steps * tokens / batches / budget.elapsed
+    start = time.perf_counter()
+    bleu, hypotheses, references = bleu_fn(corpus.test)
+    result = {
+        "name": name,
+        "config": config,
+        "train_seconds": round(budget.elapsed, 1),
+        "train_cpu_seconds": round(budget.cpu_seconds, 1),
+        "steps": budget.steps,
+        "epochs": round(budget.steps / batches, 2),
+        "tokens_per_second": round(tokens_per_second),
+        "padding_fraction": round(1 - tokens / positions, 3),
+        "test_bleu": round(bleu.score, 2),
+        "bleu": str(bleu),
+        "samples": [
+            {"source": source, "reference": reference, "translation": hypothesis}
+            for (source, _), reference, hypothesis in list(
+                zip(corpus.test, references, hypotheses, strict=True)
+            )[:: max(1, len(hypotheses) // 5)][:5]
+        ],
+    }
+    print(
+        f"== {name}: {result['steps']} steps ({result['epochs']} epochs) in "
+        f"{result['train_seconds']} s ({result['train_cpu_seconds']} CPU s), "
+        f"{result['tokens_per_second']:,} tokens/s (source + "
+        f"target, padding excluded; {100 * result['padding_fraction']:.0f}% of positions "
+        f"were padding); test BLEU {bleu.score:.2f} ({bleu}; decoding took "
+        f"{time.perf_counter() - start:.0f} s)",
+        flush=True,
+    )
+    for sample in result["samples"]:
+        print(f"   {sample['source']}  ->  {sample['translation']}  (ref: {sample['reference']})")
+    return result
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--minutes", type=float, default=20.0,
+                        help="wall-clock training budget of each model (default 20)")
+    parser.add_argument(
+        "--clock", choices=("wall", "cpu"), default="wall",
+        help="'wall': --minutes of wall-clock training; 'cpu': --minutes x CPU cores of "
+        "this process's CPU time, the compute of --minutes on an idle machine (for fair "
+        "comparisons on a shared one)",
+    )
+    parser.add_argument("--data", default=None,
+                        help="spa.txt (default: $ATTENTION_DATA_DIR/spa.txt)")
+    parser.add_argument("--models", choices=("both", "ours", "reference"), default="both",
+                        help="which models to train (default both)")
+    parser.add_argument("--json", metavar="PATH", help="also write the results here")
+    parser.add_argument("--test-pairs", type=int, metavar="N",
+                        help="score a random N of the test pairs, the same for both models "
+                        "(quicker; default all)")
+    parser.add_argument("--train-pairs", type=int, metavar="N",
+                        help="train on a random N training pairs (a smoke test; default all)")
+    args = parser.parse_args()
+    data = args.data or os.path.join(os.environ.get("ATTENTION_DATA_DIR", ""), "spa.txt")
+    if not os.path.isfile(data):
+        parser.error(f"{data} not found: pass --data or set ATTENTION_DATA_DIR")
+
+    keras.utils.set_random_seed(0)
+    corpus = load_spa_eng(data, seed=0)
+    if args.train_pairs or args.test_pairs:
+        rng = np.random.default_rng(0)
+        train = corpus.train
+        if args.train_pairs:
+            train = [train[i] for i in sorted(rng.permutation(len(train))[: args.train_pairs])]
+        test = corpus.test
+        if args.test_pairs:
+            test = [test[i] for i in sorted(rng.permutation(len(test))[: args.test_pairs])]
+        corpus = dataclasses.replace(corpus, train=train, test=test)
+    print(
+        f"spa.txt: {len(corpus.train)} / {len(corpus.validation)} / {len(corpus.test)} "
+        f"train / validation / test pairs (seed 0); budget {args.minutes} min ({args.clock} "
+        "clock) per model; "
+        f"{describe_device()}; {os.cpu_count()} CPUs, load average "
+        f"{', '.join(f'{load:.1f}' for load in os.getloadavg())}",
+        flush=True,
+    )
+    results = {}
+    if args.models in ("both", "ours"):
+        results["ours"] = run_ours(corpus, 60 * args.minutes, args.clock)
+    if args.models in ("both", "reference"):
+        keras.utils.set_random_seed(0)
+        results["reference"] = run_reference(corpus, 60 * args.minutes, args.clock)
+    print()
+    for name, result in results.items():
+        print(
+            f"{name:>9}: test BLEU {result['test_bleu']:6.2f}, {result['tokens_per_second']:>7,} "
+            f"tokens/s, {result['epochs']} epochs in {result['train_seconds']} s "
+            f"({result['train_cpu_seconds']} CPU s)"
+        )
+    if len(results) == 2:
+        ratio = results["ours"]["test_bleu"] / max(results["reference"]["test_bleu"], 1e-9)
+        print(f"BLEU ratio ours / reference: {ratio:.2f}")
+    print(f"load average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    if args.json:
+        pathlib.Path(args.json).write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

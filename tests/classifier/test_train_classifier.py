@@ -1,0 +1,194 @@
+"""`train_classifier.py`: a short run end to end, `--resume`, and clear errors (exit code 2)."""
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import train_classifier
+from attention_layers.text import WordTokenizer
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+# A small Transformer on a small generated corpus: seconds per epoch.
+TINY = [
+    "--num-examples", "600", "--layers", "1", "--model-dim", "16", "--heads", "2",
+    "--feed-forward-dim", "32", "--batch-size", "32", "--max-length", "32",
+]
+TINY_BIGRU = [
+    "--model", "bigru", "--num-examples", "600", "--embedding-dim", "8", "--units", "8",
+    "--attention-units", "8", "--batch-size", "32", "--max-length", "32",
+]
+
+
+def run(argv, capsys):
+    """Runs the command in this process; returns `(exit code, stdout, stderr)`."""
+    try:
+        train_classifier.main([str(arg) for arg in argv])
+        code = 0
+    except SystemExit as exit:
+        code = exit.code
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.mark.slow
+def test_train_resume_and_outputs(tmp_path, capsys):
+    output = tmp_path / "run"
+    code, out, err = run([*TINY, "--epochs", "2", "--patience", "0", "--output", output], capsys)
+    assert code == 0, err
+    assert "Validation accuracy:" in out and "Test accuracy:" in out
+    assert "deciding words (recorded by the generator):" in out
+    for name in ("config.json", "vocab.txt", "classifier.keras", "results.json",
+                 "training_log.csv", "checkpoints/state.json"):
+        assert (output / name).is_file(), name
+    assert list((output / "attention").rglob("*.png")), "no attention plots"
+    assert (output / "logs").is_dir()
+
+    results = json.loads((output / "results.json").read_text())
+    assert 0 <= results["validation_accuracy"] <= 1
+    sample = results["samples"][0]
+    assert len(sample["words"]) == train_classifier.TOP_WORDS
+    weights = [weight for _, weight in sample["words"]]
+    assert weights == sorted(weights, reverse=True)
+
+    model = keras.saving.load_model(output / "classifier.keras")
+    assert model.get_config()["num_layers"] == 1
+
+    # The serving export reads raw strings and agrees with the saved model.
+    served = tf.saved_model.load(str(output / "serving"))
+    text = [sample["text"]]
+    outputs = served.signatures["classify_with_attention"](text=tf.constant(text))
+    np.testing.assert_allclose(outputs["probability"].numpy(), [sample["probability"]], atol=1e-5)
+    tokenizer = WordTokenizer.load(output / "vocab.txt")
+    ids = tokenizer.tokenize(text, add_start_end=False).to_tensor()
+    np.testing.assert_allclose(
+        outputs["attention"].numpy(),
+        keras.ops.convert_to_numpy(model.get_attention_weights(ids)["pooling"])[:, 0],
+        atol=1e-5,
+    )
+
+    # The run continues from its last epoch with its saved flags.
+    code, out, err = run(
+        ["--resume", "--epochs", "3", "--no-attention-plots", "--no-export", "--output", output],
+        capsys,
+    )
+    assert code == 0, err
+    assert "Resuming after epoch 2" in out
+    assert json.loads((output / "checkpoints/state.json").read_text())["epoch"] == 3
+    log = (output / "training_log.csv").read_text().strip().splitlines()
+    assert len(log) == 1 + 3  # header and one line per epoch, over both runs
+
+
+@pytest.mark.slow
+def test_bigru_run(tmp_path, capsys):
+    output = tmp_path / "bigru"
+    code, out, err = run(
+        [*TINY_BIGRU, "--epochs", "1", "--no-attention-plots", "--no-export", "--output", output],
+        capsys,
+    )
+    assert code == 0, err
+    assert "Model: bigru" in out
+    model = keras.saving.load_model(output / "classifier.keras")
+    assert type(model).__name__ == "BiGRUClassifier"
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--model", "cnn"], "invalid choice: 'cnn'"),
+        (["--epochs", "0"], "invalid positive int value"),
+        (["--dropout", "1.5"], "invalid fraction in [0, 1) value"),
+        (["--data", "somewhere"], "--data is for --dataset sst2"),
+        (["--dataset", "sst2", "--num-examples", "10"], "--num-examples is for --dataset builtin"),
+        (["--model", "bigru", "--layers", "2"], "--layers do(es) not apply to --model bigru"),
+        (["--units", "8"], "--units do(es) not apply to --model transformer"),
+        (["--model-dim", "30", "--heads", "4"], "must be divisible by --heads"),
+        (["--patience", "-1"], "--patience must be 0 or more"),
+        (["--vocabulary-size", "3"], "--vocabulary-size must be at least 5"),
+    ],
+)
+def test_bad_flags(argv, message, tmp_path, capsys):
+    code, _, err = run([*argv, "--output", tmp_path / "run"], capsys)
+    assert code == 2
+    assert message in err
+
+
+def test_resume_without_a_run(tmp_path, capsys):
+    code, _, err = run(["--resume", "--output", tmp_path / "nothing"], capsys)
+    assert code == 2
+    assert "there is no run to resume there" in err
+
+
+def test_resume_with_a_different_model_flag(tmp_path, capsys):
+    output = tmp_path / "run"
+    output.mkdir()
+    config = {name: None for name in train_classifier.RUN_DEFINING}
+    (output / "config.json").write_text(json.dumps({**config, "model": "transformer"}))
+    code, _, err = run(["--resume", "--model", "bigru", "--output", output], capsys)
+    assert code == 2
+    assert "--model=bigru differs from the run being resumed ('transformer')" in err
+
+
+def _sst2_folder(root, train=None, dev=None, test=None):
+    """A folder in the GLUE SST-2 layout; each file's lines after the header."""
+    folder = root / "SST-2"
+    folder.mkdir(parents=True)
+    lines = {
+        "train.tsv": train if train is not None else ["a fine film \t1", "dull \t0"],
+        "dev.tsv": dev if dev is not None else ["a fine , dull film \t1"],
+        "test.tsv": test if test is not None else ["0\ta film"],
+    }
+    for name, rows in lines.items():
+        header = "index\tsentence" if name == "test.tsv" else "sentence\tlabel"
+        content = "\n".join([header, *rows]) + "\n"
+        (folder / name).write_bytes(content if isinstance(content, bytes) else content.encode())
+    return folder
+
+
+@pytest.mark.parametrize(
+    "make_data, message",
+    [
+        (lambda root: root / "missing", "no such file or directory"),
+        (lambda root: _sst2_folder(root) / "train.tsv", "not a folder"),
+        (lambda root: root, "no train.tsv there"),
+        (lambda root: _sst2_folder(root, train=["good \t1", "bad \t2"]), "train.tsv:3: label '2'"),
+        (lambda root: _sst2_folder(root, train=["no tab here"]), "train.tsv:2: no tab"),
+        (lambda root: _sst2_folder(root, dev=[]), "the validation split is empty"),
+    ],
+)
+def test_bad_data(make_data, message, tmp_path, capsys):
+    data = make_data(tmp_path)
+    code, _, err = run(
+        ["--dataset", "sst2", "--data", data, "--output", tmp_path / "run"], capsys
+    )
+    assert code == 2
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_not_utf8_data(tmp_path, capsys):
+    folder = _sst2_folder(tmp_path)
+    (folder / "dev.tsv").write_bytes(b"sentence\tlabel\nca\xe7a \t1\n")
+    code, _, err = run(["--dataset", "sst2", "--data", tmp_path, "--output", tmp_path / "r"], capsys)
+    assert code == 2
+    assert "not valid UTF-8" in err
+
+
+@pytest.mark.slow
+def test_exit_code_of_the_process(tmp_path):
+    """The real process exits with 2 and a one-line error, no traceback."""
+    result = subprocess.run(
+        [sys.executable, "train_classifier.py", "--dataset", "sst2", "--data",
+         str(tmp_path / "missing"), "--output", str(tmp_path / "run")],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    assert result.returncode == 2
+    assert "error: --data" in result.stderr and "no such file or directory" in result.stderr
+    assert "Traceback" not in result.stderr

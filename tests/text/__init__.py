@@ -1,0 +1,1 @@
+"""Tests of `attention_layers.text`: normalization and tokenizers."""

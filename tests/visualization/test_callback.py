@@ -1,0 +1,286 @@
+"""`AttentionPlotCallback` during `fit`, with a tiny translator and a tiny classifier."""
+
+import io
+
+import keras
+import numpy as np
+import pytest
+from PIL import Image
+
+from attention_layers.visualization import (
+    AttentionPlotCallback,
+    plot_heads,
+    plot_token_importance,
+)
+
+VOCABULARY = 12
+
+
+class TinyTranslator(keras.Model):
+    """Self-attention over the source, cross-attention from the target (2 heads each)."""
+
+    def __init__(self):
+        super().__init__()
+        self.source_embedding = keras.layers.Embedding(VOCABULARY, 8)
+        self.target_embedding = keras.layers.Embedding(VOCABULARY, 8)
+        self.encoder_attention = keras.layers.MultiHeadAttention(num_heads=2, key_dim=4)
+        self.cross_attention = keras.layers.MultiHeadAttention(num_heads=2, key_dim=4)
+        self.logits = keras.layers.Dense(VOCABULARY)
+
+    def call(self, inputs, return_attention=False):
+        source, target = inputs
+        source = self.source_embedding(source)
+        encoded, encoder_weights = self.encoder_attention(
+            source, source, return_attention_scores=True
+        )
+        decoded, cross_weights = self.cross_attention(
+            self.target_embedding(target), encoded, return_attention_scores=True
+        )
+        logits = self.logits(decoded)
+        if return_attention:
+            # (batch, heads, T_q, T_k) each.
+            return logits, {"encoder/self_attention": encoder_weights, "cross": cross_weights}
+        return logits
+
+    def get_attention_weights(self, inputs):
+        return self(inputs, return_attention=True)[1]
+
+
+class TinyClassifier(keras.Model):
+    """Attention pooling: one learned query over the tokens, `(batch, 1, T)` weights."""
+
+    def __init__(self):
+        super().__init__()
+        self.embedding = keras.layers.Embedding(VOCABULARY, 8)
+        self.score = keras.layers.Dense(1)
+        self.output_layer = keras.layers.Dense(1, activation="sigmoid")
+
+    def call(self, tokens, return_attention=False):
+        embedded = self.embedding(tokens)  # (batch, T, 8)
+        scores = keras.ops.transpose(self.score(embedded), (0, 2, 1))  # (batch, 1, T)
+        weights = keras.ops.softmax(scores, axis=-1)
+        pooled = keras.ops.squeeze(keras.ops.matmul(weights, embedded), axis=1)
+        probabilities = self.output_layer(pooled)
+        return (probabilities, {"pooling": weights}) if return_attention else probabilities
+
+    def get_attention_weights(self, inputs):
+        return self(inputs, return_attention=True)[1]
+
+
+def _translation_data():
+    rng = np.random.default_rng(0)
+    source = rng.integers(1, VOCABULARY, size=(16, 6))
+    target = rng.integers(1, VOCABULARY, size=(16, 5))
+    return (source, target), target
+
+
+SOURCE_TOKENS = [["el", "gato", "come", "pescado", "hoy", "<end>"], ["hola", "<end>"]]
+TARGET_TOKENS = [["<start>", "the", "cat", "eats", "fish"], ["<start>", "hello"]]
+
+
+def _png_pixels(data):
+    with Image.open(io.BytesIO(data) if isinstance(data, bytes) else data) as image:
+        return np.asarray(image.convert("RGB"))
+
+
+def _figure_pixels(fig):
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    return _png_pixels(buffer.getvalue())
+
+
+def _image_summaries(log_dir):
+    import tensorflow as tf
+
+    summaries = {}
+    for path in sorted(log_dir.rglob("events.out.tfevents.*")):
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            for value in event.summary.value:
+                width, height, png = tf.make_ndarray(value.tensor)[:3]
+                summaries[(value.tag, event.step)] = (int(width), int(height), png)
+    return summaries
+
+
+@pytest.mark.slow
+def test_translator_plots_every_epoch_writes_tensorboard_and_animates(tmp_path):
+    model = TinyTranslator()
+    model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(True))
+    inputs, labels = _translation_data()
+    callback = AttentionPlotCallback(
+        inputs,
+        tmp_path / "attention",
+        source_tokens=SOURCE_TOKENS,
+        target_tokens=TARGET_TOKENS,
+        max_examples=2,
+        log_dir=tmp_path / "logs",
+    )
+    model.fit(inputs, labels, epochs=3, batch_size=8, verbose=0, callbacks=[callback])
+
+    names = ["cross", "encoder_self_attention"]
+    expected = {
+        f"epoch_{epoch:03d}/example_{index}_{name}.png"
+        for epoch in (1, 2, 3)
+        for index in (0, 1)
+        for name in names
+    } | {f"example_{index}_{name}.gif" for index in (0, 1) for name in names}
+    written = {
+        path.relative_to(tmp_path / "attention").as_posix()
+        for path in (tmp_path / "attention").rglob("*")
+        if path.is_file()
+    }
+    assert written == expected
+
+    # The last epoch's weights are the trained model's; only the plotted examples are kept.
+    assert sorted(callback.weights_by_epoch) == [1, 2, 3]
+    final = model.get_attention_weights((inputs[0][:2], inputs[1][:2]))
+    for name in ("cross", "encoder/self_attention"):
+        kept = callback.weights_by_epoch[3][name]
+        assert kept.shape[0] == 2
+        np.testing.assert_allclose(kept, keras.ops.convert_to_numpy(final[name]), atol=1e-5)
+
+    # Each PNG is the head grid of that example, cropped to its tokens (padding not drawn).
+    cross = callback.weights_by_epoch[2]["cross"][1]  # (heads, 5, 6), example 1 has 2 x 2
+    expected_png = plot_heads(
+        cross[:, :2, :2], SOURCE_TOKENS[1], TARGET_TOKENS[1], title="cross, example 1, epoch 2"
+    )
+    written_png = _png_pixels(tmp_path / "attention/epoch_002/example_1_cross.png")
+    np.testing.assert_array_equal(written_png, _figure_pixels(expected_png))
+
+    # TensorBoard holds the same images, one per epoch, example and name.
+    summaries = _image_summaries(tmp_path / "logs")
+    assert set(summaries) == {
+        (f"attention/{name}/example_{index}", epoch)
+        for epoch in (1, 2, 3)
+        for index in (0, 1)
+        for name in ("cross", "encoder/self_attention")
+    }
+    width, height, png = summaries[("attention/cross/example_1", 2)]
+    np.testing.assert_array_equal(_png_pixels(png), written_png)
+    assert (width, height) == (written_png.shape[1], written_png.shape[0])
+
+    # The animation has one frame per recorded epoch.
+    with Image.open(tmp_path / "attention/example_0_cross.gif") as gif:
+        assert gif.n_frames == 3
+
+
+@pytest.mark.slow
+def test_classifier_every_other_epoch_with_token_importance(tmp_path):
+    model = TinyClassifier()
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    rng = np.random.default_rng(1)
+    tokens = rng.integers(1, VOCABULARY, size=(8, 7))
+    labels = rng.integers(0, 2, size=(8, 1)).astype("float32")
+    words = [["a", "truly", "wonderful", "film", ",", "well", "done"]]
+    callback = AttentionPlotCallback(
+        tokens, tmp_path, source_tokens=words, every_n_epochs=2, max_examples=1
+    )
+    model.fit(tokens, labels, epochs=5, verbose=0, callbacks=[callback])
+
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        "epoch_002",
+        "epoch_004",
+        "example_0_pooling.gif",
+    ]
+    assert [path.name for path in (tmp_path / "epoch_004").iterdir()] == ["example_0_pooling.png"]
+    # A single query and no target tokens: the sentence coloured by weight.
+    weights = callback.weights_by_epoch[4]["pooling"][0, 0]  # (T,)
+    expected = plot_token_importance(words[0], weights, title="pooling, example 0, epoch 4")
+    np.testing.assert_array_equal(
+        _png_pixels(tmp_path / "epoch_004/example_0_pooling.png"), _figure_pixels(expected)
+    )
+    with Image.open(tmp_path / "example_0_pooling.gif") as gif:
+        assert gif.n_frames == 2
+
+
+class FixedTransformer(keras.Model):
+    """The three kinds of attention of a Transformer translator, as fixed random weights."""
+
+    def get_attention_weights(self, inputs):
+        source, target = inputs
+        batch, source_length, target_length = len(source), source.shape[1], target.shape[1]
+        rng = np.random.default_rng(0)
+        return {
+            "encoder_0/self_attention": rng.dirichlet(
+                np.ones(source_length), size=(batch, 2, source_length)
+            ),
+            "decoder_0/self_attention": rng.dirichlet(
+                np.ones(target_length), size=(batch, 2, target_length)
+            ),
+            "decoder_0/cross_attention": rng.dirichlet(
+                np.ones(source_length), size=(batch, 2, target_length)
+            ),
+        }
+
+
+def test_tokens_follow_the_names_of_self_and_cross_attention(tmp_path):
+    inputs, _ = _translation_data()
+    model = FixedTransformer()
+    callback = AttentionPlotCallback(
+        inputs, tmp_path, source_tokens=SOURCE_TOKENS, target_tokens=TARGET_TOKENS
+    )
+    callback.set_model(model)
+    callback.on_epoch_end(0)
+    weights = model.get_attention_weights((inputs[0][:2], inputs[1][:2]))
+    source, target = SOURCE_TOKENS[1], TARGET_TOKENS[1]  # 2 and 2 tokens, padded to 6 and 5
+    for name, queries, keys in (
+        ("encoder_0/self_attention", source, source),
+        ("decoder_0/self_attention", target, target),
+        ("decoder_0/cross_attention", target, source),
+    ):
+        expected = plot_heads(
+            weights[name][1][:, : len(queries), : len(keys)],
+            keys,
+            queries,
+            title=f"{name}, example 1, epoch 1",
+        )
+        file = tmp_path / f"epoch_001/example_1_{name.replace('/', '_')}.png"
+        np.testing.assert_array_equal(_png_pixels(file), _figure_pixels(expected))
+
+
+def test_attention_fn_overrides_the_model_contract(tmp_path):
+    model = TinyTranslator()
+    inputs, _ = _translation_data()
+
+    def mean_of_heads(model, inputs):  # as an RNN translator would give: (batch, T_q, T_k)
+        weights = model.get_attention_weights(inputs)["cross"]
+        return {"cross": keras.ops.mean(weights, axis=1)}
+
+    callback = AttentionPlotCallback(
+        inputs,
+        tmp_path,
+        max_examples=1,
+        target_tokens=[TARGET_TOKENS[0]],
+        attention_fn=mean_of_heads,
+    )
+    callback.set_model(model)
+    callback.on_epoch_end(0)
+    callback.on_train_end()
+    assert callback.weights_by_epoch[1]["cross"].shape == (1, 5, 6)
+    assert (tmp_path / "epoch_001/example_0_cross.png").is_file()
+    with Image.open(tmp_path / "example_0_cross.gif") as gif:
+        assert gif.n_frames == 1
+
+
+def test_callback_errors_name_what_is_wrong(tmp_path):
+    inputs, _ = _translation_data()
+    with pytest.raises(
+        ValueError, match="one list of tokens per example.*`source_tokens=\\[tokens\\]`"
+    ):
+        AttentionPlotCallback(inputs, tmp_path, source_tokens=["el", "gato"])
+    with pytest.raises(ValueError, match="`target_tokens` has 1 token lists but 2 examples"):
+        AttentionPlotCallback(inputs, tmp_path, target_tokens=[["a"]])
+    with pytest.raises(ValueError, match="`every_n_epochs` must be at least 1"):
+        AttentionPlotCallback(inputs, tmp_path, every_n_epochs=0)
+    with pytest.raises(ValueError, match=r"`token_axes\['cross'\]` must be a pair"):
+        AttentionPlotCallback(inputs, tmp_path, token_axes={"cross": ("source", "keys")})
+
+    callback = AttentionPlotCallback(inputs, tmp_path)
+    callback.set_model(keras.Sequential([keras.layers.Dense(1)]))
+    with pytest.raises(TypeError, match="no `get_attention_weights.*attention_fn"):
+        callback.on_epoch_end(0)
+
+    too_long = [SOURCE_TOKENS[0] + ["extra"], SOURCE_TOKENS[1]]
+    callback = AttentionPlotCallback(inputs, tmp_path, source_tokens=too_long)
+    callback.set_model(TinyTranslator())
+    with pytest.raises(ValueError, match=r"`source_tokens\[0\]` has 7 tokens but attention"):
+        callback.on_epoch_end(0)

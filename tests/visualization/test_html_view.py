@@ -1,0 +1,150 @@
+"""The interactive HTML view: its data, its self-containment, and its behaviour in Chromium."""
+
+import json
+import re
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from attention_layers.visualization import to_html
+from tests.visualization.cdp import Browser
+
+SOURCE = ["el", "gato", "</script><b>bold</b>", "&amp;", "<end>"]
+TARGET = ["the", "cat", "sat", "<end>"]
+
+
+def _embedded(page):
+    match = re.search(
+        r'<script type="application/json" class="attention-data">(.*?)</script>', page, re.S
+    )
+    assert match, "the page has no attention data"
+    return json.loads(match.group(1))
+
+
+def _layers():
+    """Two layers of two heads whose rows each peak at a different key."""
+    rng = np.random.default_rng(0)
+    layers = {}
+    for name, shift in (("decoder 0", 0), ("decoder 1", 2)):
+        heads = rng.dirichlet(np.ones(5), size=(2, 4)) * 0.2
+        for head in range(2):
+            for row in range(4):
+                heads[head, row, (row + head + shift) % 5] += 0.8
+        layers[name] = heads
+    return layers
+
+
+def test_page_holds_the_weights_and_tokens_it_was_given(tmp_path):
+    layers = _layers()
+    page = to_html(layers, SOURCE, TARGET, title="Cross <attention>", path=tmp_path / "v.html")
+    assert (tmp_path / "v.html").read_text(encoding="utf-8") == page
+    data = _embedded(page)
+    assert data["source"] == SOURCE and data["target"] == TARGET
+    assert data["title"] == "Cross <attention>"
+    assert [layer["name"] for layer in data["layers"]] == ["decoder 0", "decoder 1"]
+    for layer, weights in zip(data["layers"], layers.values(), strict=True):
+        np.testing.assert_allclose(np.array(layer["weights"]), weights, atol=5e-5)
+    # Tokens cannot break out of the data element or inject markup.
+    assert "<b>bold</b>" not in page
+    assert "<title>Cross &lt;attention&gt;</title>" in page
+
+
+def test_page_is_self_contained():
+    page = to_html(np.full((1, 3, 3), 1 / 3), ["a", "b", "c"])
+    for reference in ("src=", "href=", "@import", "url(", "<link", "<iframe"):
+        assert reference not in page
+    # The only address is the SVG namespace, an identifier that is never fetched.
+    assert re.findall(r"https?://[^\s\"']+", page) == ["http://www.w3.org/2000/svg"]
+
+
+def test_self_attention_defaults_and_shapes():
+    data = _embedded(to_html(np.eye(3), ["a", "b", "c"], layer_names=["identity"]))
+    assert data["target"] == ["a", "b", "c"]
+    assert data["layers"] == [{"name": "identity", "weights": np.eye(3)[None].tolist()}]
+    four_d = _embedded(to_html(np.ones((2, 3, 1, 2)) / 2, ["a", "b"], ["q"]))
+    assert [layer["name"] for layer in four_d["layers"]] == ["layer 0", "layer 1"]
+    assert np.array(four_d["layers"][1]["weights"]).shape == (3, 1, 2)
+
+
+def test_page_rejects_disagreeing_tokens():
+    with pytest.raises(ValueError, match=r"`weights\['cross'\]` has shape \(2, 4, 5\) but 3"):
+        to_html({"cross": np.ones((2, 4, 5))}, SOURCE, TARGET[:3])
+    with pytest.raises(ValueError, match="but 5 target_tokens \\(default: source_tokens\\)"):
+        to_html(np.ones((4, 5)), SOURCE)
+    with pytest.raises(ValueError, match="`weights` holds NaN or infinite values"):
+        to_html(np.full((1, 2), np.nan), ["a", "b"], ["q"])
+
+
+_KEY_WEIGHTS = "Array.from(document.querySelectorAll('.token.key')).map(e => e.dataset.weight)"
+_QUERY_WEIGHTS = "Array.from(document.querySelectorAll('.token.query')).map(e => e.dataset.weight)"
+_KEY_COLOURS = (
+    "Array.from(document.querySelectorAll('.token.key')).map(e => e.style.backgroundColor)"
+)
+
+
+def _select(page, name, value):
+    page.evaluate(
+        f"(() => {{ const s = document.querySelector('.{name}-select'); s.value = '{value}';"
+        " s.dispatchEvent(new Event('change')); })()"
+    )
+
+
+def _numbers(values):
+    assert None not in values, f"some cells are not highlighted: {values}"
+    return np.array([float(value) for value in values])
+
+
+@pytest.mark.slow
+def test_hovering_a_token_highlights_its_weights_in_chromium(chromium_executable, tmp_path):
+    layers = _layers()
+    rounded = {name: np.round(weights, 4) for name, weights in layers.items()}
+    path = tmp_path / "attention.html"
+    to_html(layers, SOURCE, TARGET, path=path)
+    profile = tmp_path / "profile"
+    profile.mkdir()
+    with Browser(chromium_executable, str(profile)) as browser:
+        page = browser.new_page()
+        page.open(path.as_uri(), "document.querySelector('.attention-view')?.dataset.ready")
+        tokens = page.evaluate(
+            "[...document.querySelectorAll('.token')].map(e => [e.dataset.side, e.textContent])"
+        )
+        assert tokens == [["query", t] for t in TARGET] + [["key", s] for s in SOURCE]
+        assert page.evaluate("document.querySelectorAll('.lines line').length") > 0
+        assert page.evaluate(_KEY_WEIGHTS) == [None] * 5  # nothing highlighted yet
+
+        # Default: layer 0, the mean of its heads. Hover "the", then "sat".
+        mean = rounded["decoder 0"].mean(axis=0)
+        page.hover(".token.query[data-index='0']")
+        np.testing.assert_allclose(_numbers(page.evaluate(_KEY_WEIGHTS)), mean[0], atol=1e-6)
+        colours_for_the = page.evaluate(_KEY_COLOURS)
+        assert page.evaluate("document.querySelectorAll('.lines line').length") <= 5
+        page.hover(".token.query[data-index='2']")
+        np.testing.assert_allclose(_numbers(page.evaluate(_KEY_WEIGHTS)), mean[2], atol=1e-6)
+        assert page.evaluate(_KEY_COLOURS) != colours_for_the  # the highlighted cells changed
+        # The strongest highlight is on the key with the largest weight.
+        strongest = page.evaluate(
+            "[...document.querySelectorAll('.token.key')].map(e => "
+            "parseFloat(getComputedStyle(e).backgroundColor.split(',')[3] || '1'))"
+        )
+        assert int(np.argmax(strongest)) == int(mean[2].argmax())
+
+        # Head 1 of layer 1: hover a key, and the queries show what attends to it.
+        _select(page, "layer", 1)
+        _select(page, "head", 1)
+        page.hover(".token.key[data-index='3']")
+        np.testing.assert_allclose(
+            _numbers(page.evaluate(_QUERY_WEIGHTS)), rounded["decoder 1"][1][:, 3], atol=1e-6
+        )
+        page.hover(".token.query[data-index='1']")
+        np.testing.assert_allclose(
+            _numbers(page.evaluate(_KEY_WEIGHTS)), rounded["decoder 1"][1][1], atol=1e-6
+        )
+        screenshot = page.screenshot(tmp_path / "attention_view.png")
+
+        requests = [event["request"]["url"] for event in page.events("Network.requestWillBeSent")]
+        assert requests == [path.as_uri()]  # the page fetched nothing else
+        assert page.events("Runtime.exceptionThrown") == []
+    with Image.open(screenshot) as image:
+        pixels = np.asarray(image.convert("RGB"))
+    assert pixels.std() > 10  # something was drawn, kept for a human at `screenshot`
