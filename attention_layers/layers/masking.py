@@ -5,12 +5,12 @@ sources (padding of the queries, padding of the keys, an explicit `attention_mas
 and a sliding window) are combined with logical AND.
 """
 
-import numpy as np
 from keras import ops
 
 # Added to masked logits before the softmax. Finite (unlike -inf), so a row whose keys are all
 # masked gives a uniform softmax instead of NaN; those rows are then zeroed explicitly.
 _MASKED_LOGIT = -1e9
+_FLOAT16_MAX = 65504.0
 
 
 def position_mask(query_positions, key_positions, causal=False, sliding_window=None):
@@ -70,10 +70,13 @@ def masked_softmax(scores, mask=None):
     Returns:
         float32 weights of the shape of `scores`; each unmasked row sums to 1.
     """
-    limit = float(np.finfo(ops.dtype(scores)).max)
-    # A float16 product that overflowed to +-inf would make the softmax NaN (inf - inf);
-    # clipped, it ties with the largest finite logit instead.
-    scores = ops.clip(ops.cast(scores, "float32"), -limit, limit)
+    float16 = ops.dtype(scores) == "float16"
+    scores = ops.cast(scores, "float32")
+    if float16:
+        # A float16 product that overflowed to +-inf would make the softmax NaN (inf - inf);
+        # clipped, it ties with the largest finite logit instead. bfloat16 and float32 have
+        # float32's range, so their scores skip this extra pass over `(T_q, T_k)`.
+        scores = ops.clip(scores, -_FLOAT16_MAX, _FLOAT16_MAX)
     if scores.shape[-1] == 1:
         # One key takes all the weight (Keras warns about a softmax over one element).
         weights = ops.ones_like(scores)

@@ -47,14 +47,14 @@ def trained():
     corpus = generate_sentiment_corpus(20_000, seed=0)
     tokenizer = WordTokenizer.build([text for text, _ in corpus.train])
     datasets = make_classification_datasets(
-        corpus, tokenizer, batch_size=32, max_length=MAX_LENGTH
+        corpus, tokenizer, batch_size=64, max_length=MAX_LENGTH
     )
     model = TransformerClassifier(
         tokenizer.vocabulary_size, num_layers=2, model_dim=64, num_heads=4,
         feed_forward_dim=128, dropout=0.1,
     )
     model.compile(
-        optimizer=keras.optimizers.Adam(1e-3),
+        optimizer=keras.optimizers.Adam(3e-3),
         loss="binary_crossentropy",
         metrics=[keras.metrics.BinaryAccuracy(name="accuracy")],
     )

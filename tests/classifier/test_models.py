@@ -96,20 +96,7 @@ def test_runs_with_unknown_length(name):
     assert pooling.shape == (2, 1, 5)
 
 
-@pytest.mark.parametrize(
-    "policy",
-    [
-        "mixed_float16",
-        pytest.param(
-            "mixed_bfloat16",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="masking.masked_softmax calls np.finfo on bfloat16 scores, which "
-                "NumPy rejects; remove this mark when the layers are fixed",
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_mixed_precision_gives_float32_probabilities(name, policy):
     keras.config.set_dtype_policy(policy)  # reset by the autouse fixture
