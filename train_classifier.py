@@ -48,12 +48,14 @@ from attention_layers.training import (  # noqa: E402
     EpochCheckpoint,
     TransformerSchedule,
     UsageError,
+    add_output_flags,
+    add_training_flags,
     command_line_errors,
     configure_precision,
     describe_device,
     make_callbacks,
-    positive_float,
     positive_int,
+    restore_resumed_flags,
     unit_interval,
 )
 
@@ -175,66 +177,17 @@ def build_parser():
                        help="bigru only: hidden size of the additive attention (preset).")
     model.add_argument("--dropout", type=unit_interval, metavar="P", help="dropout rate (preset).")
 
-    training = parser.add_argument_group("training")
-    training.add_argument("--epochs", type=positive_int, metavar="N",
-                          help="the most epochs; early stopping may end sooner (preset).")
-    training.add_argument("--batch-size", type=positive_int, metavar="N",
-                          help="sentences per batch (preset).")
-    training.add_argument(
-        "--learning-rate", type=positive_float, metavar="LR",
-        help="peak learning rate of Adam. Transformer: reached after --warmup-steps, then "
-        "decays as 1/sqrt(step) (Vaswani et al. 2017, §5.3); bigru: constant (preset).",
-    )
-    training.add_argument("--warmup-steps", type=positive_int, metavar="N",
-                          help="transformer only: warm-up steps of the learning rate (preset).")
-    training.add_argument(
-        "--patience", type=int, metavar="N",
-        help="stop after N epochs without a lower validation loss and keep the best "
-        "epoch's weights; 0 disables early stopping (preset).",
-    )
-    training.add_argument("--mixed-precision", action="store_true",
-                          help="compute in 16-bit floats (float16 on a GPU, bfloat16 on a CPU).")
-    training.add_argument("--jit-compile", action="store_true",
-                          help="compile the training step with XLA.")
-
-    output = parser.add_argument_group("output")
-    output.add_argument("--output", metavar="DIR", default="runs/classifier",
-                        help="where the run writes its files (default: runs/classifier).")
-    output.add_argument(
-        "--resume", action="store_true",
-        help="continue the run in --output from its last completed epoch (also after "
-        "kill -9), with its saved flags; --epochs may be raised.",
-    )
-    output.add_argument("--no-attention-plots", action="store_true",
-                        help="do not plot attention under OUTPUT/attention/ every epoch.")
-    output.add_argument("--no-export", action="store_true",
-                        help="do not write the serving SavedModel.")
+    add_training_flags(parser, recurrent_model="bigru", example="sentences",
+                       mixed_precision_help="compute in 16-bit floats (float16 on a GPU, bfloat16 on a CPU).")
+    add_output_flags(parser, "runs/classifier")
     return parser
 
 
 def resolve_flags(parser, args):
     """Checks flag combinations, then fills the preset (or, with --resume, the saved run)."""
     given = {name for name, value in vars(args).items() if value is not None}
-    output = pathlib.Path(args.output)
     if args.resume:
-        saved_path = output / "config.json"
-        if not saved_path.is_file():
-            parser.error(f"--resume: {saved_path} not found; there is no run to resume there.")
-        saved = json.loads(saved_path.read_text())
-        for name in RUN_DEFINING:
-            value = getattr(args, name)
-            default = parser.get_default(name)
-            if value is not None and value != default and value != saved.get(name):
-                parser.error(
-                    f"--resume: --{name.replace('_', '-')}={value} differs from the run being "
-                    f"resumed ({saved.get(name)!r}); resume without it or use another --output."
-                )
-            setattr(args, name, saved.get(name))
-        if args.epochs is None:
-            args.epochs = saved["epochs"]
-        if args.patience is None:
-            args.patience = saved["patience"]
-        return args
+        return restore_resumed_flags(parser, args, RUN_DEFINING)
 
     if args.dataset == "builtin" and args.data is not None:
         parser.error("--data is for --dataset sst2; the builtin corpus is generated.")

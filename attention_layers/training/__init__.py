@@ -1,5 +1,10 @@
 """Fit helpers, callbacks, metrics and test BLEU for the training commands."""
 
+from attention_layers.training.command_line import (
+    add_output_flags,
+    add_training_flags,
+    restore_resumed_flags,
+)
 from attention_layers.training.evaluation import evaluate_bleu
 from attention_layers.training.fit import (
     EpochCheckpoint,
@@ -25,6 +30,8 @@ __all__ = [
     "ResumableEarlyStopping",
     "TransformerSchedule",
     "UsageError",
+    "add_output_flags",
+    "add_training_flags",
     "command_line_errors",
     "configure_precision",
     "corpus_bleu",
@@ -36,6 +43,7 @@ __all__ = [
     "masked_loss",
     "positive_float",
     "positive_int",
+    "restore_resumed_flags",
     "tensorboard_callback",
     "unit_interval",
 ]

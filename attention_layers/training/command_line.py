@@ -1,0 +1,87 @@
+"""The flags and `--resume` logic that `train_translator.py` and `train_classifier.py` share.
+
+Both commands take the same training and output flags, write their flags to
+`OUTPUT/config.json`, and with `--resume` read them back: a resumed run keeps every flag
+that defines its model and data, and refuses one given with another value.
+"""
+
+import json
+import pathlib
+
+from attention_layers.training.fit import positive_float, positive_int
+
+
+def add_training_flags(parser, *, recurrent_model, example, mixed_precision_help):
+    """The `training` group: epochs, batch size, learning rate and schedule, precision, XLA.
+
+    Args:
+        parser: the command's `argparse.ArgumentParser`.
+        recurrent_model: the `--model` name of the recurrent model (constant learning rate).
+        example: what one batch holds, e.g. `"sentence pairs"`.
+        mixed_precision_help: what `--mixed-precision` computes in, for this command.
+    """
+    training = parser.add_argument_group("training")
+    training.add_argument("--epochs", type=positive_int, metavar="N",
+                          help="the most epochs; early stopping may end sooner (preset).")
+    training.add_argument("--batch-size", type=positive_int, metavar="N",
+                          help=f"{example} per batch (preset).")
+    training.add_argument(
+        "--learning-rate", type=positive_float, metavar="LR",
+        help="peak learning rate of Adam. Transformer: reached after --warmup-steps, then "
+        f"decays as 1/sqrt(step) (Vaswani et al. 2017, §5.3); {recurrent_model}: constant "
+        "(preset).",
+    )
+    training.add_argument("--warmup-steps", type=positive_int, metavar="N",
+                          help="transformer only: warm-up steps of the learning rate (preset).")
+    training.add_argument(
+        "--patience", type=int, metavar="N",
+        help="stop after N epochs without a lower validation loss and keep the best "
+        "epoch's weights; 0 disables early stopping (preset).",
+    )
+    training.add_argument("--mixed-precision", action="store_true", help=mixed_precision_help)
+    training.add_argument("--jit-compile", action="store_true",
+                          help="compile the training step with XLA.")
+    return training
+
+
+def add_output_flags(parser, default_output):
+    """The `output` group: `--output`, `--resume`, `--no-attention-plots`, `--no-export`."""
+    output = parser.add_argument_group("output")
+    output.add_argument("--output", metavar="DIR", default=default_output,
+                        help=f"where the run writes its files (default: {default_output}).")
+    output.add_argument(
+        "--resume", action="store_true",
+        help="continue the run in --output from its last completed epoch (also after "
+        "kill -9), with its saved flags; --epochs may be raised.",
+    )
+    output.add_argument("--no-attention-plots", action="store_true",
+                        help="do not plot attention under OUTPUT/attention/ every epoch.")
+    output.add_argument("--no-export", action="store_true",
+                        help="do not write the serving SavedModel.")
+    return output
+
+
+def restore_resumed_flags(parser, args, run_defining):
+    """With `--resume`: the flags of the run in `--output`, checked against those given.
+
+    Every flag in `run_defining` takes its saved value; one given with another value ends
+    the command (`parser.error`, exit code 2). `--epochs` and `--patience` may change.
+    """
+    saved_path = pathlib.Path(args.output) / "config.json"
+    if not saved_path.is_file():
+        parser.error(f"--resume: {saved_path} not found; there is no run to resume there.")
+    saved = json.loads(saved_path.read_text())
+    for name in run_defining:
+        value = getattr(args, name)
+        default = parser.get_default(name)
+        if value is not None and value != default and value != saved.get(name):
+            parser.error(
+                f"--resume: --{name.replace('_', '-')}={value} differs from the run being "
+                f"resumed ({saved.get(name)!r}); resume without it or use another --output."
+            )
+        setattr(args, name, saved.get(name))
+    if args.epochs is None:
+        args.epochs = saved["epochs"]
+    if args.patience is None:
+        args.patience = saved["patience"]
+    return args
