@@ -85,22 +85,24 @@ def _cell(value):
     return str(value)
 
 
-def pyplot():
-    """`matplotlib.pyplot` on the file-only Agg backend (no display needed)."""
-    import matplotlib
+def subplots(nrows=1, ncols=1, *, figsize, **kwargs):
+    """`(figure, axes)` of a `matplotlib.figure.Figure`, as `pyplot.subplots` gives them.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    The figure is built without pyplot, so drawing a plot needs no display and leaves the
+    caller's matplotlib backend alone (a notebook's inline plots keep working).
+    """
+    from matplotlib.figure import Figure
 
-    return plt
+    layout = kwargs.pop("layout", None)
+    figure = Figure(figsize=figsize, layout=layout)
+    return figure, figure.subplots(nrows, ncols, **kwargs)
 
 
 def save_figure(figure, path):
-    """Write a PNG small enough to keep in the repository (< 200 KB) and close it."""
+    """Write a PNG small enough to keep in the repository (< 200 KB)."""
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=90, bbox_inches="tight")
-    pyplot().close(figure)
     return path
 
 

@@ -89,9 +89,9 @@ def run(config=None, output=None):
     results = {}
     for kind in config.models:
         keras.backend.clear_session()
-        keras.utils.set_random_seed(config.seed)
         model = models.build_matched(
-            kind, config.parameters, tasks.VOCABULARY_SIZE, 1, tasks.NUM_SYMBOLS)
+            kind, config.parameters, tasks.VOCABULARY_SIZE, 1, tasks.NUM_SYMBOLS,
+            seed=config.seed)
         initial = input_gradient_norms(model, tokens, answers)
         steps, _, _ = long_range.train(
             model, _TASK, config.distance, config.train_steps, config.batch_size,
@@ -134,8 +134,7 @@ def table(report):
 
 def plot(report, path):
     """Gradient norm against position, log scale, at initialization and after training."""
-    plt = _common.pyplot()
-    figure, axes = plt.subplots(1, 2, figsize=(9, 3.8), sharey=True, layout="constrained")
+    figure, axes = _common.subplots(1, 2, figsize=(9, 3.8), sharey=True, layout="constrained")
     for axis, stage, title in zip(
         axes, ("initial", "trained"), ("at initialization", "after training"), strict=True
     ):

@@ -187,9 +187,8 @@ def table(report):
 
 def plot(report, path):
     """Accuracy against distance (log axis), one panel per task, one line per model."""
-    plt = _common.pyplot()
     task_names = list(report["results"])
-    figure, axes = plt.subplots(1, len(task_names), figsize=(4.6 * len(task_names), 3.6),
+    figure, axes = _common.subplots(1, len(task_names), figsize=(4.6 * len(task_names), 3.6),
                                 squeeze=False, layout="constrained")
     for axis, task in zip(axes[0], task_names, strict=True):
         for kind, by_distance in report["results"][task].items():

@@ -118,7 +118,14 @@ def width_for(kind, parameters, vocabulary_size, answer_length, num_classes):
     return min(candidates, key=lambda width: abs(count(width) - parameters))
 
 
-def build_matched(kind, parameters, vocabulary_size, answer_length, num_classes):
-    """`build_model` at the width that gives about `parameters` weights."""
+def build_matched(kind, parameters, vocabulary_size, answer_length, num_classes, seed=None):
+    """`build_model` at the width that gives about `parameters` weights.
+
+    With `seed`, the weights are drawn after seeding, which happens after the width search:
+    that search builds trial models only when its cache misses, so seeding before it would
+    make the weights depend on what the process built earlier.
+    """
     width = width_for(kind, parameters, vocabulary_size, answer_length, num_classes)
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
     return build_model(kind, width, vocabulary_size, answer_length, num_classes)

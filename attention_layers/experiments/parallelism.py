@@ -112,8 +112,7 @@ def table(report):
 
 def plot(report, path):
     """Step time against length, log-log, one line per model."""
-    plt = _common.pyplot()
-    figure, axis = plt.subplots(figsize=(5, 3.8), layout="constrained")
+    figure, axis = _common.subplots(figsize=(5, 3.8), layout="constrained")
     labels = {"gru": "GRU", "self_attention": "self-attention"}
     for kind, rows in report["results"].items():
         axis.plot([row["length"] for row in rows], [row["seconds"] * 1000 for row in rows],

@@ -204,14 +204,13 @@ def table(report):
 
 def plot(report, path):
     """Step time and memory growth against length, log-log, with `T^2` and `T` guides."""
-    plt = _common.pyplot()
     results = report["results"]
     lengths = np.array([row["length"] for row in next(iter(results.values()))["rows"]], float)
     memory_key = "xla_temp_mb" if all(
         "xla_temp_mb" in row for v in results for row in results[v]["rows"]) else "rss_growth_mb"
     memory_label = {"xla_temp_mb": "XLA temporary memory (MiB)",
                     "rss_growth_mb": "peak RSS growth (MiB)"}[memory_key]
-    figure, (time_axis, memory_axis) = plt.subplots(1, 2, figsize=(9, 3.8), layout="constrained")
+    figure, (time_axis, memory_axis) = _common.subplots(1, 2, figsize=(9, 3.8), layout="constrained")
     for variant, measured in results.items():
         time_axis.plot(lengths, [row["seconds"] for row in measured["rows"]], marker="o",
                        label=variant)
