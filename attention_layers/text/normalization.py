@@ -24,6 +24,8 @@ def normalize(text):
 
     The steps, in order:
 
+    0. Control and invisible format characters (NUL, tab, zero-width space, BOM, soft
+       hyphen) become spaces.
     1. Typographic apostrophes (`’`, `´`, ...) become `'`.
     2. `tensorflow_text.normalize_utf8(text, "NFKD")`: compatibility decomposition, so that
        full-width letters, ligatures (`ﬁ`) and non-breaking spaces become plain characters,
@@ -51,11 +53,12 @@ def normalize(text):
     ['¿ dónde está el baño ?', "tom's dog — isn't it ?"]
     """
     text = tf.convert_to_tensor(text, dtype=tf.string)
+    # First: `tf.strings.lower` ends a string at its first NUL byte.
+    text = tf.strings.regex_replace(text, _INVISIBLE, " ")
     text = tf.strings.regex_replace(text, _APOSTROPHE_VARIANTS, "'")
     text = tf_text.normalize_utf8(text, "NFKD")
     text = tf.strings.lower(text, encoding="utf-8")
     text = tf_text.normalize_utf8(text, "NFC")
-    text = tf.strings.regex_replace(text, _INVISIBLE, " ")
     text = tf.strings.regex_replace(text, _PUNCTUATION, r" \1 ")
     text = tf.strings.regex_replace(text, "'", " ' ")
     # A match consumes the letter after the apostrophe, so in "rock'n'roll" the second

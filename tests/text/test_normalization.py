@@ -25,6 +25,7 @@ def decoded(tensor):
         ("ＡＢＣ ﬁn", "abc fin"),
         ("  many\t spaces\n\u00a0here ", "many spaces here"),
         ("zero\u200bwidth", "zero width"),
+        ("el\x00 gato\x00negro", "el gato negro"),  # a NUL does not end the text
         ("e-mail: 3.50€ (¿sí?)", "e - mail : 3 . 50 € ( ¿ sí ? )"),
         ("«Vale»…", "« vale » . . ."),  # NFKD spells the ellipsis out
         ("", ""),
