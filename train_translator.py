@@ -303,8 +303,8 @@ def attention_plot_callback(model, datasets, source_tokenizer, target_tokenizer,
     """Plots the cross-attention of two validation sentences after every epoch."""
     from attention_layers.visualization import AttentionPlotCallback
 
-    (source, target_in), _ = next(iter(datasets.validation))
-    source, target_in = source[:2].numpy(), target_in[:2].numpy()
+    (source, target_in), target_out = next(iter(datasets.validation))
+    source, target_in, target_out = (t[:2].numpy() for t in (source, target_in, target_out))
 
     def tokens(tokenizer, ids):
         return [
@@ -324,7 +324,8 @@ def attention_plot_callback(model, datasets, source_tokenizer, target_tokenizer,
         (source, target_in),
         output / "attention",
         source_tokens=tokens(source_tokenizer, source),
-        target_tokens=tokens(target_tokenizer, target_in),
+        # Row t reads target_in[t] and predicts target_out[t]: label it with the prediction.
+        target_tokens=tokens(target_tokenizer, target_out),
         log_dir=output / "logs" / "attention",
         attention_fn=cross_attention,
     )
