@@ -17,6 +17,10 @@ The run writes under `--output` (default `runs/classifier`):
     serving/                the SavedModel export (strings in, probabilities out)
     results.json            validation (and test) accuracy and the most attended words
 
+With `--ensemble M` (M > 1) each member trains in `member_I/` (its checkpoints/,
+training_log.csv, logs/, attention/), and `classifier.keras` and `serving/` hold their mean
+(`ClassifierEnsemble`); `--resume` keeps the members that finished.
+
 Each dataset has its own defaults (`PRESETS` below); flags override them. For SST-2 the
 validation split is GLUE's dev set (the test labels are not public).
 """
@@ -42,7 +46,12 @@ from attention_layers.data import (  # noqa: E402
     make_classification_datasets,
 )
 from attention_layers.export import export_classifier  # noqa: E402
-from attention_layers.models import BiGRUClassifier, TransformerClassifier  # noqa: E402
+from attention_layers.models import (  # noqa: E402
+    BiGRUClassifier,
+    ClassifierEnsemble,
+    TransformerClassifier,
+)
+from attention_layers.models.classifier import MAX_BIGRAM_BUCKETS  # noqa: E402
 from attention_layers.text import WordTokenizer  # noqa: E402
 from attention_layers.training import (  # noqa: E402
     EpochCheckpoint,
@@ -72,6 +81,8 @@ PRESETS = {
         "max_length": 64,
         "batch_size": 32,
         "patience": 2,
+        "bigram_buckets": 0,
+        "ensemble": 1,
         "transformer": {
             "layers": 2, "model_dim": 64, "heads": 4, "feed_forward_dim": 128,
             "dropout": 0.1, "epochs": 5, "learning_rate": 1e-3, "warmup_steps": 200,
@@ -89,6 +100,10 @@ PRESETS = {
         "max_length": 64,
         "batch_size": 64,
         "patience": 1,
+        # Hashed bigrams added to the pooled words, and the mean of 5 independently trained
+        # classifiers: each adds about a point of dev accuracy (benchmarks/RESULTS.md).
+        "bigram_buckets": 65_521,
+        "ensemble": 5,
         # One pass over the 67,349 phrases: a second one fits the phrases better and the
         # dev sentences worse (BiGRU, 4 seeds: 84.2% after one epoch, 83.5% after two).
         "transformer": {
@@ -109,11 +124,23 @@ RUN_DEFINING = (
     "model_dim",
     "heads", "feed_forward_dim", "embedding_dim", "units", "attention_units", "dropout",
     "batch_size", "max_length", "learning_rate", "warmup_steps", "mixed_precision", "seed",
+    "bigram_buckets", "ensemble",
 )
 BIGRU_ONLY = ("embedding_dim", "units", "attention_units")
 TRANSFORMER_ONLY = ("layers", "model_dim", "heads", "feed_forward_dim", "warmup_steps")
 SAMPLES = 5
 TOP_WORDS = 3
+
+
+def non_negative_int(text):
+    """`argparse` type: an int >= 0."""
+    value = int(text)
+    if value < 0:
+        raise ValueError(text)
+    return value
+
+
+non_negative_int.__name__ = "int >= 0"
 
 
 def build_parser():
@@ -176,6 +203,16 @@ def build_parser():
     model.add_argument("--attention-units", type=positive_int, metavar="N",
                        help="bigru only: hidden size of the additive attention (preset).")
     model.add_argument("--dropout", type=unit_interval, metavar="P", help="dropout rate (preset).")
+    model.add_argument(
+        "--bigram-buckets", type=non_negative_int, metavar="N",
+        help="rows of the hashed bigram embedding added to each pooled word "
+        f"(HashedBigramEmbedding, at most {MAX_BIGRAM_BUCKETS:,}); 0: words only (preset).",
+    )
+    model.add_argument(
+        "--ensemble", type=positive_int, metavar="M",
+        help="train M classifiers one after the other (seeds --seed, --seed + 1, ...; each "
+        "in OUTPUT/member_I) and save their mean, a ClassifierEnsemble (preset).",
+    )
 
     add_training_flags(parser, recurrent_model="bigru", example="sentences",
                        mixed_precision_help="compute in 16-bit floats (float16 on a GPU, bfloat16 on a CPU).")
@@ -208,6 +245,13 @@ def resolve_flags(parser, args):
             setattr(args, name, value)
     if args.model == "transformer" and args.model_dim % args.heads:
         parser.error(f"--model-dim ({args.model_dim}) must be divisible by --heads ({args.heads}).")
+    if args.bigram_buckets > MAX_BIGRAM_BUCKETS or (
+        args.bigram_buckets and args.bigram_buckets % 7_919 == 0
+    ):
+        parser.error(
+            f"--bigram-buckets must be at most {MAX_BIGRAM_BUCKETS:,} and not a multiple of "
+            f"7919; received {args.bigram_buckets}."
+        )
     if args.vocabulary_size < 5:
         parser.error("--vocabulary-size must be at least 5 (4 reserved tokens and a word).")
     return args
@@ -266,6 +310,7 @@ def build_model(args, vocabulary_size):
             num_heads=args.heads,
             feed_forward_dim=args.feed_forward_dim,
             dropout=args.dropout,
+            bigram_buckets=args.bigram_buckets or None,
         )
         # Vaswani's schedule, scaled so that its peak is --learning-rate.
         scale = args.learning_rate * (args.model_dim * args.warmup_steps) ** 0.5
@@ -278,6 +323,7 @@ def build_model(args, vocabulary_size):
             units=args.units,
             attention_units=args.attention_units,
             dropout=args.dropout,
+            bigram_buckets=args.bigram_buckets or None,
         )
         # Clipping keeps the recurrent gradients from exploding on long sentences.
         optimizer = keras.optimizers.Adam(args.learning_rate, clipnorm=1.0)
@@ -349,6 +395,66 @@ def most_attended(model, tokenizer, examples, max_length, top=TOP_WORDS):
     return results
 
 
+def weights_only(model):
+    """A copy of a trained classifier without its optimizer (saving it stores the weights)."""
+    copy = type(model).from_config(model.get_config())
+    copy.build()
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+def train_member(args, corpus, tokenizer, run, seed, policy):
+    """Trains (or resumes, or reloads when finished) one classifier in `run`.
+
+    Returns:
+        `(model, training_seconds)`: the model with its best epoch's weights.
+    """
+    keras.utils.set_random_seed(seed)
+    datasets = make_classification_datasets(
+        corpus, tokenizer, batch_size=args.batch_size, max_length=args.max_length, seed=seed,
+    )
+    model = build_model(args, tokenizer.vocabulary_size)
+    print(
+        f"Model: {args.model}, {model.count_params():,} parameters, dtype policy {policy}"
+        + (", XLA" if args.jit_compile else "")
+    )
+
+    checkpoint = EpochCheckpoint(run / "checkpoints")
+    if args.resume:
+        initial_epoch = checkpoint.restore(model)
+        state = checkpoint.state or {}
+        print(
+            f"Resuming after epoch {initial_epoch} (optimizer step "
+            f"{int(model.optimizer.iterations)})"
+        )
+    else:
+        initial_epoch, state = checkpoint.clear(), {}
+    callbacks = make_callbacks(
+        run, checkpoint, patience=args.patience or None, resume=args.resume
+    )
+    if not args.no_attention_plots:
+        callbacks.append(attention_plot_callback(tokenizer, corpus.validation, args, run))
+
+    seconds = 0.0
+    if state.get("finished") or initial_epoch >= args.epochs:
+        print(f"Training already finished after epoch {initial_epoch}; evaluating.")
+        best = checkpoint.best_weights(model)
+        if best is not None:
+            model.set_weights(best)
+    else:
+        start = time.perf_counter()
+        model.fit(
+            datasets.train,
+            validation_data=datasets.validation,
+            epochs=args.epochs,
+            initial_epoch=initial_epoch,
+            callbacks=callbacks,
+        )
+        seconds = time.perf_counter() - start
+        print(f"Training took {seconds:.0f} s")
+    return model, seconds
+
+
 def main(argv=None):
     parser = build_parser()
     args = resolve_flags(parser, parser.parse_args(argv))
@@ -373,50 +479,38 @@ def main(argv=None):
 
     print(describe_device())
     policy = configure_precision(args.mixed_precision)
+    members = args.ensemble or 1
+    results = {"training_seconds": 0.0}
+    models = []
+    for index in range(members):
+        # One member: the run's own folder, as without --ensemble; several: one folder each.
+        run = output if members == 1 else output / f"member_{index}"
+        if members > 1:
+            print(f"\n--- Member {index + 1} of {members} (seed {args.seed + index}) ---")
+        model, seconds = train_member(args, corpus, tokenizer, run, args.seed + index, policy)
+        models.append(model)
+        results["training_seconds"] += seconds
+    if members == 1:
+        model = models[0]
+    else:
+        # Copies without the optimizers: a member's Adam moments would triple the file.
+        model = ClassifierEnsemble([weights_only(member) for member in models], name="ensemble")
+        model.compile(
+            loss=keras.losses.BinaryCrossentropy(),
+            metrics=[keras.metrics.BinaryAccuracy(name="accuracy")],
+        )
+        print(f"\nEnsemble of {members} classifiers, {model.count_params():,} parameters")
     datasets = make_classification_datasets(
         corpus, tokenizer, batch_size=args.batch_size, max_length=args.max_length,
         seed=args.seed,
     )
-    model = build_model(args, tokenizer.vocabulary_size)
-    print(
-        f"Model: {args.model}, {model.count_params():,} parameters, dtype policy {policy}"
-        + (", XLA" if args.jit_compile else "")
-    )
-
-    checkpoint = EpochCheckpoint(output / "checkpoints")
-    if args.resume:
-        initial_epoch = checkpoint.restore(model)
-        state = checkpoint.state or {}
-        print(
-            f"Resuming after epoch {initial_epoch} (optimizer step "
-            f"{int(model.optimizer.iterations)})"
-        )
-    else:
-        initial_epoch, state = checkpoint.clear(), {}
-    callbacks = make_callbacks(
-        output, checkpoint, patience=args.patience or None, resume=args.resume
-    )
-    if not args.no_attention_plots:
-        callbacks.append(attention_plot_callback(tokenizer, corpus.validation, args, output))
-
-    results = {"training_seconds": 0.0}
-    if state.get("finished") or initial_epoch >= args.epochs:
-        print(f"Training already finished after epoch {initial_epoch}; evaluating.")
-        best = checkpoint.best_weights(model)
-        if best is not None:
-            model.set_weights(best)
-    else:
-        start = time.perf_counter()
-        model.fit(
-            datasets.train,
-            validation_data=datasets.validation,
-            epochs=args.epochs,
-            initial_epoch=initial_epoch,
-            callbacks=callbacks,
-        )
-        results["training_seconds"] = time.perf_counter() - start
-        print(f"Training took {results['training_seconds']:.0f} s")
-
+    if members > 1:
+        results["member_validation_accuracy"] = [
+            member.evaluate(datasets.validation, verbose=0)[1] for member in models
+        ]
+        print("Validation accuracy of each member: " + ", ".join(
+            f"{accuracy:.4f}" for accuracy in results["member_validation_accuracy"]
+        ))
     _, results["validation_accuracy"] = model.evaluate(datasets.validation, verbose=0)
     print(
         f"Validation accuracy: {results['validation_accuracy']:.4f} on "

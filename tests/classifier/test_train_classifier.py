@@ -98,6 +98,49 @@ def test_bigru_run(tmp_path, capsys):
     assert type(model).__name__ == "BiGRUClassifier"
 
 
+@pytest.mark.slow
+def test_ensemble_run_export_and_resume(tmp_path, capsys):
+    output = tmp_path / "ensemble"
+    argv = [*TINY_BIGRU, "--ensemble", "2", "--bigram-buckets", "1009", "--epochs", "1",
+            "--no-attention-plots", "--output", output]
+    code, out, err = run(argv, capsys)
+    assert code == 0, err
+    assert "Member 2 of 2 (seed 1)" in out and "Ensemble of 2 classifiers" in out
+    for index in range(2):
+        assert (output / f"member_{index}" / "checkpoints" / "state.json").is_file()
+        assert (output / f"member_{index}" / "training_log.csv").is_file()
+    results = json.loads((output / "results.json").read_text())
+    assert len(results["member_validation_accuracy"]) == 2
+
+    model = keras.saving.load_model(output / "classifier.keras")
+    assert type(model).__name__ == "ClassifierEnsemble"
+    assert [member.bigram_buckets for member in model.members] == [1009, 1009]
+    ids = train_classifier.make_token_ids(
+        WordTokenizer.load(output / "vocab.txt"), ["The acting was not boring."], 32
+    )
+    first, second = (keras.ops.convert_to_numpy(member(ids))[0, 0] for member in model.members)
+    assert first != second  # two seeds, two classifiers
+    probability = keras.ops.convert_to_numpy(model(ids))[0, 0]
+    np.testing.assert_allclose(probability, (first + second) / 2, rtol=1e-5)
+
+    # The serving export reads raw text and gives the ensemble's probability and attention.
+    served = tf.saved_model.load(str(output / "serving"))
+    answer = served.signatures["classify_with_attention"](text=tf.constant(["The acting was not boring."]))
+    np.testing.assert_allclose(answer["probability"].numpy()[0], probability, rtol=1e-5)
+    np.testing.assert_allclose(answer["attention"].numpy()[0].sum(), 1.0, atol=1e-5)
+
+    # Interrupted after the first member: --resume keeps it and trains the second only.
+    for path in (output / "member_1").rglob("*"):
+        if path.is_file():
+            path.unlink()
+    code, out, err = run(["--resume", "--output", output, "--no-attention-plots"], capsys)
+    assert code == 0, err
+    assert out.count("Training already finished") == 1
+    assert "Member 2 of 2 (seed 1)" in out and out.count("Training took") == 1
+    again = json.loads((output / "results.json").read_text())
+    assert again["member_validation_accuracy"][0] == results["member_validation_accuracy"][0]
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [
@@ -111,6 +154,11 @@ def test_bigru_run(tmp_path, capsys):
         (["--model-dim", "30", "--heads", "4"], "must be divisible by --heads"),
         (["--patience", "-1"], "--patience must be 0 or more"),
         (["--vocabulary-size", "3"], "--vocabulary-size must be at least 5"),
+        (["--ensemble", "0"], "invalid positive int value"),
+        (["--bigram-buckets", "-1"], "invalid int >= 0 value"),
+        (["--bigram-buckets", "15838"], "--bigram-buckets must be at most 271,146 and not a "
+         "multiple of 7919; received 15838"),
+        (["--bigram-buckets", "300000"], "--bigram-buckets must be at most 271,146"),
     ],
 )
 def test_bad_flags(argv, message, tmp_path, capsys):
