@@ -395,6 +395,19 @@ def most_attended(model, tokenizer, examples, max_length, top=TOP_WORDS):
     return results
 
 
+def accuracy(model, dataset):
+    """The share of `(tokens, label)` examples whose P(positive) > 0.5 matches the label.
+
+    As `keras.metrics.BinaryAccuracy`, without compiling `model` (an ensemble is not).
+    """
+    correct = total = 0
+    for tokens, labels in dataset:
+        predicted = keras.ops.convert_to_numpy(model(tokens))[:, 0] > 0.5
+        correct += int(np.sum(predicted == (labels.numpy() == 1)))
+        total += len(predicted)
+    return correct / total
+
+
 def weights_only(model):
     """A copy of a trained classifier without its optimizer (saving it stores the weights)."""
     copy = type(model).from_config(model.get_config())
@@ -493,12 +506,9 @@ def main(argv=None):
     if members == 1:
         model = models[0]
     else:
-        # Copies without the optimizers: a member's Adam moments would triple the file.
+        # Copies without the optimizers: a member's Adam moments would triple the file. The
+        # ensemble is not compiled either, so that its file holds no optimizer at all.
         model = ClassifierEnsemble([weights_only(member) for member in models], name="ensemble")
-        model.compile(
-            loss=keras.losses.BinaryCrossentropy(),
-            metrics=[keras.metrics.BinaryAccuracy(name="accuracy")],
-        )
         print(f"\nEnsemble of {members} classifiers, {model.count_params():,} parameters")
     datasets = make_classification_datasets(
         corpus, tokenizer, batch_size=args.batch_size, max_length=args.max_length,
@@ -506,12 +516,12 @@ def main(argv=None):
     )
     if members > 1:
         results["member_validation_accuracy"] = [
-            member.evaluate(datasets.validation, verbose=0)[1] for member in models
+            accuracy(member, datasets.validation) for member in models
         ]
         print("Validation accuracy of each member: " + ", ".join(
             f"{accuracy:.4f}" for accuracy in results["member_validation_accuracy"]
         ))
-    _, results["validation_accuracy"] = model.evaluate(datasets.validation, verbose=0)
+    results["validation_accuracy"] = accuracy(model, datasets.validation)
     print(
         f"Validation accuracy: {results['validation_accuracy']:.4f} on "
         f"{len(corpus.validation)} sentences" + (" (SST-2 dev)" if args.dataset == "sst2" else "")
@@ -520,7 +530,7 @@ def main(argv=None):
         test = make_classification_dataset(
             corpus.test, tokenizer, batch_size=args.batch_size, max_length=args.max_length
         )
-        _, results["test_accuracy"] = model.evaluate(test, verbose=0)
+        results["test_accuracy"] = accuracy(model, test)
         print(f"Test accuracy: {results['test_accuracy']:.4f} on {len(corpus.test)} sentences")
 
     print(f"The words with the most attention (validation sentences, top {TOP_WORDS}):")
