@@ -42,7 +42,6 @@ from attention_layers.data import (  # noqa: E402
     CorpusFormatError,
     generate_sentiment_corpus,
     load_sst2,
-    make_classification_dataset,
     make_classification_datasets,
 )
 from attention_layers.export import export_classifier  # noqa: E402
@@ -51,7 +50,11 @@ from attention_layers.models import (  # noqa: E402
     ClassifierEnsemble,
     TransformerClassifier,
 )
-from attention_layers.models.classifier import MAX_BIGRAM_BUCKETS  # noqa: E402
+from attention_layers.models.classifier import (  # noqa: E402
+    BIGRAM_MULTIPLIER,
+    MAX_BIGRAM_BUCKETS,
+    valid_bigram_buckets,
+)
 from attention_layers.text import WordTokenizer  # noqa: E402
 from attention_layers.training import (  # noqa: E402
     EpochCheckpoint,
@@ -245,12 +248,10 @@ def resolve_flags(parser, args):
             setattr(args, name, value)
     if args.model == "transformer" and args.model_dim % args.heads:
         parser.error(f"--model-dim ({args.model_dim}) must be divisible by --heads ({args.heads}).")
-    if args.bigram_buckets > MAX_BIGRAM_BUCKETS or (
-        args.bigram_buckets and args.bigram_buckets % 7_919 == 0
-    ):
+    if args.bigram_buckets and not valid_bigram_buckets(args.bigram_buckets):
         parser.error(
             f"--bigram-buckets must be at most {MAX_BIGRAM_BUCKETS:,} and not a multiple of "
-            f"7919; received {args.bigram_buckets}."
+            f"{BIGRAM_MULTIPLIER}; received {args.bigram_buckets}."
         )
     if args.vocabulary_size < 5:
         parser.error("--vocabulary-size must be at least 5 (4 reserved tokens and a word).")
@@ -420,7 +421,8 @@ def train_member(args, corpus, tokenizer, run, seed, policy):
     """Trains (or resumes, or reloads when finished) one classifier in `run`.
 
     Returns:
-        `(model, training_seconds)`: the model with its best epoch's weights.
+        `(model, training_seconds, datasets)`: the model with its best epoch's weights, and
+        the `DatasetSplits` it trained on (shuffled with `seed`).
     """
     keras.utils.set_random_seed(seed)
     datasets = make_classification_datasets(
@@ -465,7 +467,7 @@ def train_member(args, corpus, tokenizer, run, seed, policy):
         )
         seconds = time.perf_counter() - start
         print(f"Training took {seconds:.0f} s")
-    return model, seconds
+    return model, seconds, datasets
 
 
 def main(argv=None):
@@ -500,7 +502,9 @@ def main(argv=None):
         run = output if members == 1 else output / f"member_{index}"
         if members > 1:
             print(f"\n--- Member {index + 1} of {members} (seed {args.seed + index}) ---")
-        model, seconds = train_member(args, corpus, tokenizer, run, args.seed + index, policy)
+        model, seconds, datasets = train_member(
+            args, corpus, tokenizer, run, args.seed + index, policy
+        )
         models.append(model)
         results["training_seconds"] += seconds
     if members == 1:
@@ -510,16 +514,13 @@ def main(argv=None):
         # ensemble is not compiled either, so that its file holds no optimizer at all.
         model = ClassifierEnsemble([weights_only(member) for member in models], name="ensemble")
         print(f"\nEnsemble of {members} classifiers, {model.count_params():,} parameters")
-    datasets = make_classification_datasets(
-        corpus, tokenizer, batch_size=args.batch_size, max_length=args.max_length,
-        seed=args.seed,
-    )
+    # Only train is shuffled (by seed): every member's validation and test splits are the same.
     if members > 1:
         results["member_validation_accuracy"] = [
             accuracy(member, datasets.validation) for member in models
         ]
         print("Validation accuracy of each member: " + ", ".join(
-            f"{accuracy:.4f}" for accuracy in results["member_validation_accuracy"]
+            f"{value:.4f}" for value in results["member_validation_accuracy"]
         ))
     results["validation_accuracy"] = accuracy(model, datasets.validation)
     print(
@@ -527,10 +528,7 @@ def main(argv=None):
         f"{len(corpus.validation)} sentences" + (" (SST-2 dev)" if args.dataset == "sst2" else "")
     )
     if test_labelled:
-        test = make_classification_dataset(
-            corpus.test, tokenizer, batch_size=args.batch_size, max_length=args.max_length
-        )
-        results["test_accuracy"] = accuracy(model, test)
+        results["test_accuracy"] = accuracy(model, datasets.test)
         print(f"Test accuracy: {results['test_accuracy']:.4f} on {len(corpus.test)} sentences")
 
     print(f"The words with the most attention (validation sentences, top {TOP_WORDS}):")

@@ -48,10 +48,15 @@ def _probability_layer():
     return keras.layers.Dense(1, activation="sigmoid", dtype="float32", name="probability")
 
 
-_BIGRAM_MULTIPLIER = 7_919  # a prime
+BIGRAM_MULTIPLIER = 7_919  # a prime
 # (buckets - 1) * (multiplier + 1) < 2 ** 31: the hash never overflows int32, the integer
 # type every backend has (JAX disables int64 by default).
-MAX_BIGRAM_BUCKETS = (2**31 - 1) // (_BIGRAM_MULTIPLIER + 1)  # 271,146
+MAX_BIGRAM_BUCKETS = (2**31 - 1) // (BIGRAM_MULTIPLIER + 1)  # 271,146
+
+
+def valid_bigram_buckets(buckets):
+    """Whether `HashedBigramEmbedding` accepts `buckets` rows (a positive int checked apart)."""
+    return buckets <= MAX_BIGRAM_BUCKETS and buckets % BIGRAM_MULTIPLIER != 0
 
 
 @keras.saving.register_keras_serializable(package="attention_layers")
@@ -94,10 +99,10 @@ class HashedBigramEmbedding(keras.layers.Layer):
         super().__init__(**kwargs)
         _check_positive("buckets", buckets)
         _check_positive("output_dim", output_dim)
-        if buckets > MAX_BIGRAM_BUCKETS or buckets % _BIGRAM_MULTIPLIER == 0:
+        if not valid_bigram_buckets(buckets):
             raise ValueError(
                 f"`buckets` must be at most {MAX_BIGRAM_BUCKETS:,} (so that the hash stays in "
-                f"int32) and not a multiple of {_BIGRAM_MULTIPLIER}; received {buckets}."
+                f"int32) and not a multiple of {BIGRAM_MULTIPLIER}; received {buckets}."
             )
         self.buckets = buckets
         self.output_dim = output_dim
@@ -110,7 +115,7 @@ class HashedBigramEmbedding(keras.layers.Layer):
         """The table row of each token's bigram, int32 `(batch, T)`."""
         current = ops.mod(ops.cast(token_ids, "int32"), self.buckets)
         previous = ops.pad(current[:, :-1], [[0, 0], [1, 0]])  # id 0 before the first token
-        return ops.mod(previous * _BIGRAM_MULTIPLIER + current, self.buckets)
+        return ops.mod(previous * BIGRAM_MULTIPLIER + current, self.buckets)
 
     def call(self, token_ids):
         return self.embedding(self.buckets_of(token_ids))
@@ -517,7 +522,7 @@ class ClassifierEnsemble(keras.Model):
 
     def __init__(self, members, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(members, keras.Model) or not isinstance(members, (list, tuple)) or not members:
+        if not isinstance(members, (list, tuple)) or not members:
             raise ValueError(
                 "`members` must be a non-empty list of classifiers; received "
                 f"{type(members).__name__}."
