@@ -1,12 +1,14 @@
 """One helper that puts any layer through the checks every Keras layer must pass.
 
 `run_layer_test` builds and calls the layer, round-trips its config, saves and loads it in a
-`.keras` file (safe mode on) and compares outputs, checks the output mask and that training
-mode differs from inference only where dropout says it should.
+`.keras` file (safe mode on) and compares outputs, checks the output mask (its values, and
+that a masked position changes no other output) and that training mode differs from
+inference only where dropout says it should.
 """
 
 import keras
 import numpy as np
+from keras.src.backend import get_keras_mask  # no public name in Keras 3
 
 
 def _numpy(tensors):
@@ -98,6 +100,22 @@ def run_layer_test(
         rest = [keras.Input(np.shape(x)[1:]) for x in inputs[1:]]
         probe = make_layer()
         result = probe(masked(symbolic_first), *rest, **call_kwargs)
-        output_mask = getattr(result, "_keras_mask", None)
-        assert output_mask is not None, "the query's Keras mask did not reach the output"
+        assert get_keras_mask(result) is not None, "the query's Keras mask did not reach the output"
+        _check_mask_values(probe, masked(first_masked), inputs[1:], mask, call_kwargs)
     return layer
+
+
+def _check_mask_values(layer, masked_first, rest, mask, call_kwargs):
+    """The output mask equals the input's, and a masked position changes no other output.
+
+    Positions are independent queries, so the kept positions of the masked call must equal
+    the call on the sequence cut before the masked (last) position of the first example.
+    """
+    outputs = layer(masked_first, *rest, **call_kwargs)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(get_keras_mask(outputs)), mask)
+    first = keras.ops.convert_to_numpy(masked_first)
+    cut = layer(first[:1, :-1], *(x[:1] for x in rest), **call_kwargs)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(outputs)[:1, :-1], keras.ops.convert_to_numpy(cut),
+        atol=1e-5, rtol=1e-5, err_msg="the masked position changed the outputs of others",
+    )
