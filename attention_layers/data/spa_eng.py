@@ -1,6 +1,8 @@
 """The Tatoeba Spanish-English sentence pairs (manythings.org `spa.txt`), Spanish -> English."""
 
+import dataclasses
 import pathlib
+import unicodedata
 
 from attention_layers.data.corpora import (
     TranslationCorpus,
@@ -20,6 +22,9 @@ SPA_ENG_ARCHIVE = RemoteArchive(
         "spa-eng/spa.txt": "6ec60e212f812ee3430f7568ea6f33b6fb080e32193c5952e8da0ee8ba45574c",
     },
 )
+# "deduplicated": the split every reported BLEU uses; "random": the split before it, where
+# a test pair's English side is often a training sentence too (kept for comparison).
+SPA_ENG_SPLITS = ("deduplicated", "random")
 
 
 def read_spa_eng_pairs(path, *, strict=False):
@@ -74,15 +79,18 @@ def load_spa_eng(
     validation_fraction=0.1,
     test_fraction=0.1,
     seed=0,
+    split="deduplicated",
     strict=False,
     cache_dir=None,
 ):
     """Loads the Tatoeba Spanish-English pairs, split by Spanish sentence.
 
     The split is deterministic and grouped by source: all the translations of one
-    Spanish sentence (compared ignoring case and spacing) go to the same split, so no test
-    sentence was seen in training. Pairs keep the file's order within a split (the file is
-    sorted by length): shuffle when batching.
+    Spanish sentence (compared ignoring case and spacing) go to the same split. Tatoeba
+    repeats an English sentence under many Spanish variants, so that alone still leaves
+    test pairs whose English side was trained on; the default `"deduplicated"` split also
+    drops those from test (see `deduplicate_test_split`). Pairs keep the file's order
+    within a split (the file is sorted by length): shuffle when batching.
 
     Args:
         path: a local `spa.txt`, or a directory holding one. `None` downloads
@@ -91,6 +99,9 @@ def load_spa_eng(
         validation_fraction: the expected fraction of Spanish sentences in validation.
         test_fraction: the expected fraction of Spanish sentences in test.
         seed: changes which sentences go to which split.
+        split: `"deduplicated"` (the default, what every reported BLEU uses) or
+            `"random"` (grouped by Spanish sentence only; train and validation are the
+            same in both).
         strict: raise on a malformed line instead of skipping it with a warning.
         cache_dir: where downloads are kept (default: as `keras.utils.get_file`).
 
@@ -108,6 +119,8 @@ def load_spa_eng(
     corpus.train[0]  # ("Ve.", "Go.")
     ```
     """
+    if split not in SPA_ENG_SPLITS:
+        raise ValueError(f"`split` must be one of {SPA_ENG_SPLITS}; received {split!r}.")
     if path is None:
         path = fetch_archive_members(SPA_ENG_ARCHIVE, cache_dir)["spa-eng/spa.txt"]
     path = pathlib.Path(path)
@@ -120,6 +133,47 @@ def load_spa_eng(
         test_fraction=test_fraction,
         seed=seed,
     )
-    return TranslationCorpus(
+    corpus = TranslationCorpus(
         **{name: [pairs[index] for index in indices] for name, indices in splits.items()}
     )
+    return deduplicate_test_split(corpus) if split == "deduplicated" else corpus
+
+
+def sentence_key(text):
+    """A sentence compared for de-duplication: Unicode NFKC, case, punctuation and spacing
+    ignored (`"Go!"`, `"go."` and `" Go "` are one sentence); accents are kept."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    kept = "".join(" " if unicodedata.category(char).startswith("P") else char for char in text)
+    return " ".join(kept.split())
+
+
+def deduplicate_test_split(corpus):
+    """Drops every test pair whose source or target side also occurs in train or validation.
+
+    Sides are compared by `sentence_key`. What remains measures translation of sentences
+    never seen in training on either side; train and validation are unchanged, so models
+    trained on the random split are evaluated on this one as they are.
+
+    Args:
+        corpus: a `TranslationCorpus` of `(source, target)` pairs.
+
+    Returns:
+        The corpus with a smaller `test`; the dropped pairs are used nowhere.
+
+    Example:
+
+    >>> corpus = TranslationCorpus(train=[("Ve.", "Go.")], validation=[],
+    ...                            test=[("¡Vete!", "Go!"), ("Corre.", "Run.")])
+    >>> deduplicate_test_split(corpus).test
+    [('Corre.', 'Run.')]
+    """
+    seen_sources, seen_targets = set(), set()
+    for source, target in corpus.train + corpus.validation:
+        seen_sources.add(sentence_key(source))
+        seen_targets.add(sentence_key(target))
+    test = [
+        (source, target)
+        for source, target in corpus.test
+        if sentence_key(source) not in seen_sources and sentence_key(target) not in seen_targets
+    ]
+    return dataclasses.replace(corpus, test=test)

@@ -8,6 +8,7 @@ import pytest
 
 from attention_layers.data import load_spa_eng, load_sst2
 from attention_layers.data.corpora import source_group_key
+from attention_layers.data.spa_eng import deduplicate_test_split, sentence_key
 from attention_layers.text import WordPieceTokenizer, WordTokenizer, canonical_text
 
 pytestmark = pytest.mark.data
@@ -23,7 +24,7 @@ def decoded(tensor):
 def spa_eng(data_dir):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # this copy has no malformed line
-        return load_spa_eng(data_dir / "spa.txt")
+        return load_spa_eng(data_dir / "spa.txt", split="random")
 
 
 def test_spa_eng_loads_116089_pairs_in_disjoint_splits(spa_eng):
@@ -37,6 +38,19 @@ def test_spa_eng_loads_116089_pairs_in_disjoint_splits(spa_eng):
     ]
     assert not (keys[0] & keys[1] or keys[0] & keys[2] or keys[1] & keys[2])
     assert len(keys[0] | keys[1] | keys[2]) > 100_000
+
+
+def test_spa_eng_deduplicated_test_split_shares_no_side_with_training(spa_eng):
+    deduplicated = deduplicate_test_split(spa_eng)  # what load_spa_eng returns by default
+    assert (deduplicated.train, deduplicated.validation) == (spa_eng.train, spa_eng.validation)
+    assert len(deduplicated.test) == 9_107  # of the random split's 11,736
+    seen = deduplicated.train + deduplicated.validation
+    for side in (0, 1):
+        seen_keys = {sentence_key(pair[side]) for pair in seen}
+        assert not any(sentence_key(pair[side]) in seen_keys for pair in deduplicated.test)
+    # The random split is what the de-duplication fixes: many test English sides were seen.
+    seen_english = {sentence_key(english) for _, english in seen}
+    assert sum(sentence_key(english) in seen_english for _, english in spa_eng.test) > 2_000
 
 
 def test_sst2_loads_with_glue_counts(data_dir):
