@@ -3,7 +3,8 @@ keras-io reference, Spanish -> English on Tatoeba (`spa.txt`).
 
 Both models train on the same split (`load_spa_eng(seed=0)`, grouped by Spanish sentence,
 the split `train_translator.py` uses) for `--minutes` of wall-clock training each, then
-greedy-decode the test split; sacrebleu scores both against the same references
+greedy-decode its de-duplicated test split (no test pair whose Spanish or English side
+occurs in training or validation; `split="random"` gives the older, softer one); sacrebleu scores both against the same references
 (`canonical_text`: lower case, punctuation kept). Evaluation time is not counted.
 
 - ours: `train_translator.py`'s spa-eng preset (`PRESETS["spa-eng"]`): pre-norm
