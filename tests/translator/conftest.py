@@ -25,12 +25,19 @@ class Trained:
 
 
 @pytest.fixture(scope="session")
-def trained_rnn():
-    """About 20 s of CPU: 2,400 training pairs, 8 epochs, GRU of 96 units."""
-    keras.utils.set_random_seed(0)
+def generated_corpus():
+    """3,000 generated pairs (2,400 for training) and their word tokenizers."""
     corpus = generate_translation_corpus(3000, seed=0)
     source_tokenizer = WordTokenizer.build([source for source, _ in corpus.train])
     target_tokenizer = WordTokenizer.build([target for _, target in corpus.train])
+    return corpus, source_tokenizer, target_tokenizer
+
+
+@pytest.fixture(scope="session")
+def trained_rnn(generated_corpus):
+    """About 20 s of CPU: 2,400 training pairs, 8 epochs, GRU of 96 units."""
+    keras.utils.set_random_seed(0)
+    corpus, source_tokenizer, target_tokenizer = generated_corpus
     train = make_translation_dataset(
         corpus.train, source_tokenizer, target_tokenizer,
         batch_size=32, max_length=MAX_LENGTH, shuffle=True,

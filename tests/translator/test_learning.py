@@ -1,11 +1,14 @@
 """What a translator learns on the generated corpus: tokens, BLEU, and where it attends."""
 
+import keras
 import numpy as np
 import pytest
 
+from attention_layers.data import make_translation_dataset
 from attention_layers.export import greedy_decode
+from attention_layers.models import TransformerTranslator
 from attention_layers.text import END_ID, PAD_ID, START_ID
-from attention_layers.training import evaluate_bleu
+from attention_layers.training import TransformerSchedule, evaluate_bleu, masked_loss
 from tests.translator.conftest import MAX_LENGTH, padded_batch
 
 pytestmark = pytest.mark.slow
@@ -56,6 +59,30 @@ def test_cross_attention_peaks_on_the_gold_aligned_source_word(trained_rnn):
             total += 1
     assert total > 500
     assert hits / total >= 0.8, f"{hits}/{total} content words attend to their gold word"
+
+
+def test_transformer_translator_learns_the_generated_corpus(generated_corpus):
+    """A 1+1-layer Transformer, 6 epochs on the 2,400 training pairs: greedy BLEU about 88
+    on 150 test sentences (the threshold leaves a margin); a decoder that sees the future
+    in training, or cross-attention that reads the wrong positions, scores far lower."""
+    corpus, source_tokenizer, target_tokenizer = generated_corpus
+    train = make_translation_dataset(
+        corpus.train, source_tokenizer, target_tokenizer,
+        batch_size=32, max_length=MAX_LENGTH, shuffle=True,
+    )
+    model = TransformerTranslator(
+        source_tokenizer.vocabulary_size, target_tokenizer.vocabulary_size, num_layers=1,
+        model_dim=64, num_heads=4, feed_forward_dim=128, dropout=0.0,
+    )
+    schedule = TransformerSchedule(64, warmup_steps=200, scale=3e-3 * (64 * 200) ** 0.5)
+    model.compile(
+        keras.optimizers.Adam(schedule, beta_1=0.9, beta_2=0.98, epsilon=1e-9), masked_loss()
+    )
+    model.fit(train, epochs=6, verbose=0)
+    bleu, _, _ = evaluate_bleu(
+        model, source_tokenizer, target_tokenizer, corpus.test[:150], max_length=MAX_LENGTH
+    )
+    assert bleu.score > 70, str(bleu)
 
 
 def _greedy_by_recomputation(model, source, steps):
