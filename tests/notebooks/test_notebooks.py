@@ -1,4 +1,5 @@
-"""Every tutorial notebook runs top to bottom in a fresh kernel, and stays small."""
+"""Every tutorial notebook runs top to bottom in a fresh kernel, stays small, and prints
+the figures it claims (`key_figures.py`)."""
 
 import pathlib
 import time
@@ -7,14 +8,23 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from tests.notebooks.key_figures import KEY_FIGURES, failed_key_figures
+
 NOTEBOOKS = sorted((pathlib.Path(__file__).parents[2] / "notebooks").glob("*.ipynb"))
 # Each notebook's default settings run in at most 3 minutes on 2 cores; the timeout per
 # cell leaves room for a slow, shared machine.
 CELL_TIMEOUT_SECONDS = 600
 
 
-def test_there_are_notebooks():
+def test_there_are_notebooks_and_each_has_key_figures():
     assert len(NOTEBOOKS) >= 2
+    assert sorted(KEY_FIGURES) == [path.stem for path in NOTEBOOKS]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[path.stem for path in NOTEBOOKS])
+def test_committed_outputs_show_the_key_figures(path):
+    """The outputs a reader sees on GitHub support the notebook's claims (no execution)."""
+    assert not failed_key_figures(path.stem, nbformat.read(path, as_version=4))
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[path.stem for path in NOTEBOOKS])
@@ -46,4 +56,5 @@ def test_notebook_runs_in_a_fresh_kernel(path):
         for output in cell.outputs
     )
     assert images >= 1, f"{path.name} draws no plot"
+    assert not failed_key_figures(path.stem, notebook)
     print(f"{path.name}: {elapsed:.0f} s")
