@@ -18,6 +18,7 @@ _SUBPACKAGES = (
     "text",
     "data",
     "models",
+    "decoding",
     "training",
     "export",
     "visualization",

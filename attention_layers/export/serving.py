@@ -15,12 +15,12 @@ by U+FFFD) and strings of any length (cut to `max_input_characters` characters, 
 
 import tensorflow as tf
 
-from attention_layers.export.decoding import (
-    _check_length_penalty,
+from attention_layers.decoding import (
     beam_search_decode,
+    check_length_penalty,
+    check_translator,
     greedy_decode,
 )
-from attention_layers.models.rnn_translator import RNNTranslator
 from attention_layers.text.tokenizers import DEFAULT_MAX_LENGTH, PAD_ID
 
 # The limits of an export, unless told otherwise (see the README's "Serving" section).
@@ -75,10 +75,8 @@ def _check_tokenizer(name, tokenizer, vocabulary_size):
 
 def _max_input_tokens(model, max_input_tokens):
     """The longest source, `[START]`/`[END]` included, that `model` accepts."""
-    limit = None
-    if isinstance(model, RNNTranslator) and model.attention_kind == "location":
-        # Location attention scores a fixed number of source positions.
-        limit = model.max_source_length
+    check_translator(model)
+    limit = model.max_source_length
     if max_input_tokens is None:
         return min(DEFAULT_MAX_LENGTH, limit or DEFAULT_MAX_LENGTH)
     _check_positive("max_input_tokens", max_input_tokens)
@@ -123,6 +121,16 @@ def _token_strings(tokenizer, ids):
     return tf.where(ids == PAD_ID, "", tokenizer.ids_to_tokens(ids))
 
 
+def _empty_with_attention():
+    """The outputs of `translate_with_attention` for an empty batch."""
+    return {
+        "translation": tf.fill([0], ""),
+        "source_tokens": tf.fill([0, 0], ""),
+        "target_tokens": tf.fill([0, 0], ""),
+        "cross_attention": tf.zeros([0, 0, 0], tf.float32),
+    }
+
+
 class TranslatorServer(tf.Module):
     """A translator with its tokenizers, as string-to-string `tf.function`s.
 
@@ -134,7 +142,8 @@ class TranslatorServer(tf.Module):
     - `translate_with_attention(text)`: greedy decoding -> `{"translation",
       "source_tokens" [batch, S] string, "target_tokens" [batch, T] string,
       "cross_attention" [batch, T, S] float32}`; token strings are `""` on padding,
-      source tokens include `[START]` and `[END]`, target tokens end with `[END]`.
+      source tokens include `[START]` and `[END]`, target tokens end with `[END]`;
+      an empty batch gives empty outputs (`[0]`, `[0, 0]`, `[0, 0]`, `[0, 0, 0]`).
 
     `translate` and `beam_search` decode at most `max_batch_size` sentences at once: a
     larger batch is decoded in chunks, one after the other, so that memory stays bounded
@@ -147,7 +156,8 @@ class TranslatorServer(tf.Module):
         source_tokenizer: the `attention_layers.text.Tokenizer` of the source language.
         target_tokenizer: the `Tokenizer` of the target language.
         max_input_tokens: source tokens kept, `[START]`/`[END]` included (default 128,
-            or the RNN's `max_source_length` for location attention).
+            or the model's `max_source_length` when it has one, e.g. the RNN with
+            location attention).
         max_input_characters: characters kept of each input string.
         max_output_length: tokens generated at most, `[END]` included.
         max_beam_width: the widest beam `beam_search` runs.
@@ -190,7 +200,7 @@ class TranslatorServer(tf.Module):
         self.max_output_length = max_output_length
         self.max_beam_width = max_beam_width
         self.max_batch_size = max_batch_size
-        _check_length_penalty(length_penalty)
+        check_length_penalty(length_penalty)
         self.length_penalty = float(length_penalty)
         self.translate = tf.function(
             self._translate, input_signature=[_TEXT], autograph=False
@@ -281,6 +291,13 @@ class TranslatorServer(tf.Module):
         return {"translation": self._in_chunks(translate, text)}
 
     def _translate_with_attention(self, text):
+        # An empty batch decodes nothing: a recurrent encoder cannot run over the zero
+        # source positions that its padded ids would have.
+        return tf.cond(
+            tf.size(text) > 0, lambda: self._with_attention(text), _empty_with_attention
+        )
+
+    def _with_attention(self, text):
         source_ids = self.source_ids(text)
         token_ids, cross_attention = greedy_decode(
             self.model, source_ids, self.max_output_length
