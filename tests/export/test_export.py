@@ -164,6 +164,22 @@ def test_empty_batch(served):
     assert outputs["empty_batch_beam"]["translation"]["shape"] == [0]
 
 
+@pytest.mark.parametrize("kind", ["rnn", "transformer"])
+def test_empty_batch_with_attention(exports, kind):
+    """An empty batch gives empty outputs from `translate_with_attention` too (an RNN's
+    encoder cannot run over zero source positions: it used to fail)."""
+    signature = tf.saved_model.load(str(exports[kind])).signatures["translate_with_attention"]
+    outputs = signature(text=tf.constant([], tf.string))
+    assert {name: tuple(value.shape) for name, value in outputs.items()} == {
+        "translation": (0,), "source_tokens": (0, 0), "target_tokens": (0, 0),
+        "cross_attention": (0, 0, 0),
+    }
+    assert outputs["cross_attention"].dtype == tf.float32
+    # A batch that is not empty still goes through the decoder.
+    outputs = signature(text=tf.constant(["", "hola"]))
+    assert outputs["translation"].shape == (2,) and outputs["source_tokens"].shape[1] >= 2
+
+
 def test_batch_of_1000(served):
     outputs, _, results = served
     for name in ("big_greedy", "big_beam"):
