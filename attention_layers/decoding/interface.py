@@ -23,6 +23,10 @@ class Translator(Protocol):
     axis is the batch, so that beam search can repeat them per beam and reorder the
     state after the surviving beams. The model decides what they hold: the Transformer's
     state is its self-attention key/value caches, the RNN's its recurrent state.
+
+    `sequence_log_probability` also calls the model as `model((source_ids, target_in))`
+    -> logits `(batch, T, V)`, and the export reads `source_vocab_size` and
+    `target_vocab_size` to check the tokenizers.
     """
 
     @property
