@@ -5,6 +5,7 @@ from keras import ops
 
 from attention_layers.layers import mechanism
 from attention_layers.layers.base import BaseAttention
+from attention_layers.utils.checks import check_optional_positive_int, check_positive_int
 
 
 @keras.saving.register_keras_serializable(package="attention_layers")
@@ -79,11 +80,9 @@ class MultiHeadAttention(BaseAttention):
         **kwargs,
     ):
         super().__init__(dropout=dropout, sliding_window=sliding_window, seed=seed, **kwargs)
-        for name, size in (("num_heads", num_heads), ("key_dim", key_dim)):
-            if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-                raise ValueError(f"`{name}` must be a positive int; received {size!r}.")
-        if value_dim is not None and (not isinstance(value_dim, int) or value_dim < 1):
-            raise ValueError(f"`value_dim` must be None or a positive int; received {value_dim!r}.")
+        check_positive_int("num_heads", num_heads)
+        check_positive_int("key_dim", key_dim)
+        check_optional_positive_int("value_dim", value_dim)
         if attention_axes is not None:
             raise ValueError(
                 "`attention_axes` must be None (attention over the time axis of "
@@ -122,17 +121,18 @@ class MultiHeadAttention(BaseAttention):
         projection.supports_masking = True
         return projection
 
-    def _build_weights(self, query_shape, value_shape, key_shape):
+    def build(self, query_shape, value_shape, key_shape=None):
+        super().build(query_shape, value_shape, key_shape)
         # Same names and creation order as keras.layers.MultiHeadAttention.
         self._query_dense = self._projection("query", (self.num_heads, self.key_dim))
         self._query_dense.build(query_shape)
         self._key_dense = self._projection("key", (self.num_heads, self.key_dim))
-        self._key_dense.build(key_shape)
+        self._key_dense.build(value_shape if key_shape is None else key_shape)
         self._value_dense = self._projection("value", (self.num_heads, self.value_dim))
         self._value_dense.build(value_shape)
         self._output_dense = keras.layers.EinsumDense(
             "abcd,cde->abe",
-            output_shape=(None, self._output_dim(query_shape, value_shape)),
+            output_shape=(None, self._output_size or query_shape[-1]),
             bias_axes="e" if self.use_bias else None,
             name="attention_output",
             dtype=self.dtype_policy,
@@ -140,8 +140,8 @@ class MultiHeadAttention(BaseAttention):
         )
         self._output_dense.build((None, None, self.num_heads, self.value_dim))
 
-    def _output_dim(self, query_shape, value_shape):
-        return self._output_size or query_shape[-1]
+    def compute_output_shape(self, query_shape, value_shape, key_shape=None):
+        return (*query_shape[:-1], self._output_size or query_shape[-1])
 
     @staticmethod
     def _split_heads(projection, tensor):
@@ -208,22 +208,25 @@ class MultiHeadAttention(BaseAttention):
         output = self._project_output(context)
         return (output, weights) if return_attention_scores else output
 
+    def _shape_config(self):
+        """The constructor arguments that size the heads and the output."""
+        return {
+            "num_heads": self.num_heads,
+            "key_dim": self.key_dim,
+            "value_dim": self.value_dim,
+            "output_shape": self._output_size,
+        }
+
     def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "num_heads": self.num_heads,
-                "key_dim": self.key_dim,
-                "value_dim": self.value_dim,
-                "use_bias": self.use_bias,
-                "output_shape": self._output_size,
-                **{
-                    name: keras.saving.serialize_keras_object(value)
-                    for name, value in self._dense_arguments.items()
-                },
-            }
-        )
-        return config
+        return {
+            **super().get_config(),
+            **self._shape_config(),
+            "use_bias": self.use_bias,
+            **{
+                name: keras.saving.serialize_keras_object(value)
+                for name, value in self._dense_arguments.items()
+            },
+        }
 
 
 @keras.saving.register_keras_serializable(package="attention_layers")
@@ -264,8 +267,6 @@ class SelfAttention(MultiHeadAttention):
     """
 
     def __init__(self, units, output_dim=None, **kwargs):
-        for fixed in ("num_heads", "key_dim", "value_dim", "output_shape"):
-            kwargs.pop(fixed, None)  # present in configs written by get_config
         super().__init__(num_heads=1, key_dim=units, output_shape=output_dim, **kwargs)
         self.units = units
 
@@ -280,21 +281,19 @@ class SelfAttention(MultiHeadAttention):
         query_mask=None,
         value_mask=None,
         key_mask=None,
-        attention_mask=None,
         return_attention_scores=False,
         training=None,
-        use_causal_mask=False,
         mask=None,
+        **kwargs,
     ):
+        # The masks and `training` are named here because Keras fills only named arguments.
         if value is None:
             # Keras fills `mask` (not `query_mask`) when the query is the only tensor.
             query_mask = mask if query_mask is None else query_mask
             value, value_mask = query, query_mask
         result = super().call(
-            query, value, key, query_mask=query_mask, value_mask=value_mask,
-            key_mask=key_mask, attention_mask=attention_mask,
-            return_attention_scores=return_attention_scores, training=training,
-            use_causal_mask=use_causal_mask,
+            query, value, key, query_mask=query_mask, value_mask=value_mask, key_mask=key_mask,
+            return_attention_scores=return_attention_scores, training=training, **kwargs,
         )
         if return_attention_scores:
             output, weights = result
@@ -304,10 +303,5 @@ class SelfAttention(MultiHeadAttention):
     def compute_output_shape(self, query_shape, value_shape=None, key_shape=None):
         return super().compute_output_shape(query_shape, value_shape or query_shape)
 
-    def get_config(self):
-        config = super().get_config()
-        for fixed in ("num_heads", "key_dim", "value_dim", "output_shape"):
-            config.pop(fixed)
-        config.update({"units": self.units, "output_dim": self._output_size})
-        return config
-
+    def _shape_config(self):
+        return {"units": self.units, "output_dim": self._output_size}

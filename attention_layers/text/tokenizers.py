@@ -27,9 +27,19 @@ from tensorflow_text.tools.wordpiece_vocab import wordpiece_tokenizer_learner_li
 
 from attention_layers.text.normalization import join_punctuation, normalize
 
-PAD_TOKEN, UNK_TOKEN, START_TOKEN, END_TOKEN = "[PAD]", "[UNK]", "[START]", "[END]"
-RESERVED_TOKENS = (PAD_TOKEN, UNK_TOKEN, START_TOKEN, END_TOKEN)
-PAD_ID, UNK_ID, START_ID, END_ID = 0, 1, 2, 3
+# Defined once in the backend-neutral utils; re-exported here, where users look for them.
+from attention_layers.utils.token_ids import (  # noqa: F401
+    END_ID,
+    END_TOKEN,
+    PAD_ID,
+    PAD_TOKEN,
+    RESERVED_TOKENS,
+    START_ID,
+    START_TOKEN,
+    UNK_ID,
+    UNK_TOKEN,
+)
+
 DEFAULT_MAX_LENGTH = 128
 WORDPIECE_SUFFIX = "##"
 
