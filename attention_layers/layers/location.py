@@ -170,9 +170,14 @@ class LocationSensitiveAttention(BaseAttention):
     def _location_features(self, alignment):
         """`U (F * alpha_{i-1})`: `(batch, T_q, T_k) -> (batch, T_q, T_k, units)`."""
         batch, query_length, key_length = (ops.shape(alignment)[axis] for axis in range(3))
-        # Convolve each query's previous alignment over the source positions.
+        # Convolve each query's previous alignment over the source positions. An empty
+        # batch or length makes TensorFlow's convolution return its input unchanged, so one
+        # row and one position of zeros are added, and cut off again. The zero position
+        # changes nothing: "same" padding reads zeros beyond the end anyway.
         flat = ops.reshape(alignment, (batch * query_length, key_length, 1))
+        flat = ops.pad(flat, [(0, 1), (0, 1), (0, 0)])
         features = self.location_projection(self.location_convolution(flat))
+        features = features[:-1, :-1]  # (batch * T_q, T_k, units)
         return ops.reshape(features, (batch, query_length, key_length, self.units))
 
     def next_alignment(self, previous_alignment, weights):
