@@ -107,7 +107,7 @@ class BaseAttention(keras.layers.Layer):
     def _project_inputs(self, query, key, value):
         return query, key, value
 
-    def _project_output(self, context):
+    def _project_output(self, context, query):
         return context
 
     def _fused_scale(self, query):
@@ -132,6 +132,7 @@ class BaseAttention(keras.layers.Layer):
         _check_shapes(query.shape, value.shape, key.shape)
         _check_masks(query, value, query_mask, value_mask, key_mask, attention_mask)
         score_inputs = self._check_score_inputs(query, value, score_inputs)
+        inputs = query
         query, key, value = self._project_inputs(query, key, value)
 
         dropout_fn = None
@@ -153,7 +154,7 @@ class BaseAttention(keras.layers.Layer):
             fused_scale=None if score_inputs else self._fused_scale(query),
             allow_banded=self._pairwise_score and not score_inputs,
         )
-        output = self._project_output(context)
+        output = self._project_output(context, inputs)
         return (output, weights) if return_attention_scores else output
 
     def _check_score_inputs(self, query, value, score_inputs):

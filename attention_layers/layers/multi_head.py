@@ -5,7 +5,11 @@ from keras import ops
 
 from attention_layers.layers import mechanism
 from attention_layers.layers.base import BaseAttention
-from attention_layers.utils.checks import check_optional_positive_int, check_positive_int
+from attention_layers.utils.checks import (
+    check_one_of,
+    check_optional_positive_int,
+    check_positive_int,
+)
 
 
 @keras.saving.register_keras_serializable(package="attention_layers")
@@ -70,23 +74,36 @@ class MultiHeadAttention(BaseAttention):
         output_shape=None,
         attention_axes=None,
         sliding_window=None,
+        flash_attention=None,
         kernel_initializer="glorot_uniform",
         bias_initializer="zeros",
         kernel_regularizer=None,
         bias_regularizer=None,
+        activity_regularizer=None,
         kernel_constraint=None,
         bias_constraint=None,
+        use_gate=False,
         seed=None,
         **kwargs,
     ):
-        super().__init__(dropout=dropout, sliding_window=sliding_window, seed=seed, **kwargs)
+        super().__init__(
+            dropout=dropout, sliding_window=sliding_window, seed=seed,
+            activity_regularizer=activity_regularizer, **kwargs,
+        )
         check_positive_int("num_heads", num_heads)
         check_positive_int("key_dim", key_dim)
         check_optional_positive_int("value_dim", value_dim)
         if attention_axes is not None:
+            # Keras' other axes attend over images or videos; ours over a time axis only.
             raise ValueError(
                 "`attention_axes` must be None (attention over the time axis of "
                 f"(batch, T, dim) inputs); received {attention_axes!r}."
+            )
+        check_one_of("flash_attention", flash_attention, (None, True, False))
+        if flash_attention and dropout > 0:
+            raise ValueError(
+                "`flash_attention=True` cannot apply `dropout` (the fused kernel has none); "
+                f"received dropout={dropout!r}."
             )
         if isinstance(output_shape, (tuple, list)):
             if len(output_shape) != 1:
@@ -98,6 +115,8 @@ class MultiHeadAttention(BaseAttention):
         self.key_dim = key_dim
         self.value_dim = value_dim or key_dim
         self.use_bias = use_bias
+        self.use_gate = bool(use_gate)
+        self.flash_attention = flash_attention
         self._output_size = output_shape
         self._dense_arguments = {
             "kernel_initializer": keras.initializers.get(kernel_initializer),
@@ -108,11 +127,12 @@ class MultiHeadAttention(BaseAttention):
             "bias_constraint": keras.constraints.get(bias_constraint),
         }
 
-    def _projection(self, name, heads_and_depth):
+    def _projection(self, name, heads_and_depth, activation=None):
         projection = keras.layers.EinsumDense(
             "abc,cde->abde",
             output_shape=(None, *heads_and_depth),
             bias_axes="de" if self.use_bias else None,
+            activation=activation,
             name=name,
             dtype=self.dtype_policy,
             **self._dense_arguments,
@@ -128,6 +148,11 @@ class MultiHeadAttention(BaseAttention):
         self._query_dense.build(query_shape)
         self._key_dense = self._projection("key", (self.num_heads, self.key_dim))
         self._key_dense.build(value_shape if key_shape is None else key_shape)
+        if self.use_gate:
+            self._gate_dense = self._projection(
+                "gate", (self.num_heads, self.value_dim), activation="sigmoid"
+            )
+            self._gate_dense.build(query_shape)
         self._value_dense = self._projection("value", (self.num_heads, self.value_dim))
         self._value_dense.build(value_shape)
         self._output_dense = keras.layers.EinsumDense(
@@ -159,11 +184,17 @@ class MultiHeadAttention(BaseAttention):
         return mechanism.dot_product_scores(query, key, mechanism.default_scale(self.key_dim))
 
     def _fused_scale(self, query):
+        if self.flash_attention is False:
+            return None
         return mechanism.default_scale(self.key_dim)
 
-    def _project_output(self, context):
+    def _project_output(self, context, query):
         # (batch, heads, T_q, value_dim) -> (batch, T_q, heads, value_dim) -> (batch, T_q, out)
-        return self._output_dense(ops.transpose(context, (0, 2, 1, 3)))
+        context = ops.transpose(context, (0, 2, 1, 3))
+        if self.use_gate:
+            # Gated attention (Qiu et al. 2025): a sigmoid gate from the query per head.
+            context = context * self._gate_dense(query)  # (batch, T_q, heads, value_dim)
+        return self._output_dense(context)
 
     # --- cached decoding ---------------------------------------------------------------
 
@@ -205,7 +236,7 @@ class MultiHeadAttention(BaseAttention):
             fused_scale=self._fused_scale(projected_query),
             allow_banded=False,
         )
-        output = self._project_output(context)
+        output = self._project_output(context, query)
         return (output, weights) if return_attention_scores else output
 
     def _shape_config(self):
@@ -222,6 +253,9 @@ class MultiHeadAttention(BaseAttention):
             **super().get_config(),
             **self._shape_config(),
             "use_bias": self.use_bias,
+            "attention_axes": None,
+            "flash_attention": self.flash_attention,
+            "use_gate": self.use_gate,
             **{
                 name: keras.saving.serialize_keras_object(value)
                 for name, value in self._dense_arguments.items()
