@@ -26,10 +26,13 @@ import tensorflow_text as tf_text
 from tensorflow_text.tools.wordpiece_vocab import wordpiece_tokenizer_learner_lib
 
 from attention_layers.text.normalization import join_punctuation, normalize
+from attention_layers.utils import token_ids as _reserved
 
-PAD_TOKEN, UNK_TOKEN, START_TOKEN, END_TOKEN = "[PAD]", "[UNK]", "[START]", "[END]"
-RESERVED_TOKENS = (PAD_TOKEN, UNK_TOKEN, START_TOKEN, END_TOKEN)
-PAD_ID, UNK_ID, START_ID, END_ID = 0, 1, 2, 3
+# Defined once in the backend-neutral utils; re-exported here, where users look for them.
+RESERVED_TOKENS = _reserved.RESERVED_TOKENS
+PAD_TOKEN, UNK_TOKEN, START_TOKEN, END_TOKEN = RESERVED_TOKENS
+PAD_ID, UNK_ID, START_ID, END_ID = (_reserved.PAD_ID, _reserved.UNK_ID, _reserved.START_ID,
+                                    _reserved.END_ID)
 DEFAULT_MAX_LENGTH = 128
 WORDPIECE_SUFFIX = "##"
 
