@@ -23,7 +23,8 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 def _requirements(name):
     lines = (ROOT / name).read_text(encoding="utf-8").splitlines()
     return {
-        str(Requirement(line)) for line in (line.strip() for line in lines)
+        str(Requirement(line))
+        for line in (line.strip() for line in lines)
         if line and not line.startswith("#")
     }
 
@@ -53,8 +54,19 @@ def wheel(tmp_path_factory):
         ignore=shutil.ignore_patterns("__pycache__"),
     )
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-         "--no-index", "--quiet", "--wheel-dir", str(folder / "dist"), str(source)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--quiet",
+            "--wheel-dir",
+            str(folder / "dist"),
+            str(source),
+        ],
         check=True,
         timeout=300,
     )
@@ -104,7 +116,10 @@ def test_the_installed_wheel_imports_and_runs_the_readme_outside_the_checkout(wh
     env["TF_CPP_MIN_LOG_LEVEL"] = "2"
     subprocess.run(
         [str(python), "-m", "pip", "install", "--no-deps", "--no-index", "--quiet", str(wheel)],
-        check=True, timeout=300, env=env, cwd=tmp_path,
+        check=True,
+        timeout=300,
+        env=env,
+        cwd=tmp_path,
     )
     snippet = _code_blocks("python")[0]
     script = tmp_path / "first_snippet.py"
@@ -112,7 +127,11 @@ def test_the_installed_wheel_imports_and_runs_the_readme_outside_the_checkout(wh
         "import attention_layers\nprint('FILE', attention_layers.__file__)\n" + snippet
     )
     result = subprocess.run(
-        [str(python), str(script)], capture_output=True, text=True, timeout=300, env=env,
+        [str(python), str(script)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr[-3000:]

@@ -26,8 +26,9 @@ TOKENS = np.array([[4, 5, 6, 7], [8, 9, 0, 0]], "int32")
 
 def _translator():
     """A tiny Transformer translator compiled as `train_translator.py` compiles it."""
-    model = TransformerTranslator(12, 10, num_layers=1, model_dim=8, num_heads=2,
-                                  feed_forward_dim=16, dropout=0.0)
+    model = TransformerTranslator(
+        12, 10, num_layers=1, model_dim=8, num_heads=2, feed_forward_dim=16, dropout=0.0
+    )
     schedule = TransformerSchedule(8, warmup_steps=10, scale=2.0)
     model.compile(
         optimizer=keras.optimizers.Adam(schedule, beta_1=0.9, beta_2=0.98, epsilon=1e-9),
@@ -81,8 +82,10 @@ def test_saved_models_load_after_importing_only_the_package(tmp_path):
     classifier.save(tmp_path / "classifier.keras")
     for name, array in (("source", SOURCE), ("target_in", TARGET_IN), ("tokens", TOKENS)):
         np.save(tmp_path / f"{name}.npy", array)
-    np.save(tmp_path / "translator_output.npy",
-            keras.ops.convert_to_numpy(translator((SOURCE, TARGET_IN))))
+    np.save(
+        tmp_path / "translator_output.npy",
+        keras.ops.convert_to_numpy(translator((SOURCE, TARGET_IN))),
+    )
     np.save(tmp_path / "classifier_output.npy", keras.ops.convert_to_numpy(classifier(TOKENS)))
 
     result = subprocess.run(
