@@ -25,6 +25,11 @@ class _AttentionWeights(keras.layers.Layer):
     def __init__(self, layer, **kwargs):
         super().__init__(name=f"{layer.name}_weights", **kwargs)
         self.layer = layer
+        # It reads the masks (by name, in `call`); the weights carry none.
+        self.supports_masking = True
+
+    def compute_mask(self, *args, **kwargs):
+        return None
 
     def call(
         self, query, value, key=None, query_mask=None, value_mask=None, key_mask=None, **kwargs
