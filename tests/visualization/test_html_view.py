@@ -156,12 +156,19 @@ def test_hovering_a_token_highlights_its_weights_in_chromium(chromium_executable
 
 TINY_TRANSLATOR = (
     "--num-pairs", "300", "--layers", "1", "--model-dim", "16", "--heads", "2",
-    "--feed-forward-dim", "32", "--epochs", "1", "--batch-size", "64", "--no-export",
+    "--feed-forward-dim", "32", "--epochs", "1", "--batch-size", "64",
 )  # fmt: skip
 
 
+def _readme_export_limits(root):
+    """The limits the README says a default run's `export.json` records."""
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    (block,) = re.findall(r"```json\n(.*?)```", readme, flags=re.DOTALL)
+    return json.loads(block)
+
+
 @pytest.mark.slow
-def test_the_view_a_training_command_writes_opens_in_chromium(chromium_executable, tmp_path):
+def test_a_training_run_writes_a_view_that_opens_in_chromium(chromium_executable, tmp_path):
     root = pathlib.Path(__file__).parents[2]
     output = tmp_path / "run"
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
@@ -171,6 +178,10 @@ def test_the_view_a_training_command_writes_opens_in_chromium(chromium_executabl
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert completed.returncode == 0, completed.stderr[-3000:]
+    # The run's export records the limits the README states (the run keeps the default
+    # preset's --max-length, the only flag they depend on).
+    export = json.loads((output / "serving" / "assets.extra" / "export.json").read_text())
+    assert export["limits"] == _readme_export_limits(root)
     path = output / "attention" / "attention.html"
     data = _embedded(path.read_text(encoding="utf-8"))
     assert data["title"] == "Attention at epoch 1"
