@@ -1,5 +1,6 @@
 """The interactive HTML view: its data, its self-containment, and its behaviour in Chromium."""
 
+import contextlib
 import json
 import os
 import pathlib
@@ -87,6 +88,20 @@ _KEY_COLOURS = (
 )
 
 
+_TOKENS = "[...document.querySelectorAll('.token')].map(e => [e.dataset.side, e.textContent])"
+
+
+@contextlib.contextmanager
+def _opened(chromium_executable, tmp_path, path):
+    """The page at `path`, open in a headless Chromium, once its view is drawn."""
+    profile = tmp_path / "profile"
+    profile.mkdir()
+    with Browser(chromium_executable, str(profile)) as browser:
+        page = browser.new_page()
+        page.open(path.as_uri(), "document.querySelector('.attention-view')?.dataset.ready")
+        yield page
+
+
 def _select(page, name, value):
     page.evaluate(
         f"(() => {{ const s = document.querySelector('.{name}-select'); s.value = '{value}';"
@@ -105,14 +120,8 @@ def test_hovering_a_token_highlights_its_weights_in_chromium(chromium_executable
     rounded = {name: np.round(weights, 4) for name, weights in layers.items()}
     path = tmp_path / "attention.html"
     to_html(layers, SOURCE, TARGET, path=path)
-    profile = tmp_path / "profile"
-    profile.mkdir()
-    with Browser(chromium_executable, str(profile)) as browser:
-        page = browser.new_page()
-        page.open(path.as_uri(), "document.querySelector('.attention-view')?.dataset.ready")
-        tokens = page.evaluate(
-            "[...document.querySelectorAll('.token')].map(e => [e.dataset.side, e.textContent])"
-        )
+    with _opened(chromium_executable, tmp_path, path) as page:
+        tokens = page.evaluate(_TOKENS)
         assert tokens == [["query", t] for t in TARGET] + [["key", s] for s in SOURCE]
         assert page.evaluate("document.querySelectorAll('.lines line').length") > 0
         assert page.evaluate(_KEY_WEIGHTS) == [None] * 5  # nothing highlighted yet
@@ -190,14 +199,8 @@ def test_a_training_run_writes_a_view_that_opens_in_chromium(chromium_executable
     weights = np.array(first["weights"])  # (heads, T_q, T_k), cropped to the tokens
     assert weights.shape == (2, len(first["target"]), len(first["source"]))
     assert first["source"][-1] == "[END]"
-    profile = tmp_path / "profile"
-    profile.mkdir()
-    with Browser(chromium_executable, str(profile)) as browser:
-        page = browser.new_page()
-        page.open(path.as_uri(), "document.querySelector('.attention-view')?.dataset.ready")
-        tokens = page.evaluate(
-            "[...document.querySelectorAll('.token')].map(e => [e.dataset.side, e.textContent])"
-        )
+    with _opened(chromium_executable, tmp_path, path) as page:
+        tokens = page.evaluate(_TOKENS)
         assert tokens == [["query", t] for t in first["target"]] + [
             ["key", s] for s in first["source"]
         ]
