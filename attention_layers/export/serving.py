@@ -60,6 +60,39 @@ def clean_text(strings, max_characters=MAX_INPUT_CHARACTERS):
     return tf.strings.substr(strings, 0, max_characters, unit="UTF8_CHAR")
 
 
+def check_text_batch(text):
+    """Fails with a clear message unless `text` is a 1-D batch of strings, shape `[batch]`.
+
+    A SavedModel signature does not enforce the shape it declares (`[None]`): a caller
+    of TensorFlow Serving or of `signatures[...]` may pass a scalar or a 2-D tensor, which
+    would otherwise fail deep inside the tokenizer ("input must be a vector").
+    Each signature runs this check first. The rank is read from the runtime shape as a
+    string, so that graph optimization (which trusts the declared rank) cannot remove it.
+
+    Args:
+        text: a `tf.string` tensor.
+
+    Returns:
+        `text`, once the check has passed.
+
+    Raises:
+        tf.errors.InvalidArgumentError: at run time, "`text` must be a 1-D batch of
+            strings, shape [batch] ...; got shape [2,3]".
+    """
+    shape = tf.strings.reduce_join(tf.strings.as_string(tf.shape(text)), separator=",")
+    message = tf.strings.join(
+        [
+            "`text` must be a 1-D batch of strings, shape [batch] (wrap one string in a "
+            "list; flatten a 2-D batch); got shape [",
+            shape,
+            "]",
+        ]
+    )
+    check = tf.debugging.Assert(tf.strings.regex_full_match(shape, "[0-9]+"), [message])
+    with tf.control_dependencies([check]):
+        return tf.identity(text)
+
+
 def _check_positive(name, value):
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"`{name}` must be a positive int; received {value!r}.")
@@ -259,6 +292,8 @@ class TranslatorServer(tf.Module):
         return tf.reshape(translations, [-1])[:batch]
 
     def _translate(self, text):
+        text = check_text_batch(text)
+
         def translate(text):
             token_ids = greedy_decode(
                 self.model, self.source_ids(text), self.max_output_length,
@@ -269,6 +304,7 @@ class TranslatorServer(tf.Module):
         return {"translation": self._in_chunks(translate, text)}
 
     def _beam_search(self, text, beam_width):
+        text = check_text_batch(text)
         beam_width = tf.clip_by_value(beam_width, 1, self.max_beam_width)
 
         def translate(text):
@@ -281,6 +317,7 @@ class TranslatorServer(tf.Module):
         return {"translation": self._in_chunks(translate, text)}
 
     def _translate_with_attention(self, text):
+        text = check_text_batch(text)
         source_ids = self.source_ids(text)
         token_ids, cross_attention = greedy_decode(
             self.model, source_ids, self.max_output_length
@@ -382,9 +419,11 @@ class ClassifierServer(tf.Module):
         return {"probability": probability, "label": label}
 
     def _classify(self, text):
+        text = check_text_batch(text)
         return self._outputs(self.token_ids(text))
 
     def _classify_with_attention(self, text):
+        text = check_text_batch(text)
         token_ids = self.token_ids(text)
         attention = self.model.get_attention_weights(token_ids)["pooling"][:, 0, :]
         return {

@@ -166,6 +166,28 @@ def test_empty_batch(served):
     assert outputs["empty_batch_beam"]["translation"]["shape"] == [0]
 
 
+SIGNATURES = {
+    "transformer": ("serving_default", "beam_search", "translate_with_attention"),
+    "rnn": ("serving_default", "beam_search", "translate_with_attention"),
+    "classifier": ("serving_default", "classify_with_attention"),
+}
+
+
+def test_a_scalar_or_2d_text_is_rejected_with_a_message_naming_text(exports):
+    """Issue 16 case 12: these failed inside the tokenizer ("input must be a vector")."""
+    wrong = {"[]": tf.constant("Hola."), "[1,2]": tf.constant([["Hola.", "Adiós."]])}
+    for kind, names in SIGNATURES.items():
+        loaded = tf.saved_model.load(str(exports[kind]))
+        for name in names:
+            signature = loaded.signatures[name]
+            extra = {"beam_width": tf.constant(2)} if name == "beam_search" else {}
+            for shape, text in wrong.items():
+                expected = rf"`text` must be a 1-D batch of strings.*got shape \[{shape[1:-1]}\]"
+                with pytest.raises(tf.errors.InvalidArgumentError, match=expected):
+                    signature(text=text, **extra)
+            assert signature(text=tf.constant(["Hola."]), **extra)  # 1-D still served
+
+
 def test_batch_of_1000(served):
     outputs, _, results = served
     for name in ("big_greedy", "big_beam"):
