@@ -48,11 +48,15 @@ def clean_text(strings, max_characters=MAX_INPUT_CHARACTERS):
     Returns:
         A `tf.string` tensor of the same shape.
 
+    Raises:
+        ValueError: `max_characters` is not a positive int.
+
     Example:
 
     >>> clean_text([b"caf\\xe9 ok", "hola"], max_characters=3).numpy().tolist()
     [b'caf', b'hol']
     """
+    _check_positive("max_characters", max_characters)
     strings = tf.convert_to_tensor(strings, tf.string)
     strings = tf.strings.unicode_transcode(
         strings, "UTF-8", "UTF-8", errors="replace", replacement_char=0xFFFD
