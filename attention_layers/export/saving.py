@@ -76,7 +76,7 @@ def save_atomically(module, signatures, path, extra_files=None):
                 f"{path} exists and is not a SavedModel; refusing to overwrite it."
             )
     path.parent.mkdir(parents=True, exist_ok=True)
-    remove_partials(path.parent)
+    remove_partials(path.parent, path.name)
     with atomic_path(path) as staging:
         tf.saved_model.save(module, str(staging), signatures=signatures)
         extra = staging / EXTRA_DIRECTORY

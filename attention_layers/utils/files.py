@@ -33,7 +33,7 @@ PREVIOUS_PREFIX = ".previous-"
 # Our temporary names, and those of the exports written before this module existed
 # (`tempfile.mkdtemp(prefix=".<name>.partial-")`, `.<name>.previous-`).
 _PARTIAL_NAME = re.compile(r"^\.(?P<kind>partial|previous)-(?P<pid>\d+)-[0-9a-f]{8}-(?P<name>.+)$")
-_LEGACY_NAME = re.compile(r"^\..+\.(partial|previous)-[A-Za-z0-9_]{8}$")
+_LEGACY_NAME = re.compile(r"^\.(?P<name>.+)\.(partial|previous)-[a-z0-9_]{8}$")
 
 _RENAME_EXCHANGE = 2  # linux/fs.h
 _AT_FDCWD = -100
@@ -108,15 +108,18 @@ def atomic_path(path):
         _remove(temporary)
 
 
-def remove_partials(folder):
+def remove_partials(folder, name=None):
     """Deletes what killed writers left in `folder`: their `.partial-*` files and folders.
 
     A leftover whose writer is still running (its process id is alive) is kept: it is a
     write in progress. A previous version moved aside (`.previous-*`, see `atomic_path`)
-    whose destination is missing is put back instead of deleted.
+    whose destination is missing is put back instead of deleted. The exports of earlier
+    versions (`.<name>.partial-XXXXXXXX`, from `tempfile.mkdtemp`) are removed too.
 
     Args:
         folder: the folder to clean; a missing folder is nothing to clean.
+        name: only the leftovers of writes to `folder / name`; pass it when `folder`
+            is shared with files this program did not write (a user's export folder).
 
     Returns:
         The sorted list of removed `pathlib.Path`s.
@@ -126,16 +129,16 @@ def remove_partials(folder):
         return []
     removed = []
     for entry in sorted(folder.iterdir()):
-        match = _PARTIAL_NAME.match(entry.name)
-        if match:
+        match = _PARTIAL_NAME.match(entry.name) or _LEGACY_NAME.match(entry.name)
+        if not match or name not in (None, match["name"]):
+            continue
+        if "pid" in match.groupdict():
             if _process_alive(int(match["pid"])):
                 continue
             destination = folder / match["name"]
             if match["kind"] == "previous" and not os.path.lexists(destination):
                 os.rename(entry, destination)
                 continue
-        elif not _LEGACY_NAME.match(entry.name):
-            continue
         removed.append(entry)
         _remove(entry)
     return removed

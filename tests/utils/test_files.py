@@ -140,8 +140,12 @@ def test_remove_partials_keeps_writes_in_progress_and_old_export_leftovers_go(tm
     (legacy / "variables").mkdir(parents=True)
     unrelated = tmp_path / ".hidden-config"
     unrelated.write_text("keep")
-    assert remove_partials(tmp_path) == sorted([dead, legacy])
-    assert live.exists() and unrelated.exists()
+    other = tmp_path / f".partial-{dead_pid()}-0123abcd-other.txt"
+    other.write_text("another destination")
+    assert remove_partials(tmp_path, "serving") == [legacy]
+    assert remove_partials(tmp_path, "model.keras") == [dead]
+    assert live.exists() and unrelated.exists() and other.exists()
+    assert remove_partials(tmp_path) == [other]
     assert remove_partials(tmp_path / "missing") == []
 
 
