@@ -48,16 +48,53 @@ def clean_text(strings, max_characters=MAX_INPUT_CHARACTERS):
     Returns:
         A `tf.string` tensor of the same shape.
 
+    Raises:
+        ValueError: `max_characters` is not a positive int.
+
     Example:
 
     >>> clean_text([b"caf\\xe9 ok", "hola"], max_characters=3).numpy().tolist()
     [b'caf', b'hol']
     """
+    _check_positive("max_characters", max_characters)
     strings = tf.convert_to_tensor(strings, tf.string)
     strings = tf.strings.unicode_transcode(
         strings, "UTF-8", "UTF-8", errors="replace", replacement_char=0xFFFD
     )
     return tf.strings.substr(strings, 0, max_characters, unit="UTF8_CHAR")
+
+
+def check_text_batch(text):
+    """Fails with a clear message unless `text` is a 1-D batch of strings, shape `[batch]`.
+
+    A SavedModel signature does not enforce the shape it declares (`[None]`): a caller
+    of TensorFlow Serving or of `signatures[...]` may pass a scalar or a 2-D tensor, which
+    would otherwise fail deep inside the tokenizer ("input must be a vector").
+    Each signature runs this check first. The rank is read from the runtime shape as a
+    string, so that graph optimization (which trusts the declared rank) cannot remove it.
+
+    Args:
+        text: a `tf.string` tensor.
+
+    Returns:
+        `text`, once the check has passed.
+
+    Raises:
+        tf.errors.InvalidArgumentError: at run time, "`text` must be a 1-D batch of
+            strings, shape [batch] ...; got shape [2,3]".
+    """
+    shape = tf.strings.reduce_join(tf.strings.as_string(tf.shape(text)), separator=",")
+    message = tf.strings.join(
+        [
+            "`text` must be a 1-D batch of strings, shape [batch] (wrap one string in a "
+            "list; flatten a 2-D batch); got shape [",
+            shape,
+            "]",
+        ]
+    )
+    check = tf.debugging.Assert(tf.strings.regex_full_match(shape, "[0-9]+"), [message])
+    with tf.control_dependencies([check]):
+        return tf.identity(text)
 
 
 def _check_positive(name, value):
@@ -269,6 +306,8 @@ class TranslatorServer(tf.Module):
         return tf.reshape(translations, [-1])[:batch]
 
     def _translate(self, text):
+        text = check_text_batch(text)
+
         def translate(text):
             token_ids = greedy_decode(
                 self.model, self.source_ids(text), self.max_output_length,
@@ -279,6 +318,7 @@ class TranslatorServer(tf.Module):
         return {"translation": self._in_chunks(translate, text)}
 
     def _beam_search(self, text, beam_width):
+        text = check_text_batch(text)
         beam_width = tf.clip_by_value(beam_width, 1, self.max_beam_width)
 
         def translate(text):
@@ -291,6 +331,7 @@ class TranslatorServer(tf.Module):
         return {"translation": self._in_chunks(translate, text)}
 
     def _translate_with_attention(self, text):
+        text = check_text_batch(text)
         # An empty batch decodes nothing: a recurrent encoder cannot run over the zero
         # source positions that its padded ids would have.
         return tf.cond(
@@ -399,9 +440,11 @@ class ClassifierServer(tf.Module):
         return {"probability": probability, "label": label}
 
     def _classify(self, text):
+        text = check_text_batch(text)
         return self._outputs(self.token_ids(text))
 
     def _classify_with_attention(self, text):
+        text = check_text_batch(text)
         token_ids = self.token_ids(text)
         attention = self.model.get_attention_weights(token_ids)["pooling"][:, 0, :]
         return {
