@@ -49,11 +49,8 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from attention_layers.data import generate_translation_corpus  # noqa: E402
-from attention_layers.export import (  # noqa: E402
-    export_translator,
-    greedy_decode,
-    greedy_decode_full_prefix,
-)
+from attention_layers.decoding import greedy_decode, greedy_decode_full_prefix  # noqa: E402
+from attention_layers.export import export_translator  # noqa: E402
 from attention_layers.models import TransformerTranslator  # noqa: E402
 from attention_layers.text import END_ID, START_ID, WordTokenizer  # noqa: E402
 from attention_layers.training import masked_loss  # noqa: E402

@@ -1,14 +1,8 @@
-"""Decoding and export: batched greedy and beam search, SavedModels that serve raw strings.
+"""Export: SavedModels that serve raw strings, with batched greedy and beam search.
 
-Decoding (`keras.ops`, any backend, eager or in a graph):
-
-- `greedy_decode(model, source_ids, max_length)` and
-  `beam_search_decode(model, source_ids, max_length, beam_width, length_penalty)` for
-  `TransformerTranslator` (cached keys and values: `O(T)` per step) and `RNNTranslator`
-  (its recurrent state), each returning `(token_ids, cross_attention)`;
-- `greedy_decode_full_prefix`: the tutorials' way (the whole prefix every step), the
-  reference and benchmark baseline;
-- `sequence_log_probability`, `length_penalty_factor`.
+Decoding lives in `attention_layers.decoding`; its public functions (`greedy_decode`,
+`beam_search_decode`, `greedy_decode_full_prefix`, `sequence_log_probability`,
+`length_penalty_factor`) are also importable from here, as before.
 
 Serving (TensorFlow):
 
@@ -19,7 +13,7 @@ Serving (TensorFlow):
 - `TranslatorServer`, `ClassifierServer`, `clean_text`, `save_atomically`: the parts.
 """
 
-from attention_layers.export.decoding import (
+from attention_layers.decoding import (
     beam_search_decode,
     greedy_decode,
     greedy_decode_full_prefix,

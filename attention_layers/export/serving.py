@@ -15,12 +15,12 @@ by U+FFFD) and strings of any length (cut to `max_input_characters` characters, 
 
 import tensorflow as tf
 
-from attention_layers.export.decoding import (
-    _check_length_penalty,
+from attention_layers.decoding import (
     beam_search_decode,
+    check_length_penalty,
+    check_translator,
     greedy_decode,
 )
-from attention_layers.models.rnn_translator import RNNTranslator
 from attention_layers.text.tokenizers import DEFAULT_MAX_LENGTH, PAD_ID
 
 # The limits of an export, unless told otherwise (see the README's "Serving" section).
@@ -48,16 +48,53 @@ def clean_text(strings, max_characters=MAX_INPUT_CHARACTERS):
     Returns:
         A `tf.string` tensor of the same shape.
 
+    Raises:
+        ValueError: `max_characters` is not a positive int.
+
     Example:
 
     >>> clean_text([b"caf\\xe9 ok", "hola"], max_characters=3).numpy().tolist()
     [b'caf', b'hol']
     """
+    _check_positive("max_characters", max_characters)
     strings = tf.convert_to_tensor(strings, tf.string)
     strings = tf.strings.unicode_transcode(
         strings, "UTF-8", "UTF-8", errors="replace", replacement_char=0xFFFD
     )
     return tf.strings.substr(strings, 0, max_characters, unit="UTF8_CHAR")
+
+
+def check_text_batch(text):
+    """Fails with a clear message unless `text` is a 1-D batch of strings, shape `[batch]`.
+
+    A SavedModel signature does not enforce the shape it declares (`[None]`): a caller
+    of TensorFlow Serving or of `signatures[...]` may pass a scalar or a 2-D tensor, which
+    would otherwise fail deep inside the tokenizer ("input must be a vector").
+    Each signature runs this check first. The rank is read from the runtime shape as a
+    string, so that graph optimization (which trusts the declared rank) cannot remove it.
+
+    Args:
+        text: a `tf.string` tensor.
+
+    Returns:
+        `text`, once the check has passed.
+
+    Raises:
+        tf.errors.InvalidArgumentError: at run time, "`text` must be a 1-D batch of
+            strings, shape [batch] ...; got shape [2,3]".
+    """
+    shape = tf.strings.reduce_join(tf.strings.as_string(tf.shape(text)), separator=",")
+    message = tf.strings.join(
+        [
+            "`text` must be a 1-D batch of strings, shape [batch] (wrap one string in a "
+            "list; flatten a 2-D batch); got shape [",
+            shape,
+            "]",
+        ]
+    )
+    check = tf.debugging.Assert(tf.strings.regex_full_match(shape, "[0-9]+"), [message])
+    with tf.control_dependencies([check]):
+        return tf.identity(text)
 
 
 def _check_positive(name, value):
@@ -75,10 +112,8 @@ def _check_tokenizer(name, tokenizer, vocabulary_size):
 
 def _max_input_tokens(model, max_input_tokens):
     """The longest source, `[START]`/`[END]` included, that `model` accepts."""
-    limit = None
-    if isinstance(model, RNNTranslator) and model.attention_kind == "location":
-        # Location attention scores a fixed number of source positions.
-        limit = model.max_source_length
+    check_translator(model)
+    limit = model.max_source_length
     if max_input_tokens is None:
         return min(DEFAULT_MAX_LENGTH, limit or DEFAULT_MAX_LENGTH)
     _check_positive("max_input_tokens", max_input_tokens)
@@ -123,6 +158,16 @@ def _token_strings(tokenizer, ids):
     return tf.where(ids == PAD_ID, "", tokenizer.ids_to_tokens(ids))
 
 
+def _empty_with_attention():
+    """The outputs of `translate_with_attention` for an empty batch."""
+    return {
+        "translation": tf.fill([0], ""),
+        "source_tokens": tf.fill([0, 0], ""),
+        "target_tokens": tf.fill([0, 0], ""),
+        "cross_attention": tf.zeros([0, 0, 0], tf.float32),
+    }
+
+
 class TranslatorServer(tf.Module):
     """A translator with its tokenizers, as string-to-string `tf.function`s.
 
@@ -134,7 +179,8 @@ class TranslatorServer(tf.Module):
     - `translate_with_attention(text)`: greedy decoding -> `{"translation",
       "source_tokens" [batch, S] string, "target_tokens" [batch, T] string,
       "cross_attention" [batch, T, S] float32}`; token strings are `""` on padding,
-      source tokens include `[START]` and `[END]`, target tokens end with `[END]`.
+      source tokens include `[START]` and `[END]`, target tokens end with `[END]`;
+      an empty batch gives empty outputs (`[0]`, `[0, 0]`, `[0, 0]`, `[0, 0, 0]`).
 
     `translate` and `beam_search` decode at most `max_batch_size` sentences at once: a
     larger batch is decoded in chunks, one after the other, so that memory stays bounded
@@ -147,7 +193,8 @@ class TranslatorServer(tf.Module):
         source_tokenizer: the `attention_layers.text.Tokenizer` of the source language.
         target_tokenizer: the `Tokenizer` of the target language.
         max_input_tokens: source tokens kept, `[START]`/`[END]` included (default 128,
-            or the RNN's `max_source_length` for location attention).
+            or the model's `max_source_length` when it has one, e.g. the RNN with
+            location attention).
         max_input_characters: characters kept of each input string.
         max_output_length: tokens generated at most, `[END]` included.
         max_beam_width: the widest beam `beam_search` runs.
@@ -190,7 +237,7 @@ class TranslatorServer(tf.Module):
         self.max_output_length = max_output_length
         self.max_beam_width = max_beam_width
         self.max_batch_size = max_batch_size
-        _check_length_penalty(length_penalty)
+        check_length_penalty(length_penalty)
         self.length_penalty = float(length_penalty)
         self.translate = tf.function(
             self._translate, input_signature=[_TEXT], autograph=False
@@ -259,6 +306,8 @@ class TranslatorServer(tf.Module):
         return tf.reshape(translations, [-1])[:batch]
 
     def _translate(self, text):
+        text = check_text_batch(text)
+
         def translate(text):
             token_ids = greedy_decode(
                 self.model, self.source_ids(text), self.max_output_length,
@@ -269,6 +318,7 @@ class TranslatorServer(tf.Module):
         return {"translation": self._in_chunks(translate, text)}
 
     def _beam_search(self, text, beam_width):
+        text = check_text_batch(text)
         beam_width = tf.clip_by_value(beam_width, 1, self.max_beam_width)
 
         def translate(text):
@@ -281,6 +331,14 @@ class TranslatorServer(tf.Module):
         return {"translation": self._in_chunks(translate, text)}
 
     def _translate_with_attention(self, text):
+        text = check_text_batch(text)
+        # An empty batch decodes nothing: a recurrent encoder cannot run over the zero
+        # source positions that its padded ids would have.
+        return tf.cond(
+            tf.size(text) > 0, lambda: self._with_attention(text), _empty_with_attention
+        )
+
+    def _with_attention(self, text):
         source_ids = self.source_ids(text)
         token_ids, cross_attention = greedy_decode(
             self.model, source_ids, self.max_output_length
@@ -382,9 +440,11 @@ class ClassifierServer(tf.Module):
         return {"probability": probability, "label": label}
 
     def _classify(self, text):
+        text = check_text_batch(text)
         return self._outputs(self.token_ids(text))
 
     def _classify_with_attention(self, text):
+        text = check_text_batch(text)
         token_ids = self.token_ids(text)
         attention = self.model.get_attention_weights(token_ids)["pooling"][:, 0, :]
         return {

@@ -4,25 +4,25 @@ import keras
 from keras import ops
 
 from attention_layers.layers.base import BaseAttention
+from attention_layers.utils.checks import check_positive_int
 
 
-def check_units(units):
-    if isinstance(units, bool) or not isinstance(units, int) or units < 1:
-        raise ValueError(f"`units` must be a positive int; received {units!r}.")
-
-
-def additive_scores(projected_query, projected_key, score_vector):
-    """`v^T tanh(q' + k')` for every query-key pair: `(..., T_q, T_k)`.
+def additive_scores(projected_query, projected_key, score_vector, pair_features=None):
+    """`v^T tanh(q' + k' [+ f])` for every query-key pair: `(..., T_q, T_k)`.
 
     Args:
         projected_query: `(..., T_q, units)`, the query after `W_q`.
-        projected_key: `(..., T_k, units)`, the key after `W_k` (and any other terms).
+        projected_key: `(..., T_k, units)`, the key after `W_k`.
         score_vector: a `Dense(1)` layer, the `v` of the papers.
+        pair_features: optional `(..., T_q, T_k, units)` added inside the tanh, e.g. the
+            location features of Chorowski et al. 2015, eq. 9.
     """
-    hidden = ops.tanh(
+    hidden = (
         ops.expand_dims(projected_query, -2) + ops.expand_dims(projected_key, -3)
     )  # (..., T_q, T_k, units)
-    return ops.squeeze(score_vector(hidden), -1)  # (..., T_q, T_k)
+    if pair_features is not None:
+        hidden = hidden + pair_features
+    return ops.squeeze(score_vector(ops.tanh(hidden)), -1)  # (..., T_q, T_k)
 
 
 @keras.saving.register_keras_serializable(package="attention_layers")
@@ -62,7 +62,7 @@ class AdditiveAttention(BaseAttention):
 
     def __init__(self, units, **kwargs):
         super().__init__(**kwargs)
-        check_units(units)
+        check_positive_int("units", units)
         self.units = units
         self.query_projection = keras.layers.Dense(
             units, use_bias=False, name="query_projection", dtype=self.dtype_policy
@@ -74,16 +74,16 @@ class AdditiveAttention(BaseAttention):
             1, use_bias=False, name="score_vector", dtype=self.dtype_policy
         )
 
-    def _build_weights(self, query_shape, value_shape, key_shape):
+    def build(self, query_shape, value_shape, key_shape=None):
+        super().build(query_shape, value_shape, key_shape)
         self.query_projection.build(query_shape)
-        self.key_projection.build(key_shape)
+        self.key_projection.build(value_shape if key_shape is None else key_shape)
         self.score_vector.build((None, self.units))
 
-    def _project_inputs(self, query, key, value):
-        return self.query_projection(query), self.key_projection(key), value
-
     def _calculate_scores(self, query, key):
-        return additive_scores(query, key, self.score_vector)
+        return additive_scores(
+            self.query_projection(query), self.key_projection(key), self.score_vector
+        )
 
     def get_config(self):
         return {**super().get_config(), "units": self.units}

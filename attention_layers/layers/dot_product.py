@@ -3,7 +3,8 @@
 import keras
 
 from attention_layers.layers import mechanism
-from attention_layers.layers.base import BaseAttention, check_rank, check_size
+from attention_layers.layers.base import BaseAttention
+from attention_layers.utils.checks import check_rank, check_size
 
 
 def scaled_dot_product_attention(
@@ -113,14 +114,11 @@ class ScaledDotProductAttention(BaseAttention):
         return mechanism.default_scale(depth) if self.scale is None else self.scale
 
     def _calculate_scores(self, query, key):
+        check_size("key", key.shape, -1, query.shape[-1], "the depth of `query`")
         return mechanism.dot_product_scores(query, key, self._scale(query.shape[-1]))
 
     def _fused_scale(self, query):
         return self._scale(query.shape[-1])
-
-    def _check_shapes(self, query_shape, value_shape, key_shape):
-        super()._check_shapes(query_shape, value_shape, key_shape)
-        check_size("key", key_shape, -1, query_shape[-1], "the depth of `query`")
 
     def get_config(self):
         return {**super().get_config(), "scale": self.scale}

@@ -4,8 +4,9 @@
 import keras
 from keras import ops
 
-from attention_layers.layers.additive import check_units
-from attention_layers.layers.base import BaseAttention, check_mask
+from attention_layers.layers.additive import additive_scores
+from attention_layers.layers.base import BaseAttention
+from attention_layers.utils.checks import check_positive_int
 
 
 @keras.saving.register_keras_serializable(package="attention_layers")
@@ -46,26 +47,26 @@ class LocationAttention(BaseAttention):
 
     def __init__(self, max_length, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(max_length, bool) or not isinstance(max_length, int) or max_length < 1:
-            raise ValueError(f"`max_length` must be a positive int; received {max_length!r}.")
+        check_positive_int("max_length", max_length)
         self.max_length = max_length
         self.location_projection = keras.layers.Dense(
             max_length, name="W_a", dtype=self.dtype_policy
         )
 
-    def _build_weights(self, query_shape, value_shape, key_shape):
+    def build(self, query_shape, value_shape, key_shape=None):
+        super().build(query_shape, value_shape, key_shape)
+        self._check_length(value_shape[1])
         self.location_projection.build(query_shape)
 
-    def _check_shapes(self, query_shape, value_shape, key_shape):
-        super()._check_shapes(query_shape, value_shape, key_shape)
-        length = value_shape[1]
+    def _check_length(self, length):
         if length is not None and length > self.max_length:
             raise ValueError(
-                f"`value` has {length} positions (shape {tuple(value_shape)}), more than "
-                f"`max_length`={self.max_length} this LocationAttention was built for."
+                f"`value` has {length} positions, more than `max_length`={self.max_length} "
+                "this LocationAttention was built for."
             )
 
     def _calculate_scores(self, query, key):
+        self._check_length(key.shape[-2])
         scores = self.location_projection(query)  # (batch, T_q, max_length)
         return scores[..., : ops.shape(key)[-2]]  # (batch, T_q, T_k)
 
@@ -127,14 +128,10 @@ class LocationSensitiveAttention(BaseAttention):
     (2, 1, 9)
     """
 
-    _pairwise_score = False
-
     def __init__(self, units, filters=32, kernel_size=31, cumulative=False, **kwargs):
         super().__init__(**kwargs)
-        check_units(units)
-        for name, size in (("filters", filters), ("kernel_size", kernel_size)):
-            if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-                raise ValueError(f"`{name}` must be a positive int; received {size!r}.")
+        for name, size in (("units", units), ("filters", filters), ("kernel_size", kernel_size)):
+            check_positive_int(name, size)
         self.units = units
         self.filters = filters
         self.kernel_size = kernel_size
@@ -152,81 +149,42 @@ class LocationSensitiveAttention(BaseAttention):
         )
         self.score_vector = keras.layers.Dense(1, use_bias=False, name="w", dtype=policy)
 
-    def build(self, query_shape, value_shape, key_shape=None, previous_alignment_shape=None):
+    def build(self, query_shape, value_shape, key_shape=None):
         super().build(query_shape, value_shape, key_shape)
-
-    def _build_weights(self, query_shape, value_shape, key_shape):
         self.query_projection.build(query_shape)
-        self.key_projection.build(key_shape)
+        self.key_projection.build(value_shape if key_shape is None else key_shape)
         self.location_convolution.build((None, None, 1))
         self.location_projection.build((None, self.filters))
         self.score_vector.build((None, self.units))
 
-    def call(
-        self,
-        query,
-        value,
-        key=None,
-        previous_alignment=None,
-        query_mask=None,
-        value_mask=None,
-        key_mask=None,
-        attention_mask=None,
-        return_attention_scores=False,
-        training=None,
-        use_causal_mask=False,
-    ):
-        batch, query_length = ops.shape(query)[0], ops.shape(query)[1]
-        key_length = ops.shape(value)[1]
-        if previous_alignment is None:
-            previous_alignment = ops.zeros((batch, query_length, key_length), self.compute_dtype)
-        else:
-            previous_alignment = ops.cast(previous_alignment, self.compute_dtype)
-            if len(previous_alignment.shape) == 2:
-                check_mask(
-                    "previous_alignment", previous_alignment, (query.shape[0], value.shape[1]),
-                    "(batch, T_k)",
-                )
-                previous_alignment = ops.broadcast_to(
-                    ops.expand_dims(previous_alignment, 1), (batch, query_length, key_length)
-                )
-            check_mask(
-                "previous_alignment", previous_alignment,
-                (query.shape[0], query.shape[1], value.shape[1]), "(batch, T_q, T_k)",
-            )
-        # Convolve each query's previous alignment over the source positions.
-        flat = ops.reshape(previous_alignment, (-1, key_length, 1))  # (batch * T_q, T_k, 1)
+    def _calculate_scores(self, query, key, previous_alignment=None):
+        # No alignment means zeros, whose features are zeros (F and U have no bias): the
+        # score is then additive, and pairwise.
+        features = None
+        if previous_alignment is not None:
+            features = self._location_features(previous_alignment)  # (batch, T_q, T_k, units)
+        return additive_scores(
+            self.query_projection(query), self.key_projection(key), self.score_vector, features
+        )  # (batch, T_q, T_k)
+
+    def _location_features(self, alignment):
+        """`U (F * alpha_{i-1})`: `(batch, T_q, T_k) -> (batch, T_q, T_k, units)`."""
+        batch, query_length, key_length = (ops.shape(alignment)[axis] for axis in range(3))
+        # Convolve each query's previous alignment over the source positions. An empty
+        # batch or length makes TensorFlow's convolution return its input unchanged, so one
+        # row and one position of zeros are added, and cut off again. The zero position
+        # changes nothing: "same" padding reads zeros beyond the end anyway.
+        flat = ops.reshape(alignment, (batch * query_length, key_length, 1))
+        flat = ops.pad(flat, [(0, 1), (0, 1), (0, 0)])
         features = self.location_projection(self.location_convolution(flat))
-        features = ops.reshape(features, (batch, query_length, key_length, self.units))
-
-        def score_with_location(projected_query, projected_key):
-            hidden = ops.tanh(
-                ops.expand_dims(projected_query, -2)  # (batch, T_q, 1, units)
-                + ops.expand_dims(projected_key, -3)  # (batch, 1, T_k, units)
-                + features  # (batch, T_q, T_k, units)
-            )
-            return ops.squeeze(self.score_vector(hidden), -1)  # (batch, T_q, T_k)
-
-        return self._attention(
-            query, value, key, query_mask=query_mask, value_mask=value_mask,
-            key_mask=key_mask, attention_mask=attention_mask,
-            return_attention_scores=return_attention_scores, training=training,
-            use_causal_mask=use_causal_mask, score_fn=score_with_location,
-        )
-
-    def _project_inputs(self, query, key, value):
-        return self.query_projection(query), self.key_projection(key), value
+        features = features[:-1, :-1]  # (batch * T_q, T_k, units)
+        return ops.reshape(features, (batch, query_length, key_length, self.units))
 
     def next_alignment(self, previous_alignment, weights):
         """The alignment to feed to the next step: `weights`, or the running sum."""
         if self.cumulative and previous_alignment is not None:
             return previous_alignment + weights
         return weights
-
-    def compute_output_shape(
-        self, query_shape, value_shape, key_shape=None, previous_alignment_shape=None
-    ):
-        return super().compute_output_shape(query_shape, value_shape)
 
     def get_config(self):
         return {

@@ -3,8 +3,9 @@
 import keras
 
 from attention_layers.layers import mechanism
-from attention_layers.layers.additive import additive_scores, check_units
-from attention_layers.layers.base import BaseAttention, check_size
+from attention_layers.layers.additive import additive_scores
+from attention_layers.layers.base import BaseAttention
+from attention_layers.utils.checks import check_one_of, check_positive_int, check_size
 
 SCORES = ("dot", "general", "concat")
 
@@ -50,14 +51,15 @@ class LuongAttention(BaseAttention):
 
     def __init__(self, score="general", units=None, **kwargs):
         super().__init__(**kwargs)
-        if score not in SCORES:
-            raise ValueError(f"`score` must be one of {SCORES}; received {score!r}.")
+        check_one_of("score", score, SCORES)
         if score == "concat":
-            check_units(units)
+            check_positive_int("units", units)
         self.score = score
         self.units = units
 
-    def _build_weights(self, query_shape, value_shape, key_shape):
+    def build(self, query_shape, value_shape, key_shape=None):
+        super().build(query_shape, value_shape, key_shape)
+        key_shape = value_shape if key_shape is None else key_shape
         if self.score == "general":
             self.key_projection = keras.layers.Dense(
                 query_shape[-1], use_bias=False, name="W_a", dtype=self.dtype_policy
@@ -77,21 +79,14 @@ class LuongAttention(BaseAttention):
             )
             self.score_vector.build((None, self.units))
 
-    def _check_shapes(self, query_shape, value_shape, key_shape):
-        super()._check_shapes(query_shape, value_shape, key_shape)
-        if self.score == "dot":
-            check_size("key", key_shape, -1, query_shape[-1], "the depth of `query` for 'dot'")
-
-    def _project_inputs(self, query, key, value):
-        if self.score == "general":
-            key = self.key_projection(key)
-        elif self.score == "concat":
-            query, key = self.query_projection(query), self.key_projection(key)
-        return query, key, value
-
     def _calculate_scores(self, query, key):
+        if self.score == "general":
+            return mechanism.dot_product_scores(query, self.key_projection(key))
         if self.score == "concat":
-            return additive_scores(query, key, self.score_vector)
+            return additive_scores(
+                self.query_projection(query), self.key_projection(key), self.score_vector
+            )
+        check_size("key", key.shape, -1, query.shape[-1], "the depth of `query` for 'dot'")
         return mechanism.dot_product_scores(query, key)
 
     def get_config(self):

@@ -8,7 +8,8 @@ are carried through, and masks broadcast over them.
 
 - **explicit**: the full `(T_q, T_k)` score matrix, used whenever weights are requested;
 - **fused**: `keras.ops.dot_product_attention` (a fused kernel on JAX and PyTorch GPUs), for
-  scaled dot-product scores when weights are not requested and no dropout applies;
+  scaled dot-product scores when weights are not requested, no dropout applies and the
+  inputs are not float16 (whose softmax must run in float32 to stay finite);
 - **banded**: for `sliding_window` self-attention, queries are cut into blocks of
   `sliding_window` positions, and each block scores only the three key blocks around it, so
   time and memory grow as `O(T * window)` instead of `O(T^2)`.
@@ -89,8 +90,7 @@ def attend(
         fused_scale is not None
         and dropout_fn is None
         and not return_attention_scores
-        # jax.nn.dot_product_attention needs equal key and value depths.
-        and key.shape[-1] == value.shape[-1]
+        and _fused_is_safe(query, key, value)
     ):
         return _fused_attention(query, key, value, mask, fused_scale), None
 
@@ -100,6 +100,18 @@ def attend(
     attended = weights if dropout_fn is None else dropout_fn(weights)
     context = ops.matmul(attended, value)  # (batch, [heads,] T_q, d_v)
     return context, (weights if return_attention_scores else None)
+
+
+def _fused_is_safe(query, key, value):
+    """Whether `ops.dot_product_attention` gives what the explicit path gives."""
+    # jax.nn.dot_product_attention needs equal depths (the explicit path reports a query and
+    # key of different depths by name). A float16 kernel takes its softmax in float16, where
+    # large logits overflow to inf and the weights become NaN; the explicit path scales the
+    # query first and runs the softmax in float32. bfloat16 has float32's range.
+    return (
+        query.shape[-1] == key.shape[-1] == value.shape[-1]
+        and ops.dtype(query) != "float16"
+    )
 
 
 def dot_product_scores(query, key, scale=None):

@@ -5,6 +5,11 @@ from keras import ops
 
 from attention_layers.layers import mechanism
 from attention_layers.layers.base import BaseAttention
+from attention_layers.utils.checks import (
+    check_one_of,
+    check_optional_positive_int,
+    check_positive_int,
+)
 
 
 @keras.saving.register_keras_serializable(package="attention_layers")
@@ -69,25 +74,36 @@ class MultiHeadAttention(BaseAttention):
         output_shape=None,
         attention_axes=None,
         sliding_window=None,
+        flash_attention=None,
         kernel_initializer="glorot_uniform",
         bias_initializer="zeros",
         kernel_regularizer=None,
         bias_regularizer=None,
+        activity_regularizer=None,
         kernel_constraint=None,
         bias_constraint=None,
+        use_gate=False,
         seed=None,
         **kwargs,
     ):
-        super().__init__(dropout=dropout, sliding_window=sliding_window, seed=seed, **kwargs)
-        for name, size in (("num_heads", num_heads), ("key_dim", key_dim)):
-            if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-                raise ValueError(f"`{name}` must be a positive int; received {size!r}.")
-        if value_dim is not None and (not isinstance(value_dim, int) or value_dim < 1):
-            raise ValueError(f"`value_dim` must be None or a positive int; received {value_dim!r}.")
+        super().__init__(
+            dropout=dropout, sliding_window=sliding_window, seed=seed,
+            activity_regularizer=activity_regularizer, **kwargs,
+        )
+        check_positive_int("num_heads", num_heads)
+        check_positive_int("key_dim", key_dim)
+        check_optional_positive_int("value_dim", value_dim)
         if attention_axes is not None:
+            # Keras' other axes attend over images or videos; ours over a time axis only.
             raise ValueError(
                 "`attention_axes` must be None (attention over the time axis of "
                 f"(batch, T, dim) inputs); received {attention_axes!r}."
+            )
+        check_one_of("flash_attention", flash_attention, (None, True, False))
+        if flash_attention and dropout > 0:
+            raise ValueError(
+                "`flash_attention=True` cannot apply `dropout` (the fused kernel has none); "
+                f"received dropout={dropout!r}."
             )
         if isinstance(output_shape, (tuple, list)):
             if len(output_shape) != 1:
@@ -99,6 +115,8 @@ class MultiHeadAttention(BaseAttention):
         self.key_dim = key_dim
         self.value_dim = value_dim or key_dim
         self.use_bias = use_bias
+        self.use_gate = bool(use_gate)
+        self.flash_attention = flash_attention
         self._output_size = output_shape
         self._dense_arguments = {
             "kernel_initializer": keras.initializers.get(kernel_initializer),
@@ -109,11 +127,12 @@ class MultiHeadAttention(BaseAttention):
             "bias_constraint": keras.constraints.get(bias_constraint),
         }
 
-    def _projection(self, name, heads_and_depth):
+    def _projection(self, name, heads_and_depth, activation=None):
         projection = keras.layers.EinsumDense(
             "abc,cde->abde",
             output_shape=(None, *heads_and_depth),
             bias_axes="de" if self.use_bias else None,
+            activation=activation,
             name=name,
             dtype=self.dtype_policy,
             **self._dense_arguments,
@@ -122,17 +141,23 @@ class MultiHeadAttention(BaseAttention):
         projection.supports_masking = True
         return projection
 
-    def _build_weights(self, query_shape, value_shape, key_shape):
+    def build(self, query_shape, value_shape, key_shape=None):
+        super().build(query_shape, value_shape, key_shape)
         # Same names and creation order as keras.layers.MultiHeadAttention.
         self._query_dense = self._projection("query", (self.num_heads, self.key_dim))
         self._query_dense.build(query_shape)
         self._key_dense = self._projection("key", (self.num_heads, self.key_dim))
-        self._key_dense.build(key_shape)
+        self._key_dense.build(value_shape if key_shape is None else key_shape)
+        if self.use_gate:
+            self._gate_dense = self._projection(
+                "gate", (self.num_heads, self.value_dim), activation="sigmoid"
+            )
+            self._gate_dense.build(query_shape)
         self._value_dense = self._projection("value", (self.num_heads, self.value_dim))
         self._value_dense.build(value_shape)
         self._output_dense = keras.layers.EinsumDense(
             "abcd,cde->abe",
-            output_shape=(None, self._output_dim(query_shape, value_shape)),
+            output_shape=(None, self._output_size or query_shape[-1]),
             bias_axes="e" if self.use_bias else None,
             name="attention_output",
             dtype=self.dtype_policy,
@@ -140,8 +165,8 @@ class MultiHeadAttention(BaseAttention):
         )
         self._output_dense.build((None, None, self.num_heads, self.value_dim))
 
-    def _output_dim(self, query_shape, value_shape):
-        return self._output_size or query_shape[-1]
+    def compute_output_shape(self, query_shape, value_shape, key_shape=None):
+        return (*query_shape[:-1], self._output_size or query_shape[-1])
 
     @staticmethod
     def _split_heads(projection, tensor):
@@ -159,11 +184,17 @@ class MultiHeadAttention(BaseAttention):
         return mechanism.dot_product_scores(query, key, mechanism.default_scale(self.key_dim))
 
     def _fused_scale(self, query):
+        if self.flash_attention is False:
+            return None
         return mechanism.default_scale(self.key_dim)
 
-    def _project_output(self, context):
+    def _project_output(self, context, query):
         # (batch, heads, T_q, value_dim) -> (batch, T_q, heads, value_dim) -> (batch, T_q, out)
-        return self._output_dense(ops.transpose(context, (0, 2, 1, 3)))
+        context = ops.transpose(context, (0, 2, 1, 3))
+        if self.use_gate:
+            # Gated attention (Qiu et al. 2025): a sigmoid gate from the query per head.
+            context = context * self._gate_dense(query)  # (batch, T_q, heads, value_dim)
+        return self._output_dense(context)
 
     # --- cached decoding ---------------------------------------------------------------
 
@@ -205,25 +236,31 @@ class MultiHeadAttention(BaseAttention):
             fused_scale=self._fused_scale(projected_query),
             allow_banded=False,
         )
-        output = self._project_output(context)
+        output = self._project_output(context, query)
         return (output, weights) if return_attention_scores else output
 
+    def _shape_config(self):
+        """The constructor arguments that size the heads and the output."""
+        return {
+            "num_heads": self.num_heads,
+            "key_dim": self.key_dim,
+            "value_dim": self.value_dim,
+            "output_shape": self._output_size,
+        }
+
     def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "num_heads": self.num_heads,
-                "key_dim": self.key_dim,
-                "value_dim": self.value_dim,
-                "use_bias": self.use_bias,
-                "output_shape": self._output_size,
-                **{
-                    name: keras.saving.serialize_keras_object(value)
-                    for name, value in self._dense_arguments.items()
-                },
-            }
-        )
-        return config
+        return {
+            **super().get_config(),
+            **self._shape_config(),
+            "use_bias": self.use_bias,
+            "attention_axes": None,
+            "flash_attention": self.flash_attention,
+            "use_gate": self.use_gate,
+            **{
+                name: keras.saving.serialize_keras_object(value)
+                for name, value in self._dense_arguments.items()
+            },
+        }
 
 
 @keras.saving.register_keras_serializable(package="attention_layers")
@@ -264,8 +301,6 @@ class SelfAttention(MultiHeadAttention):
     """
 
     def __init__(self, units, output_dim=None, **kwargs):
-        for fixed in ("num_heads", "key_dim", "value_dim", "output_shape"):
-            kwargs.pop(fixed, None)  # present in configs written by get_config
         super().__init__(num_heads=1, key_dim=units, output_shape=output_dim, **kwargs)
         self.units = units
 
@@ -280,21 +315,19 @@ class SelfAttention(MultiHeadAttention):
         query_mask=None,
         value_mask=None,
         key_mask=None,
-        attention_mask=None,
         return_attention_scores=False,
         training=None,
-        use_causal_mask=False,
         mask=None,
+        **kwargs,
     ):
+        # The masks and `training` are named here because Keras fills only named arguments.
         if value is None:
             # Keras fills `mask` (not `query_mask`) when the query is the only tensor.
             query_mask = mask if query_mask is None else query_mask
             value, value_mask = query, query_mask
         result = super().call(
-            query, value, key, query_mask=query_mask, value_mask=value_mask,
-            key_mask=key_mask, attention_mask=attention_mask,
-            return_attention_scores=return_attention_scores, training=training,
-            use_causal_mask=use_causal_mask,
+            query, value, key, query_mask=query_mask, value_mask=value_mask, key_mask=key_mask,
+            return_attention_scores=return_attention_scores, training=training, **kwargs,
         )
         if return_attention_scores:
             output, weights = result
@@ -304,10 +337,5 @@ class SelfAttention(MultiHeadAttention):
     def compute_output_shape(self, query_shape, value_shape=None, key_shape=None):
         return super().compute_output_shape(query_shape, value_shape or query_shape)
 
-    def get_config(self):
-        config = super().get_config()
-        for fixed in ("num_heads", "key_dim", "value_dim", "output_shape"):
-            config.pop(fixed)
-        config.update({"units": self.units, "output_dim": self._output_size})
-        return config
-
+    def _shape_config(self):
+        return {"units": self.units, "output_dim": self._output_size}

@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from attention_layers.utils.checks import check_positive_int
+
 
 def sinusoidal_encoding(positions, depth, max_wavelength=10000.0):
     """The encoding of the given positions: `(T,)` -> `(T, depth)` float32 (§3.5)."""
@@ -94,8 +96,7 @@ class PositionEmbedding(keras.layers.Layer):
 
     def __init__(self, max_length, initializer="glorot_uniform", **kwargs):
         super().__init__(**kwargs)
-        if isinstance(max_length, bool) or not isinstance(max_length, int) or max_length < 1:
-            raise ValueError(f"`max_length` must be a positive int; received {max_length!r}.")
+        check_positive_int("max_length", max_length)
         self.max_length = max_length
         self.initializer = keras.initializers.get(initializer)
         self.supports_masking = True

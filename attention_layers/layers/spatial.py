@@ -4,7 +4,7 @@ import keras
 from keras import ops
 
 from attention_layers.layers.additive import AdditiveAttention
-from attention_layers.layers.base import check_rank
+from attention_layers.utils.checks import check_non_negative_float, check_rank
 
 
 @keras.saving.register_keras_serializable(package="attention_layers")
@@ -56,10 +56,7 @@ class SpatialAttention(AdditiveAttention):
         if kwargs.get("sliding_window") is not None:
             raise ValueError("`sliding_window` is not defined over image regions; use None.")
         super().__init__(units, **kwargs)
-        if not isinstance(penalty_weight, (int, float)) or penalty_weight < 0:
-            raise ValueError(
-                f"`penalty_weight` must be a float >= 0; received {penalty_weight!r}."
-            )
+        check_non_negative_float("penalty_weight", penalty_weight)
         self.penalty_weight = float(penalty_weight)
 
     def build(self, query_shape, value_shape, key_shape=None):
@@ -79,10 +76,10 @@ class SpatialAttention(AdditiveAttention):
         query_mask=None,
         value_mask=None,
         key_mask=None,
-        attention_mask=None,
         return_attention_scores=False,
         training=None,
         use_causal_mask=False,
+        **kwargs,
     ):
         if use_causal_mask:
             raise ValueError("`use_causal_mask` has no meaning over image regions.")
@@ -92,22 +89,24 @@ class SpatialAttention(AdditiveAttention):
         if single_step:
             query = ops.expand_dims(query, 1)  # (batch, 1, d_q)
 
+        batch = ops.shape(value)[0]  # not -1 in the reshapes: a batch may be empty
+
         def regions(tensor):
-            return None if tensor is None else ops.reshape(tensor, (-1, height * width, tensor.shape[-1]))
+            return None if tensor is None else ops.reshape(tensor, (batch, height * width, tensor.shape[-1]))
 
         def region_mask(mask):
-            return None if mask is None else ops.reshape(mask, (-1, height * width))
+            return None if mask is None else ops.reshape(mask, (batch, height * width))
 
-        context, weights = self._attention(
+        context, weights = super().call(
             query, regions(value), regions(key), query_mask=query_mask,
             value_mask=region_mask(value_mask), key_mask=region_mask(key_mask),
-            attention_mask=attention_mask, return_attention_scores=True, training=training,
+            return_attention_scores=True, training=training, **kwargs,
         )  # (batch, T_q, C), (batch, T_q, H * W)
         if self.penalty_weight > 0:
             coverage = ops.sum(ops.cast(weights, "float32"), axis=1)  # (batch, H * W)
             penalty = ops.mean(ops.sum(ops.square(1.0 - coverage), axis=-1))
             self.add_loss(self.penalty_weight * penalty)
-        weights = ops.reshape(weights, (-1, weights.shape[1], height, width))
+        weights = ops.reshape(weights, (batch, ops.shape(weights)[1], height, width))
         if single_step:
             context, weights = ops.squeeze(context, 1), ops.squeeze(weights, 1)
         if return_attention_scores:

@@ -4,11 +4,11 @@ import keras
 from keras import ops
 
 from attention_layers.layers.multi_head import MultiHeadAttention
-
-
-def _check_positive(name, value):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"`{name}` must be a positive int; received {value!r}.")
+from attention_layers.utils.checks import (
+    check_optional_positive_int,
+    check_positive_int,
+    check_rate,
+)
 
 
 class _TransformerBlock(keras.layers.Layer):
@@ -26,12 +26,10 @@ class _TransformerBlock(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        _check_positive("num_heads", num_heads)
-        _check_positive("feed_forward_dim", feed_forward_dim)
-        if key_dim is not None:
-            _check_positive("key_dim", key_dim)
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"`dropout` must be a float in [0, 1); received {dropout!r}.")
+        check_positive_int("num_heads", num_heads)
+        check_positive_int("feed_forward_dim", feed_forward_dim)
+        check_optional_positive_int("key_dim", key_dim)
+        check_rate("dropout", dropout)
         self.num_heads = num_heads
         self.feed_forward_dim = feed_forward_dim
         self.key_dim = key_dim
@@ -41,7 +39,7 @@ class _TransformerBlock(keras.layers.Layer):
         self.epsilon = epsilon
         self.supports_masking = True
 
-    def _attention(self, name, model_dim, **kwargs):
+    def _make_attention(self, name, model_dim, **kwargs):
         key_dim = self.key_dim or max(1, model_dim // self.num_heads)
         return MultiHeadAttention(
             self.num_heads, key_dim, dropout=self.dropout, name=name,
@@ -158,7 +156,7 @@ class TransformerEncoderBlock(_TransformerBlock):
 
     def build(self, input_shape):
         model_dim = input_shape[-1]
-        self.self_attention = self._attention(
+        self.self_attention = self._make_attention(
             "self_attention", model_dim, sliding_window=self.sliding_window
         )
         self.self_attention.build(input_shape, input_shape)
@@ -233,10 +231,10 @@ class TransformerDecoderBlock(_TransformerBlock):
 
     def build(self, inputs_shape, context_shape):
         model_dim = inputs_shape[-1]
-        self.self_attention = self._attention("self_attention", model_dim)
+        self.self_attention = self._make_attention("self_attention", model_dim)
         self.self_attention.build(inputs_shape, inputs_shape)
         self.self_attention_norm = self._norm("self_attention_norm", model_dim)
-        self.cross_attention = self._attention("cross_attention", model_dim)
+        self.cross_attention = self._make_attention("cross_attention", model_dim)
         self.cross_attention.build(inputs_shape, context_shape)
         self.cross_attention_norm = self._norm("cross_attention_norm", model_dim)
         self.build_common(model_dim)

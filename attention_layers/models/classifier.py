@@ -18,28 +18,13 @@ label (uniform weights would put 15% there) at 99.8% test accuracy; pooling the 
 96% there, at 100%.
 """
 
-import math
-
 import keras
 from keras import ops
 
-from attention_layers.layers import (
-    AdditiveAttention,
-    AttentionPooling,
-    SinusoidalPositionalEncoding,
-    TransformerEncoderBlock,
-    mechanism,
-)
-
-
-def _check_positive(name, value):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"`{name}` must be a positive int; received {value!r}.")
-
-
-def _check_dropout(dropout):
-    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
-        raise ValueError(f"`dropout` must be a float in [0, 1); received {dropout!r}.")
+from attention_layers.layers import AdditiveAttention, AttentionPooling
+from attention_layers.models.encoder_stack import TransformerEncoderStack, final_norm
+from attention_layers.utils.checks import check_positive_int, check_rate
+from attention_layers.utils.token_ids import padding_mask
 
 
 def _probability_layer():
@@ -97,8 +82,8 @@ class HashedBigramEmbedding(keras.layers.Layer):
 
     def __init__(self, buckets, output_dim, **kwargs):
         super().__init__(**kwargs)
-        _check_positive("buckets", buckets)
-        _check_positive("output_dim", output_dim)
+        check_positive_int("buckets", buckets)
+        check_positive_int("output_dim", output_dim)
         if not valid_bigram_buckets(buckets):
             raise ValueError(
                 f"`buckets` must be at most {MAX_BIGRAM_BUCKETS:,} (so that the hash stays in "
@@ -128,34 +113,17 @@ class HashedBigramEmbedding(keras.layers.Layer):
 
 
 class _WordPooling(AttentionPooling):
-    """`AttentionPooling` whose keys and values may differ: `pooled = sum_t alpha_t values_t`.
+    """`AttentionPooling`, under the class name that `.keras` files store its weights by.
 
-    The scores come from `inputs` (Yang et al. 2016, eq. 5-6); the weighted sum is over
-    `values` (default: `inputs`, eq. 7). Also runs where the time length is unknown (a
-    `tf.function` over batches of varying length, a serving signature): the base layer
-    shapes its query as `keys[:, :1, :1]`, whose length TensorFlow cannot infer there.
-    The variables are those of `AttentionPooling`.
+    Keras files the weights of a model's layers under their class names; classifiers saved
+    before the pooling was a plain `AttentionPooling` find them here. Nothing is overridden.
     """
-
-    def call(self, inputs, values=None, mask=None, return_attention_scores=False,
-             training=None):
-        values = inputs if values is None else values
-        keys = self.key_projection(inputs)  # (batch, T, units)
-        query = ops.broadcast_to(
-            ops.cast(self.context_query, keys.dtype), (ops.shape(keys)[0], 1, keys.shape[-1])
-        )  # (batch, 1, units)
-        pooled, weights = self._attention(
-            query, values, keys, value_mask=mask, return_attention_scores=True,
-            training=training, score_fn=mechanism.dot_product_scores,
-        )  # (batch, 1, d_values), (batch, 1, T)
-        pooled, weights = pooled[:, 0], weights[:, 0]
-        return (pooled, weights) if return_attention_scores else pooled
 
 
 def _bigram_layer(buckets, output_dim):
     if buckets is None:
         return None
-    _check_positive("bigram_buckets", buckets)
+    check_positive_int("bigram_buckets", buckets)
     return HashedBigramEmbedding(buckets, output_dim, name="bigrams")
 
 
@@ -179,7 +147,7 @@ def _check_token_ids(token_ids):
 
 
 @keras.saving.register_keras_serializable(package="attention_layers")
-class TransformerClassifier(_PooledValues, keras.Model):
+class TransformerClassifier(TransformerEncoderStack, _PooledValues, keras.Model):
     """A Transformer encoder chooses the words, attention pooling reads them: ids -> P(positive).
 
     Token embeddings scaled by `sqrt(d_model)` (Vaswani et al. 2017, §3.4) plus sinusoidal
@@ -254,10 +222,10 @@ class TransformerClassifier(_PooledValues, keras.Model):
             ("num_heads", num_heads),
             ("feed_forward_dim", feed_forward_dim),
         ):
-            _check_positive(name, size)
+            check_positive_int(name, size)
         if pooling_units is not None:
-            _check_positive("pooling_units", pooling_units)
-        _check_dropout(dropout)
+            check_positive_int("pooling_units", pooling_units)
+        check_rate("dropout", dropout)
         if model_dim % num_heads:
             raise ValueError(
                 f"`model_dim` ({model_dim}) must be divisible by `num_heads` ({num_heads})."
@@ -274,20 +242,8 @@ class TransformerClassifier(_PooledValues, keras.Model):
         self.bigrams = _bigram_layer(bigram_buckets, model_dim)
 
         self.embedding = keras.layers.Embedding(vocabulary_size, model_dim, name="embedding")
-        self.positions = SinusoidalPositionalEncoding(name="positions")
-        self.embedding_dropout = keras.layers.Dropout(dropout, name="embedding_dropout")
-        self.encoder_blocks = [
-            TransformerEncoderBlock(
-                num_heads=num_heads,
-                feed_forward_dim=feed_forward_dim,
-                dropout=dropout,
-                norm_first=norm_first,
-                name=f"encoder_{index}",
-            )
-            for index in range(num_layers)
-        ]
-        # A pre-norm stack ends with a normalization (Xiong et al. 2020).
-        self.encoder_norm = keras.layers.LayerNormalization(epsilon=1e-5, name="encoder_norm")
+        self._init_encoder_stack(num_layers)
+        self.encoder_norm = final_norm("encoder_norm")
         self.pooling = _WordPooling(units=pooling_units, name="pooling")
         self.hidden = keras.layers.Dense(model_dim, activation="relu", name="hidden")
         self.hidden_dropout = keras.layers.Dropout(dropout, name="hidden_dropout")
@@ -299,20 +255,9 @@ class TransformerClassifier(_PooledValues, keras.Model):
 
     def _forward(self, token_ids, training=None, return_attention=False):
         _check_token_ids(token_ids)
-        mask = ops.not_equal(token_ids, 0)  # (batch, T)
+        mask = padding_mask(token_ids)  # (batch, T)
         words = self.embedding(token_ids)  # (batch, T, d)
-        x = words * ops.cast(math.sqrt(self.model_dim), words.dtype)
-        x = self.embedding_dropout(self.positions(x), training=training)
-        attention = {}
-        for index, block in enumerate(self.encoder_blocks):
-            if return_attention:
-                x, weights = block(x, mask=mask, return_attention_scores=True, training=training)
-                attention[f"encoder_{index}/self_attention"] = weights  # (batch, heads, T, T)
-            else:
-                # Without weights the blocks may use the fused attention kernel.
-                x = block(x, mask=mask, training=training)
-        if self.norm_first:
-            x = self.encoder_norm(x)
+        x, attention = self._encode_embedded(words, mask, training, return_attention)
         pooled, weights = self.pooling(
             x, values=self._values(self.embedding_dropout(words, training=training), token_ids,
                                    training), mask=mask, return_attention_scores=True,
@@ -415,8 +360,8 @@ class BiGRUClassifier(_PooledValues, keras.Model):
             ("units", units),
             ("attention_units", attention_units),
         ):
-            _check_positive(name, size)
-        _check_dropout(dropout)
+            check_positive_int(name, size)
+        check_rate("dropout", dropout)
         self.vocabulary_size = vocabulary_size
         self.embedding_dim = embedding_dim
         self.units = units
@@ -443,7 +388,7 @@ class BiGRUClassifier(_PooledValues, keras.Model):
 
     def _forward(self, token_ids, training=None):
         _check_token_ids(token_ids)
-        mask = ops.not_equal(token_ids, 0)  # (batch, T)
+        mask = padding_mask(token_ids)  # (batch, T)
         words = self.embedding_dropout(self.embedding(token_ids), training=training)
         # The mask makes each direction skip padding: the backward GRU starts at the last
         # real token, and both final states summarize the words only.

@@ -53,7 +53,10 @@ class RNNTranslator(keras.Model):
       Luong's input feeding (eq. 5 fed into the next input, §3.3) or location-sensitive
       attention (the previous alignment, Chorowski et al. 2015).
 
-    `decode_step` runs one step for greedy or beam search, with the same weights.
+    For greedy and beam search (`attention_layers.decoding`) it implements the decoding
+    interface of the translators: `start_decoding`, `decode_step` (one target step of the
+    step-by-step decoder, with the same weights), `decode_prefix` and
+    `max_source_length`.
 
     Args:
         source_vocab_size: size of the source vocabulary (id 0 is padding).
@@ -64,7 +67,8 @@ class RNNTranslator(keras.Model):
         attention: one of `"bahdanau"`, `"luong-dot"`, `"luong-general"`, `"luong-concat"`,
             `"location"`, `"location-sensitive"`.
         input_feeding: feed `h~_{t-1}` into step `t` (Luong et al. 2015, §3.3).
-        max_source_length: the longest source (needed by `"location"` attention).
+        max_source_length: the longest source (needed by `"location"` attention, whose
+            model then accepts no longer one; the other attentions take any length).
         dropout: on embeddings and the attentional vector.
 
     Call arguments:
@@ -116,7 +120,8 @@ class RNNTranslator(keras.Model):
         self.cell = cell
         self.attention_kind = attention
         self.input_feeding = input_feeding
-        self.max_source_length = max_source_length
+        # The constructor argument; `max_source_length` is the limit the model enforces.
+        self._max_source_length = max_source_length
         self.dropout = dropout
         self.step_by_step = input_feeding or attention == "location-sensitive"
 
@@ -195,7 +200,7 @@ class RNNTranslator(keras.Model):
         weights = ops.zeros(ops.shape(encoder_outputs)[:2], encoder_outputs.dtype)
         return (*initial_states, feed, weights, weights)
 
-    def decode_step(self, token_embedding, step_state, encoder_outputs, source_mask, training=None):
+    def _decoder_step(self, token_embedding, step_state, encoder_outputs, source_mask, training):
         """One target step: `(batch, E)` embedding -> `(attentional (batch, units),
         weights (batch, S), next step_state)`."""
         *rnn_states, feed, _, alignment = step_state
@@ -223,7 +228,7 @@ class RNNTranslator(keras.Model):
             attentional = self._attentional_vector(context, decoder_outputs, training)
         else:
             def step(state, token_embedding):
-                *_, state = self.decode_step(
+                *_, state = self._decoder_step(
                     token_embedding, state, encoder_outputs, source_mask, training
                 )
                 # Keras' TensorFlow scan needs per-step outputs shaped like the carry,
@@ -252,6 +257,67 @@ class RNNTranslator(keras.Model):
         _, weights = self.decode(target_in, encoder_outputs, source_mask, initial_states)
         return {"cross_attention": weights}
 
+    # --- the decoding interface (`attention_layers.decoding`) ---------------------------
+
+    @property
+    def max_source_length(self):
+        """The longest source, `[START]`/`[END]` included, the model accepts: the
+        constructor's `max_source_length` with `"location"` attention (it scores a fixed
+        number of positions), else `None` (any length)."""
+        return self._max_source_length if self.attention_kind == "location" else None
+
+    def start_decoding(self, source_ids, max_length):
+        """Encodes the source for step-by-step decoding.
+
+        Args:
+            source_ids: int `(batch, S)`, padded with 0.
+            max_length: the most steps that will follow (the recurrent state needs no
+                buffer, so it only keeps the interface of `TransformerTranslator`).
+
+        Returns:
+            `(context, state)`: the context, fixed while decoding, is
+            `(encoder_outputs (batch, S, units), source_mask (batch, S), initial decoder
+            states)`; the state is `initial_step_state` (recurrent states, attentional
+            vector, weights, alignment), every tensor with the batch first.
+        """
+        encoder_outputs, source_mask, initial_states = self.encode(source_ids, training=False)
+        state = self.initial_step_state(encoder_outputs, initial_states)
+        return (encoder_outputs, source_mask, initial_states), tuple(state)
+
+    def decode_step(self, token_ids, position, context, state):
+        """The next token's logits after `token_ids`, one step of the recurrent decoder.
+
+        Args:
+            token_ids: int `(batch,)`, the tokens at `position` (`[START]` at 0).
+            position: int scalar, the step (the state carries what it needs of it).
+            context: from `start_decoding`.
+            state: from `start_decoding` or the previous `decode_step`.
+
+        Returns:
+            `(logits (batch, V), next state, cross-attention weights (batch, S))`.
+        """
+        encoder_outputs, source_mask, _ = context
+        attentional, weights, state = self._decoder_step(
+            self.target_embedding(token_ids), state, encoder_outputs, source_mask, False
+        )  # (batch, units), (batch, S)
+        return self.output_projection(attentional), tuple(state), weights
+
+    def decode_prefix(self, prefix_ids, context):
+        """The reference for `decode_step`: the whole prefix through the decoder again.
+
+        Args:
+            prefix_ids: int `(batch, t)`, `[START] y_1 ... y_{t-1}`.
+            context: from `start_decoding`.
+
+        Returns:
+            `(logits (batch, V), cross-attention weights (batch, S))` of the last position.
+        """
+        encoder_outputs, source_mask, initial_states = context
+        logits, weights = self.decode(
+            prefix_ids, encoder_outputs, source_mask, initial_states, training=False
+        )  # (batch, t, V), (batch, t, S)
+        return logits[:, -1], weights[:, -1]
+
     def get_config(self):
         return {
             **super().get_config(),
@@ -262,6 +328,6 @@ class RNNTranslator(keras.Model):
             "cell": self.cell,
             "attention": self.attention_kind,
             "input_feeding": self.input_feeding,
-            "max_source_length": self.max_source_length,
+            "max_source_length": self._max_source_length,
             "dropout": self.dropout,
         }

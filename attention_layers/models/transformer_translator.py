@@ -1,20 +1,14 @@
 """The Transformer translator (Vaswani et al. 2017), built from our blocks."""
 
-import math
-
 import keras
 from keras import ops
 
-from attention_layers.layers import (
-    SinusoidalPositionalEncoding,
-    TransformerDecoderBlock,
-    TransformerEncoderBlock,
-)
-from attention_layers.layers.positional import sinusoidal_encoding
+from attention_layers.layers import TransformerDecoderBlock
+from attention_layers.models.encoder_stack import TransformerEncoderStack, final_norm
 
 
 @keras.saving.register_keras_serializable(package="attention_layers")
-class TransformerTranslator(keras.Model):
+class TransformerTranslator(TransformerEncoderStack, keras.Model):
     """An encoder-decoder Transformer for translation, trained with teacher forcing.
 
     Vaswani et al. 2017, §3 and Figure 1: token embeddings scaled by `sqrt(d_model)` (§3.4)
@@ -26,9 +20,10 @@ class TransformerTranslator(keras.Model):
     2. `states = decoder(embed(target_in), memory)`: `(batch, T, d_model)`;
     3. `logits = states W`: `(batch, T, target_vocab_size)`.
 
-    `get_attention_weights` returns every decoder layer's cross-attention per head, and
-    `decode_step` runs one position with cached keys and values (for greedy and beam
-    search).
+    `get_attention_weights` returns every decoder layer's cross-attention per head. For
+    greedy and beam search (`attention_layers.decoding`) it implements the decoding
+    interface of the translators: `start_decoding`, `decode_step` (one position with
+    cached keys and values), `decode_prefix` and `max_source_length`.
 
     Args:
         source_vocab_size: source vocabulary size (id 0 is padding).
@@ -94,31 +89,19 @@ class TransformerTranslator(keras.Model):
         self.dropout = dropout
         self.norm_first = norm_first
 
-        block_args = {
-            "num_heads": num_heads,
-            "feed_forward_dim": feed_forward_dim,
-            "dropout": dropout,
-            "norm_first": norm_first,
-        }
         self.source_embedding = keras.layers.Embedding(
             source_vocab_size, model_dim, name="source_embedding"
         )
         self.target_embedding = keras.layers.Embedding(
             target_vocab_size, model_dim, name="target_embedding"
         )
-        self.positions = SinusoidalPositionalEncoding(name="positions")
-        self.embedding_dropout = keras.layers.Dropout(dropout)
-        self.encoder_blocks = [
-            TransformerEncoderBlock(**block_args, name=f"encoder_{index}")
-            for index in range(num_layers)
-        ]
+        self._init_encoder_stack(num_layers)
         self.decoder_blocks = [
-            TransformerDecoderBlock(**block_args, name=f"decoder_{index}")
+            TransformerDecoderBlock(**self._block_args(), name=f"decoder_{index}")
             for index in range(num_layers)
         ]
-        # Pre-norm stacks end with a normalization (Xiong et al. 2020).
-        self.encoder_norm = keras.layers.LayerNormalization(epsilon=1e-5, name="encoder_norm")
-        self.decoder_norm = keras.layers.LayerNormalization(epsilon=1e-5, name="decoder_norm")
+        self.encoder_norm = final_norm("encoder_norm")
+        self.decoder_norm = final_norm("decoder_norm")
         self.output_projection = keras.layers.Dense(target_vocab_size, name="logits")
 
     def build(self, input_shape=None):
@@ -135,34 +118,18 @@ class TransformerTranslator(keras.Model):
         self.decoder_norm.build(sequence)
         self.output_projection.build(sequence)
 
-    def _embed(self, embedding, ids, training, offset=None):
-        scaled = embedding(ids) * ops.cast(math.sqrt(self.model_dim), self.compute_dtype)
-        if offset is None:
-            embedded = self.positions(scaled)
-        else:
-            # A single position (cached decoding): the encoding of `offset` alone.
-            row = sinusoidal_encoding(
-                ops.reshape(offset, (1,)), self.model_dim, self.positions.max_wavelength
-            )
-            embedded = scaled + ops.cast(ops.expand_dims(row, 0), scaled.dtype)
-        return self.embedding_dropout(embedded, training=training)
-
     def encode(self, source, training=None):
         """Source ids `(batch, S)` -> `(memory (batch, S, d_model), source_mask (batch, S))`."""
         if not self.built:
             self.build()
         source_mask = ops.not_equal(source, 0)
-        x = self._embed(self.source_embedding, source, training)
-        for block in self.encoder_blocks:
-            x = block(x, mask=source_mask, training=training)
-        if self.norm_first:
-            x = self.encoder_norm(x)
-        return x, source_mask
+        memory, _ = self._encode_embedded(self.source_embedding(source), source_mask, training)
+        return memory, source_mask
 
     def decode(self, target_in, memory, source_mask, training=None, return_attention=False):
         """Teacher-forced decoding: logits `(batch, T, V)` (and per-layer cross-attention)."""
         target_mask = ops.not_equal(target_in, 0)
-        x = self._embed(self.target_embedding, target_in, training)
+        x = self._add_positions(self.target_embedding(target_in), training)
         attention = {}
         for index, block in enumerate(self.decoder_blocks):
             x, weights = block(
@@ -188,45 +155,85 @@ class TransformerTranslator(keras.Model):
         _, attention = self.decode(target_in, memory, source_mask, return_attention=True)
         return attention
 
-    # --- cached decoding ---------------------------------------------------------------
+    # --- the decoding interface (`attention_layers.decoding`) ---------------------------
 
-    def start_decoding(self, memory, max_length):
-        """Caches for `decode_step`: per layer the cross-attention keys/values of `memory`
-        and empty self-attention caches of `max_length` positions."""
-        batch = ops.shape(memory)[0]
-        return [
-            (
-                block.cross_attention_cache(memory),
-                block.empty_self_attention_cache(batch, max_length, memory.dtype),
-            )
-            for block in self.decoder_blocks
-        ]
+    @property
+    def max_source_length(self):
+        """`None`: sinusoidal positions and attention take a source of any length."""
+        return None
 
-    def decode_step(self, token, step, caches, source_mask):
-        """Logits for the position after `token`, attending to cached keys and values.
+    def start_decoding(self, source_ids, max_length):
+        """Encodes the source and sets up the caches for cached decoding.
 
         Args:
-            token: `(batch,)` ids of the tokens at position `step`.
-            step: int scalar position.
-            caches: from `start_decoding` (or the previous `decode_step`).
-            source_mask: `(batch, S)`.
+            source_ids: int `(batch, S)`, padded with 0.
+            max_length: the most positions `decode_step` will be called for (the size of
+                the self-attention caches).
 
         Returns:
-            `(logits (batch, V), updated caches, cross-attention of the last layer
-            (batch, heads, S))`.
+            `(context, state)`: the context, fixed while decoding, is `(memory (batch, S,
+            d_model), per layer the cross-attention `(key, value)` of `memory`,
+            source_mask (batch, S))`; the state is per layer the self-attention
+            `(key, value)` caches `(batch, heads, max_length, depth)`, zeros to start.
         """
-        x = self._embed(self.target_embedding, ops.expand_dims(token, 1), False, offset=step)
-        new_caches = []
-        cross_weights = None
-        for block, (cross_cache, self_cache) in zip(self.decoder_blocks, caches, strict=True):
+        memory, source_mask = self.encode(source_ids, training=False)
+        batch = ops.shape(memory)[0]
+        cross_caches = [block.cross_attention_cache(memory) for block in self.decoder_blocks]
+        self_caches = [
+            block.empty_self_attention_cache(batch, max_length, memory.dtype)
+            for block in self.decoder_blocks
+        ]
+        return (memory, cross_caches, source_mask), self_caches
+
+    def decode_step(self, token_ids, position, context, state):
+        """The next token's logits after `token_ids`, attending to cached keys and values.
+
+        Only the new position is computed (`O(T)` attention per step).
+
+        Args:
+            token_ids: int `(batch,)`, the tokens at `position` (`[START]` at 0).
+            position: int scalar, the index of `token_ids` in the target.
+            context: from `start_decoding`.
+            state: from `start_decoding` or the previous `decode_step`.
+
+        Returns:
+            `(logits (batch, V), next state, cross-attention weights (batch, S))`, the
+            weights of the last layer with the heads averaged.
+        """
+        _, cross_caches, source_mask = context
+        x = self._add_positions(
+            self.target_embedding(ops.expand_dims(token_ids, 1)), False, offset=position
+        )  # (batch, 1, d_model)
+        new_state = []
+        for block, cross_cache, self_cache in zip(
+            self.decoder_blocks, cross_caches, state, strict=True
+        ):
             x, self_cache, cross_weights = block.decode_step(
-                x, step, self_cache, cross_cache, source_mask
-            )
-            new_caches.append((cross_cache, self_cache))
+                x, position, self_cache, cross_cache, source_mask
+            )  # (batch, 1, d_model), caches, (batch, heads, 1, S)
+            new_state.append(self_cache)
         if self.norm_first:
             x = self.decoder_norm(x)
         logits = self.output_projection(x)[:, 0]
-        return logits, new_caches, cross_weights[:, :, 0]
+        return logits, new_state, ops.mean(cross_weights[:, :, 0], axis=1)
+
+    def decode_prefix(self, prefix_ids, context):
+        """The reference for `decode_step`: the whole prefix through the decoder again.
+
+        Args:
+            prefix_ids: int `(batch, t)`, `[START] y_1 ... y_{t-1}`.
+            context: from `start_decoding`.
+
+        Returns:
+            `(logits (batch, V), cross-attention weights (batch, S))` of the last
+            position, the weights of the last layer with the heads averaged.
+        """
+        memory, _, source_mask = context
+        logits, attention = self.decode(
+            prefix_ids, memory, source_mask, training=False, return_attention=True
+        )
+        last_layer = attention[f"decoder_{self.num_layers - 1}/cross_attention"]
+        return logits[:, -1], ops.mean(last_layer[:, :, -1], axis=1)
 
     def get_config(self):
         return {

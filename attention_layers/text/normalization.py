@@ -11,8 +11,10 @@ import tensorflow_text as tf_text
 # Typographic apostrophes and the acute accent typed in their place ("don´t") become "'".
 # This must run before NFKD, which would turn "´" into a space and a combining accent.
 _APOSTROPHE_VARIANTS = "[\u2018\u2019\u02bc\u00b4`]"
-# Control and invisible format characters (zero-width space, BOM, soft hyphen) act as spaces.
-_INVISIBLE = r"[\p{Cc}\p{Cf}]"
+# Control and invisible format characters (zero-width space, BOM, soft hyphen) act as
+# spaces, and so do all Unicode separators (ogham space, line and paragraph separators):
+# RE2's `\s` is ASCII only, and the tokenizers split on the spaces `normalize` leaves.
+_INVISIBLE = r"[\p{Cc}\p{Cf}\p{Z}]"
 # Everything that is not a letter, a combining mark, a digit, a space or an apostrophe is
 # punctuation (or a symbol) and becomes a word of its own: "¿", "?", "¡", ",", "$", "-".
 _PUNCTUATION = r"([^\pL\pM\pN\s'])"
@@ -25,7 +27,8 @@ def normalize(text):
     The steps, in order:
 
     0. Control and invisible format characters (NUL, tab, zero-width space, BOM, soft
-       hyphen) become spaces.
+       hyphen) and every Unicode space or separator (no-break, ogham, ideographic
+       spaces, U+2028, U+2029) become spaces.
     1. Typographic apostrophes (`’`, `´`, ...) become `'`.
     2. `tensorflow_text.normalize_utf8(text, "NFKD")`: compatibility decomposition, so that
        full-width letters, ligatures (`ﬁ`) and non-breaking spaces become plain characters,

@@ -21,15 +21,20 @@ import collections
 import pathlib
 
 import keras
+import numpy as np
 import tensorflow as tf
 import tensorflow_text as tf_text
 from tensorflow_text.tools.wordpiece_vocab import wordpiece_tokenizer_learner_lib
 
 from attention_layers.text.normalization import join_punctuation, normalize
+from attention_layers.utils import token_ids as _reserved
+from attention_layers.utils.files import atomic_write_text
 
-PAD_TOKEN, UNK_TOKEN, START_TOKEN, END_TOKEN = "[PAD]", "[UNK]", "[START]", "[END]"
-RESERVED_TOKENS = (PAD_TOKEN, UNK_TOKEN, START_TOKEN, END_TOKEN)
-PAD_ID, UNK_ID, START_ID, END_ID = 0, 1, 2, 3
+# Defined once in the backend-neutral utils; re-exported here, where users look for them.
+RESERVED_TOKENS = _reserved.RESERVED_TOKENS
+PAD_TOKEN, UNK_TOKEN, START_TOKEN, END_TOKEN = RESERVED_TOKENS
+PAD_ID, UNK_ID, START_ID, END_ID = (_reserved.PAD_ID, _reserved.UNK_ID, _reserved.START_ID,
+                                    _reserved.END_ID)
 DEFAULT_MAX_LENGTH = 128
 WORDPIECE_SUFFIX = "##"
 
@@ -134,11 +139,24 @@ class Tokenizer(tf.Module):
         Returns:
             An int64 `tf.RaggedTensor` of shape `[batch, (tokens)]`. Call
             `.to_tensor()` for a dense tensor padded with `pad_id` (0).
+
+        Raises:
+            ValueError: `max_length` is not an int of at least 2 (0 without
+                `add_start_end`), or `strings` is not 1-D (a single string, a 2-D batch).
         """
         reserved_slots = 2 if add_start_end else 0
+        if isinstance(max_length, bool) or not isinstance(max_length, int | np.integer):
+            raise ValueError(
+                f"max_length must be >= {reserved_slots} (an int), got {max_length!r}"
+            )
         if max_length < reserved_slots:
             raise ValueError(f"max_length must be >= {reserved_slots}, got {max_length}")
         strings = tf.convert_to_tensor(strings, dtype=tf.string)
+        if strings.shape.rank not in (None, 1):
+            raise ValueError(
+                "`strings` must be a 1-D batch of strings, shape [batch] (wrap one string "
+                f"in a list); got shape {strings.shape}"
+            )
         ids = self._ids_from_normalized(normalize(strings))  # (batch, (tokens))
         ids = ids[:, : max_length - reserved_slots]
         if add_start_end:
@@ -165,6 +183,9 @@ class Tokenizer(tf.Module):
 
         Returns:
             A `tf.string` tensor of shape `[batch]`.
+
+        Raises:
+            ValueError: when run eagerly, an id is outside `[0, vocabulary_size)`.
         """
         if isinstance(ids, tf.RaggedTensor):
             ids = ids.to_tensor(default_value=PAD_ID)
@@ -182,8 +203,21 @@ class Tokenizer(tf.Module):
 
         Returns:
             A `tf.string` tensor (ragged if `ids` is) of the same shape.
+
+        Raises:
+            ValueError: when run eagerly, an id is outside `[0, vocabulary_size)`. (In a
+                graph the ids come from a model whose outputs are the vocabulary.)
         """
-        return tf.gather(self._token_strings, tf.cast(ids, tf.int64))
+        ids = tf.cast(ids, tf.int64)
+        if tf.executing_eagerly():
+            values = (ids.flat_values if isinstance(ids, tf.RaggedTensor) else ids).numpy()
+            outside = values[(values < 0) | (values >= self.vocabulary_size)]
+            if outside.size:
+                raise ValueError(
+                    f"`ids` must be token ids of this vocabulary, in [0, "
+                    f"{self.vocabulary_size}); got {outside.flat[0]}"
+                )
+        return tf.gather(self._token_strings, ids)
 
     def token_to_id(self, token):
         """Returns the id of `token` (a Python string), or `unk_id` if it is unknown."""
@@ -193,7 +227,11 @@ class Tokenizer(tf.Module):
             return UNK_ID
 
     def save(self, path):
-        """Writes the vocabulary to a UTF-8 text file, one token per line.
+        """Writes the vocabulary to a UTF-8 text file, one token per line, all or nothing.
+
+        The file is written under a temporary name and renamed into place, so a process
+        killed while saving leaves the previous vocabulary (see `attention_layers.utils.
+        files`).
 
         Args:
             path: the file to write.
@@ -201,9 +239,7 @@ class Tokenizer(tf.Module):
         Returns:
             The path, as a `pathlib.Path`.
         """
-        path = pathlib.Path(path)
-        path.write_text("".join(f"{token}\n" for token in self._tokens), encoding="utf-8")
-        return path
+        return atomic_write_text(path, "".join(f"{token}\n" for token in self._tokens))
 
     @classmethod
     def load(cls, path, **kwargs):

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from attention_layers.decoding import greedy_decode
 from attention_layers.text.normalization import canonical_text
 from attention_layers.training.metrics import corpus_bleu
 
@@ -11,9 +12,10 @@ def evaluate_bleu(
 ):
     """Translates the sources of `pairs` greedily and scores them against their targets.
 
-    Translation is `attention_layers.export.translate`, the code path of the serving
-    export, so the score is the exported model's. Sentences are sorted by length and
-    translated `batch_size` at a time, so that each batch is padded little.
+    Translation takes the steps of the serving export (`clean_text`, tokenization cut to
+    `max_length`, `attention_layers.decoding.greedy_decode`, detokenization), so the
+    score is the exported model's. Sentences are sorted by length and translated
+    `batch_size` at a time, so that each batch is padded little.
     References are compared in the tokenizers' canonical form (`canonical_text`: lower
     case, punctuation spacing as `detokenize` writes it), so case and spacing do not count
     as errors.
@@ -36,7 +38,7 @@ def evaluate_bleu(
     >>> bleu, hypotheses, references = evaluate_bleu(model, spanish, english, corpus.test)
     >>> print(f"{bleu.score:.1f}")
     """
-    from attention_layers.export import translate
+    from attention_layers.export import clean_text
 
     sources = [source for source, _ in pairs]
     references = [
@@ -48,10 +50,11 @@ def evaluate_bleu(
     hypotheses = [None] * len(sources)
     for start in range(0, len(sources), batch_size):
         indices = order[start : start + batch_size]
-        translations = translate(
-            model, source_tokenizer, target_tokenizer, [sources[i] for i in indices],
-            max_length=max_length, max_input_tokens=max_length,
-        )
+        source_ids = source_tokenizer.tokenize(
+            clean_text([sources[i] for i in indices]), max_length=max_length
+        ).to_tensor()
+        token_ids = greedy_decode(model, source_ids, max_length, return_attention=False)
+        translations = target_tokenizer.detokenize(token_ids).numpy()
         for index, translation in zip(indices, translations, strict=True):
-            hypotheses[index] = translation
+            hypotheses[index] = translation.decode("utf-8")
     return corpus_bleu(hypotheses, references), hypotheses, references

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from keras import ops
 
-from attention_layers.export import (
+from attention_layers.decoding import (
     beam_search_decode,
     greedy_decode,
     greedy_decode_full_prefix,

@@ -5,6 +5,7 @@ import os
 import pathlib
 import re
 import shutil
+import stat
 import subprocess
 import sys
 
@@ -20,6 +21,7 @@ from attention_layers.export import (
     translate,
 )
 from attention_layers.models import BiGRUClassifier
+from attention_layers.utils import files
 from tests.export.conftest import BAD_INPUTS, RNN_MAX_OUTPUT_LENGTH, as_array, run_fresh_process
 
 pytestmark = pytest.mark.slow
@@ -162,6 +164,44 @@ def test_empty_batch(served):
     outputs, _, _ = served
     assert outputs["empty_batch"]["translation"]["shape"] == [0]
     assert outputs["empty_batch_beam"]["translation"]["shape"] == [0]
+
+
+@pytest.mark.parametrize("kind", ["rnn", "transformer"])
+def test_empty_batch_with_attention(exports, kind):
+    """An empty batch gives empty outputs from `translate_with_attention` too (an RNN's
+    encoder cannot run over zero source positions: it used to fail)."""
+    signature = tf.saved_model.load(str(exports[kind])).signatures["translate_with_attention"]
+    outputs = signature(text=tf.constant([], tf.string))
+    assert {name: tuple(value.shape) for name, value in outputs.items()} == {
+        "translation": (0,), "source_tokens": (0, 0), "target_tokens": (0, 0),
+        "cross_attention": (0, 0, 0),
+    }
+    assert outputs["cross_attention"].dtype == tf.float32
+    # A batch that is not empty still goes through the decoder.
+    outputs = signature(text=tf.constant(["", "hola"]))
+    assert outputs["translation"].shape == (2,) and outputs["source_tokens"].shape[1] >= 2
+
+
+SIGNATURES = {
+    "transformer": ("serving_default", "beam_search", "translate_with_attention"),
+    "rnn": ("serving_default", "beam_search", "translate_with_attention"),
+    "classifier": ("serving_default", "classify_with_attention"),
+}
+
+
+def test_a_scalar_or_2d_text_is_rejected_with_a_message_naming_text(exports):
+    """Issue 16 case 12: these failed inside the tokenizer ("input must be a vector")."""
+    wrong = {"[]": tf.constant("Hola."), "[1,2]": tf.constant([["Hola.", "Adiós."]])}
+    for kind, names in SIGNATURES.items():
+        loaded = tf.saved_model.load(str(exports[kind]))
+        for name in names:
+            signature = loaded.signatures[name]
+            extra = {"beam_width": tf.constant(2)} if name == "beam_search" else {}
+            for shape, text in wrong.items():
+                expected = rf"`text` must be a 1-D batch of strings.*got shape \[{shape[1:-1]}\]"
+                with pytest.raises(tf.errors.InvalidArgumentError, match=expected):
+                    signature(text=text, **extra)
+            assert signature(text=tf.constant(["Hola."]), **extra)  # 1-D still served
 
 
 def test_batch_of_1000(served):
@@ -363,6 +403,8 @@ def test_failed_final_rename_restores_previous_export(tmp_path, monkeypatch):
     _save(destination)
     before = _snapshot(destination)
     real_rename = os.rename
+    # Without renameat2's exchange, the old export is first renamed aside.
+    monkeypatch.setattr(files, "_exchange", lambda first, second: False)
 
     def rename(source, target):
         if ".partial-" in str(source):
@@ -383,6 +425,30 @@ def test_successful_save_replaces_previous_export(tmp_path):
     _save(destination)
     assert not (destination / "stale.txt").exists()
     assert sorted(path.name for path in tmp_path.iterdir()) == ["model"]
+
+
+def test_export_modes_follow_the_umask(tmp_path):
+    """Issue 16 case 8: `serving/` was 0700 (`tempfile.mkdtemp`) whatever the umask."""
+    previous = os.umask(0o022)
+    try:
+        destination = _save(tmp_path / "serving")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(destination.stat().st_mode) == 0o755
+    for path in destination.rglob("*"):
+        assert stat.S_IMODE(path.stat().st_mode) == (0o755 if path.is_dir() else 0o644), path
+
+
+def test_next_export_removes_leftovers_of_killed_exports(tmp_path):
+    """Issue 16 case 8: killed exports left `.serving.partial-*` folders for ever."""
+    old_style = tmp_path / ".serving.partial-a1b2c3d4"  # tempfile.mkdtemp, earlier versions
+    (old_style / "variables").mkdir(parents=True)
+    # Above Linux's largest process id (2**22): the writer is surely gone.
+    killed = tmp_path / f".partial-{2**22 + 1}-0123abcd-serving"
+    (killed / "variables").mkdir(parents=True)
+    (tmp_path / "notes.txt").write_text("keep")
+    _save(tmp_path / "serving")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["notes.txt", "serving"]
 
 
 def test_refuses_to_overwrite_a_directory_that_is_not_a_saved_model(tmp_path):

@@ -42,12 +42,10 @@ def test_rnn_translator_attention_options(attention, tmp_path):
 def test_step_by_step_decoding_equals_teacher_forcing(attention):
     model = rnn(attention, input_feeding=True)
     logits = keras.ops.convert_to_numpy(model((SOURCE, TARGET_IN)))
-    encoder_outputs, source_mask, initial = model.encode(SOURCE)
-    state = model.initial_step_state(encoder_outputs, initial)
+    context, state = model.start_decoding(SOURCE, TARGET_IN.shape[1])
     for step in range(TARGET_IN.shape[1]):
-        embedded = model.target_embedding(TARGET_IN[:, step])
-        attentional, _, state = model.decode_step(embedded, state, encoder_outputs, source_mask)
-        step_logits = keras.ops.convert_to_numpy(model.output_projection(attentional))
+        step_logits, state, _ = model.decode_step(TARGET_IN[:, step], step, context, state)
+        step_logits = keras.ops.convert_to_numpy(step_logits)
         np.testing.assert_allclose(step_logits, logits[:, step], atol=1e-4)
 
 
@@ -56,17 +54,14 @@ def test_transformer_cached_decoding_equals_full_pass(tmp_path):
         30, 20, num_layers=2, model_dim=16, num_heads=2, feed_forward_dim=32, dropout=0.0
     )
     logits = keras.ops.convert_to_numpy(model((SOURCE, TARGET_IN)))
-    memory, source_mask = model.encode(SOURCE)
-    caches = model.start_decoding(memory, TARGET_IN.shape[1])
+    context, state = model.start_decoding(SOURCE, TARGET_IN.shape[1])
     for step in range(TARGET_IN.shape[1]):
-        step_logits, caches, cross = model.decode_step(
-            TARGET_IN[:, step], step, caches, source_mask
-        )
+        step_logits, state, cross = model.decode_step(TARGET_IN[:, step], step, context, state)
         real = TARGET_IN[:, step] != 0
         np.testing.assert_allclose(
             keras.ops.convert_to_numpy(step_logits)[real], logits[real, step], atol=1e-4
         )
-        assert tuple(cross.shape) == (2, 2, 5)
+        assert tuple(cross.shape) == (2, 5)  # the last layer's, heads averaged
     attention = model.get_attention_weights((SOURCE, TARGET_IN))
     assert sorted(attention) == [
         "decoder_0/cross_attention", "decoder_0/self_attention",

@@ -1,0 +1,80 @@
+"""The Transformer encoder stack that the translator and the classifier share.
+
+Vaswani et al. 2017, §3.1-3.5: token embeddings scaled by `sqrt(d_model)` (§3.4), plus the
+sinusoidal position encoding (§3.5), dropout, `num_layers` encoder blocks, and (pre-norm
+stacks) a final layer normalization (Xiong et al. 2020).
+
+It is a mixin of the models, not a layer of its own, so that the models keep their
+sub-layers as direct attributes (`positions`, `embedding_dropout`, `encoder_blocks`,
+`encoder_norm`): the weights keep the paths and order that `.keras` files written before
+it was shared hold.
+"""
+
+import math
+
+import keras
+from keras import ops
+
+from attention_layers.layers import SinusoidalPositionalEncoding, TransformerEncoderBlock
+from attention_layers.layers.positional import sinusoidal_encoding
+
+
+def final_norm(name):
+    """The normalization that ends a pre-norm stack (Xiong et al. 2020)."""
+    return keras.layers.LayerNormalization(epsilon=1e-5, name=name)
+
+
+class TransformerEncoderStack:
+    """Mixin for a `keras.Model` with `model_dim`, `num_heads`, `feed_forward_dim`,
+    `dropout`, `norm_first` and an `encoder_norm` (`final_norm("encoder_norm")`, created by
+    the model where its weights belong in the model's order)."""
+
+    def _block_args(self):
+        """The arguments of the model's Transformer blocks."""
+        return {
+            "num_heads": self.num_heads,
+            "feed_forward_dim": self.feed_forward_dim,
+            "dropout": self.dropout,
+            "norm_first": self.norm_first,
+        }
+
+    def _init_encoder_stack(self, num_layers):
+        """Creates `positions`, `embedding_dropout` and `encoder_blocks` (`encoder_i`)."""
+        self.positions = SinusoidalPositionalEncoding(name="positions")
+        self.embedding_dropout = keras.layers.Dropout(self.dropout, name="embedding_dropout")
+        self.encoder_blocks = [
+            TransformerEncoderBlock(**self._block_args(), name=f"encoder_{index}")
+            for index in range(num_layers)
+        ]
+
+    def _add_positions(self, embedded, training, offset=None):
+        """`dropout(embedded * sqrt(d_model) + PE)`: `(batch, T, d)` -> `(batch, T, d)`.
+
+        With `offset` (an int scalar), `embedded` is the one position `offset` of a
+        sequence (cached decoding), `(batch, 1, d)`.
+        """
+        scaled = embedded * ops.cast(math.sqrt(self.model_dim), embedded.dtype)
+        if offset is None:
+            positioned = self.positions(scaled)
+        else:
+            row = sinusoidal_encoding(
+                ops.reshape(offset, (1,)), self.model_dim, self.positions.max_wavelength
+            )  # (1, d)
+            positioned = scaled + ops.cast(ops.expand_dims(row, 0), scaled.dtype)
+        return self.embedding_dropout(positioned, training=training)
+
+    def _encode_embedded(self, embedded, mask, training, return_attention=False):
+        """Token embeddings `(batch, T, d)` (not yet scaled) -> `(encoded (batch, T, d),
+        {"encoder_i/self_attention": (batch, heads, T, T)})`, the dict empty unless
+        `return_attention` (without weights the blocks may use the fused kernel)."""
+        x = self._add_positions(embedded, training)
+        attention = {}
+        for index, block in enumerate(self.encoder_blocks):
+            if return_attention:
+                x, weights = block(x, mask=mask, return_attention_scores=True, training=training)
+                attention[f"encoder_{index}/self_attention"] = weights
+            else:
+                x = block(x, mask=mask, training=training)
+        if self.norm_first:
+            x = self.encoder_norm(x)
+        return x, attention

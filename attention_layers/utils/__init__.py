@@ -1,0 +1,1 @@
+"""Small backend-neutral helpers shared by every package (stdlib, NumPy and Keras only)."""

@@ -1,0 +1,106 @@
+"""Argument checks used everywhere: each raises a `ValueError` naming the argument and what
+was expected, so bad input never reaches a backend op.
+
+Scalars (constructor and command-line arguments):
+
+>>> check_positive_int("units", 8)
+>>> check_rate("dropout", 1.5)
+Traceback (most recent call last):
+...
+ValueError: `dropout` must be a float in [0, 1); received 1.5.
+
+Shapes (call arguments; a `None` size is unknown and always accepted):
+
+>>> check_rank("query", (2, 8), 3, "(batch, T_q, dim)")
+Traceback (most recent call last):
+...
+ValueError: `query` must be 3-D with shape (batch, T_q, dim); received a tensor of shape (2, 8).
+"""
+
+import math
+
+
+def _is_int(value):
+    # bool is an int in Python, but `units=True` is a mistake, not 1.
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def check_positive_int(name, value):
+    """`value` is an int >= 1 (not a bool)."""
+    if not _is_int(value) or value < 1:
+        raise ValueError(f"`{name}` must be a positive int; received {value!r}.")
+
+
+def check_optional_positive_int(name, value):
+    """`value` is `None` or an int >= 1 (not a bool)."""
+    if value is not None and (not _is_int(value) or value < 1):
+        raise ValueError(f"`{name}` must be None or a positive int; received {value!r}.")
+
+
+def check_non_negative_int(name, value):
+    """`value` is an int >= 0 (not a bool)."""
+    if not _is_int(value) or value < 0:
+        raise ValueError(f"`{name}` must be an int >= 0; received {value!r}.")
+
+
+def check_rate(name, value):
+    """`value` is a float (or int) in `[0, 1)`, e.g. a dropout rate."""
+    if not _is_number(value) or not 0.0 <= value < 1.0:
+        raise ValueError(f"`{name}` must be a float in [0, 1); received {value!r}.")
+
+
+def check_positive_float(name, value):
+    """`value` is a finite number > 0."""
+    if not _is_number(value) or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"`{name}` must be a positive float; received {value!r}.")
+
+
+def check_non_negative_float(name, value):
+    """`value` is a finite number >= 0."""
+    if not _is_number(value) or not math.isfinite(value) or value < 0:
+        raise ValueError(f"`{name}` must be a float >= 0; received {value!r}.")
+
+
+def check_one_of(name, value, choices):
+    """`value` is one of `choices`."""
+    if value not in choices:
+        raise ValueError(f"`{name}` must be one of {tuple(choices)}; received {value!r}.")
+
+
+def check_rank(name, shape, rank, layout):
+    """`shape` has `rank` dimensions; `layout` names them, e.g. `"(batch, T, dim)"`."""
+    shape = tuple(shape)
+    if len(shape) != rank:
+        raise ValueError(
+            f"`{name}` must be {rank}-D with shape {layout}; received a tensor of shape {shape}."
+        )
+
+
+def check_size(name, shape, axis, expected, expected_what):
+    """`shape[axis]` equals `expected` (skipped when either is unknown)."""
+    size = shape[axis]
+    if size is not None and expected is not None and size != expected:
+        raise ValueError(
+            f"`{name}` has shape {tuple(shape)}, but its axis {axis} must equal "
+            f"{expected_what} ({expected})."
+        )
+
+
+def check_shape(name, tensor, expected_shape, layout):
+    """`tensor` (or `None`: nothing to check) has the rank and known sizes of `expected_shape`."""
+    if tensor is None:
+        return
+    shape = tuple(tensor.shape)
+    compatible = len(shape) == len(expected_shape) and all(
+        got is None or want is None or got == want
+        for got, want in zip(shape, expected_shape, strict=True)
+    )
+    if not compatible:
+        raise ValueError(
+            f"`{name}` must have shape {layout} = {tuple(expected_shape)}; "
+            f"received shape {shape}."
+        )
