@@ -61,16 +61,30 @@ def add_output_flags(parser, default_output):
     return output
 
 
-def restore_resumed_flags(parser, args, run_defining):
+def _saved_command(saved, run_defining):
+    """The command that wrote a saved config: recorded, or (older runs) told by its flags."""
+    if "command" in saved:
+        return f"a {saved['command']}"
+    return "same" if all(name in saved for name in run_defining) else "another command's"
+
+
+def restore_resumed_flags(parser, args, run_defining, *, command):
     """With `--resume`: the flags of the run in `--output`, checked against those given.
 
     Every flag in `run_defining` takes its saved value; one given with another value ends
-    the command (`parser.error`, exit code 2). `--epochs` and `--patience` may change.
+    the command (`parser.error`, exit code 2), and so does a folder that another command
+    (`config.json`'s `"command"` is not `command`) or no run wrote. `--epochs` and
+    `--patience` may change.
     """
     saved_path = pathlib.Path(args.output) / "config.json"
     if not saved_path.is_file():
         parser.error(f"--resume: {saved_path} not found; there is no run to resume there.")
-    saved = json.loads(saved_path.read_text())
+    try:
+        saved = json.loads(saved_path.read_text())
+    except (ValueError, OSError) as error:
+        parser.error(f"--resume: {saved_path} is not a run's config.json ({error}).")
+    if not isinstance(saved, dict):
+        parser.error(f"--resume: {saved_path} is not a run's config.json.")
     for name in run_defining:
         value = getattr(args, name)
         default = parser.get_default(name)
@@ -80,8 +94,17 @@ def restore_resumed_flags(parser, args, run_defining):
                 f"resumed ({saved.get(name)!r}); resume without it or use another --output."
             )
         setattr(args, name, saved.get(name))
-    if args.epochs is None:
-        args.epochs = saved["epochs"]
-    if args.patience is None:
-        args.patience = saved["patience"]
+    written_by = _saved_command(saved, run_defining)
+    if written_by not in (f"a {command}", "same"):
+        parser.error(
+            f"--resume: {args.output} holds {written_by!s} run, not a {command} run; "
+            "resume it with its own command, or give another --output."
+        )
+    missing = [name for name in (*run_defining, "epochs", "patience") if name not in saved]
+    if missing:
+        parser.error(f"--resume: {saved_path} lacks {', '.join(missing)}; it is not a "
+                     f"complete {command} run.")
+    args.epochs = args.epochs or saved["epochs"]
+    args.patience = saved["patience"] if args.patience is None else args.patience
+    args.run_id = saved.get("run_id")
     return args

@@ -24,6 +24,7 @@ import json
 import os
 import pathlib
 import re
+import shutil
 
 import keras
 import numpy as np
@@ -143,20 +144,42 @@ class TransformerSchedule(keras.optimizers.schedules.LearningRateSchedule):
 _CHECKPOINT_NAME = re.compile(r"^epoch_(\d+)\.weights\.h5$")
 
 
-def _write_atomically(path, write):
+_PARTIAL_PREFIX = ".partial-"
+
+
+def write_atomically(path, write):
     """Calls `write(temporary_path)`, then renames the file to `path`.
 
     A rename within a folder is atomic, so a process killed at any moment (`kill -9`)
-    leaves either the old file or the new one, never half of one.
+    leaves either the old file or the new one, never half of one. The temporary name,
+    `.partial-PID-NAME`, keeps `path`'s ending (Keras insists on `.keras` and
+    `.weights.h5`); `remove_partials` deletes those that a killed process left.
+
+    Args:
+        path: the file to write.
+        write: `callable(temporary_path)` that writes the whole file.
     """
     path = pathlib.Path(path)
-    # Keras insists on the `.weights.h5` ending, so the marker goes before it.
-    temporary = path.with_name(f".partial-{os.getpid()}-{path.name}")
+    temporary = path.with_name(f"{_PARTIAL_PREFIX}{os.getpid()}-{path.name}")
     try:
         write(temporary)
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def remove_partials(folder):
+    """Deletes the `.partial-*` files that killed writes left in `folder`; returns them."""
+    folder = pathlib.Path(folder)
+    if not folder.is_dir():
+        return []
+    removed = [path for path in folder.iterdir() if path.name.startswith(_PARTIAL_PREFIX)]
+    for path in removed:
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    return removed
 
 
 class EpochCheckpoint(keras.callbacks.Callback):
@@ -170,7 +193,8 @@ class EpochCheckpoint(keras.callbacks.Callback):
 
     - `epoch_NNNN.weights.h5`: model weights and optimizer variables (its step count,
       moments, loss scale), `NNNN` = epochs completed;
-    - `state.json`: `{"epoch", "best_epoch", "best", "finished"}`.
+    - `state.json`: `{"epoch", "best_epoch", "best", "finished"}`, and `"run_id"` when
+      one is given.
 
     `restore(model)` loads the last checkpoint and returns the epoch to pass to
     `fit(initial_epoch=...)`, so training continues with the next epoch, with the
@@ -180,6 +204,9 @@ class EpochCheckpoint(keras.callbacks.Callback):
         directory: the checkpoint folder (created when needed). Use one per run.
         monitor: the quantity that decides the best epoch, minimized.
         min_delta: the least decrease of `monitor` that counts as an improvement.
+        run_id: optional identifier of the run (the training commands write one to
+            `config.json`): recorded in `state.json`, and `restore` refuses a checkpoint
+            that another run wrote.
 
     Example:
 
@@ -188,11 +215,12 @@ class EpochCheckpoint(keras.callbacks.Callback):
     >>> model.fit(train, epochs=10, initial_epoch=initial_epoch, callbacks=[checkpoint])
     """
 
-    def __init__(self, directory, monitor="val_loss", min_delta=0.0):
+    def __init__(self, directory, monitor="val_loss", min_delta=0.0, run_id=None):
         super().__init__()
         self.directory = pathlib.Path(directory)
         self.monitor = monitor
         self.min_delta = abs(min_delta)
+        self.run_id = run_id
 
     # The state on disk.
 
@@ -215,6 +243,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
     def clear(self):
         """Deletes every checkpoint (for a fresh run in a used folder); returns 0."""
         if self.directory.is_dir():
+            remove_partials(self.directory)
             for path in self.directory.iterdir():
                 if _CHECKPOINT_NAME.match(path.name) or path.name == "state.json":
                     path.unlink()
@@ -226,7 +255,14 @@ class EpochCheckpoint(keras.callbacks.Callback):
         if model.optimizer is not None and not model.optimizer.built:
             # The file holds optimizer variables: they must exist to be loaded into.
             model.optimizer.build(model.trainable_variables)
-        model.load_weights(self.path(epoch))
+        try:
+            model.load_weights(self.path(epoch))
+        except ValueError as error:
+            # Keras says "A total of N objects could not be loaded": name the real cause.
+            raise UsageError(
+                f"the checkpoint {self.path(epoch)} does not fit this model (another model "
+                f"type or size wrote it): {str(error).splitlines()[0]}"
+            ) from error
 
     def restore(self, model):
         """Loads the last checkpoint into a built, compiled `model`.
@@ -234,10 +270,22 @@ class EpochCheckpoint(keras.callbacks.Callback):
         Returns:
             The number of completed epochs (0 when there is no checkpoint), to pass as
             `fit(initial_epoch=...)`.
+
+        Raises:
+            UsageError: the checkpoint was written by another run (`run_id`) or does not
+                fit `model`.
         """
+        remove_partials(self.directory)
         state = self.state
         if not state:
             return 0
+        saved_run = state.get("run_id")
+        if self.run_id is not None and saved_run is not None and saved_run != self.run_id:
+            raise UsageError(
+                f"the checkpoints in {self.directory} belong to another run than the "
+                f"config.json beside them ({saved_run} != {self.run_id}); start a new run "
+                "without --resume, or in another --output."
+            )
         self._load(model, state["epoch"])
         return state["epoch"]
 
@@ -267,12 +315,11 @@ class EpochCheckpoint(keras.callbacks.Callback):
         best, best_epoch = previous["best"], previous["best_epoch"]
         if current is not None and (best is None or current < best - self.min_delta):
             best, best_epoch = float(current), epoch
-        _write_atomically(
+        write_atomically(
             self.path(epoch), lambda path: self.model.save_weights(path, overwrite=True)
         )
-        self._write_state(
-            {"epoch": epoch, "best_epoch": best_epoch, "best": best, "finished": False}
-        )
+        state = {"epoch": epoch, "best_epoch": best_epoch, "best": best, "finished": False}
+        self._write_state(state if self.run_id is None else {**state, "run_id": self.run_id})
         keep = {self.path(epoch).name, self.path(best_epoch).name if best_epoch else None}
         for path in self.directory.iterdir():
             if _CHECKPOINT_NAME.match(path.name) and path.name not in keep:
@@ -285,7 +332,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
             self._write_state({**state, "finished": True})
 
     def _write_state(self, state):
-        _write_atomically(self.state_path, lambda path: path.write_text(json.dumps(state)))
+        write_atomically(self.state_path, lambda path: path.write_text(json.dumps(state)))
 
 
 class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
