@@ -125,6 +125,13 @@ class ScalePlan:
         """Whether this process writes the run's shared files (model, export, plots, logs)."""
         return self.worker_index == 0
 
+    @property
+    def batch_multiple(self):
+        """What every batch's size must be a multiple of: JAX splits each batch evenly over
+        its devices (pass it to the `make_*_datasets` pipelines); `tf.distribute` does not
+        need it."""
+        return self.num_replicas if self.keras_distribution is not None else 1
+
     def scope(self):
         """The context in which models, optimizers and metrics must be built and compiled."""
         if self.strategy is not None:
