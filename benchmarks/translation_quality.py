@@ -50,7 +50,8 @@ from attention_layers.text import (  # noqa: E402
     canonical_text,
 )  # noqa: E402
 from attention_layers.training import corpus_bleu, describe_device, evaluate_bleu  # noqa: E402
-from attention_layers.training.runner import SingleProcessPlan, build_model  # noqa: E402
+from attention_layers.training.runner import build_model  # noqa: E402
+from attention_layers.training.scale import configure_scale  # noqa: E402
 from attention_layers.training.translation_task import (  # noqa: E402
     PRESETS,
     TranslationTask,
@@ -121,7 +122,10 @@ def train_for(model, dataset, seconds, clock):
 
 def run_ours(corpus, seconds, clock):
     preset = dict(PRESETS["spa-eng"])
-    args = argparse.Namespace(**preset, jit_compile=False, mixed_precision=False)
+    args = argparse.Namespace(
+        **preset, distribution="none", replicas=None, precision="float32", jit_compile="off",
+        steps_per_execution=1,
+    )
     source_tokenizer = WordTokenizer.build(
         [source for source, _ in corpus.train], max_vocabulary_size=args.vocabulary_size
     )
@@ -133,7 +137,7 @@ def run_ours(corpus, seconds, clock):
         batch_size=args.batch_size, max_length=args.max_length, shuffle=True,
     )
     model = build_model(
-        TranslationTask(), args, (source_tokenizer, target_tokenizer), SingleProcessPlan(args)
+        TranslationTask(), args, (source_tokenizer, target_tokenizer), configure_scale(args)
     )
     config = (
         f"Transformer {args.layers}+{args.layers} layers, d_model {args.model_dim}, "

@@ -83,7 +83,7 @@ MODELS = ("transformer", "bigru")
 RUN_DEFINING = (
     "dataset", "data", "num_examples", "model", "vocabulary_size", "min_count", "layers",
     "model_dim", "heads", "feed_forward_dim", "embedding_dim", "units", "attention_units",
-    "dropout", "batch_size", "max_length", "learning_rate", "warmup_steps", "mixed_precision",
+    "dropout", "batch_size", "max_length", "learning_rate", "warmup_steps", "precision",
     "seed", "bigram_buckets", "ensemble",
 )
 BIGRU_ONLY = ("embedding_dim", "units", "attention_units")
@@ -223,7 +223,6 @@ class ClassificationTask(Task):
     run_defining = RUN_DEFINING
     recurrent_model = "bigru"
     example = "sentences"
-    mixed_precision_help = "compute in 16-bit floats (float16 on a GPU, bfloat16 on a CPU)."
     data_errors = (CorpusFormatError, ChecksumError)
     vocabulary_files = ("vocab.txt",)
 
@@ -340,10 +339,10 @@ class ClassificationTask(Task):
             + f"; vocabulary of {tokenizers[0].vocabulary_size} words"
         )
 
-    def make_datasets(self, args, corpus, tokenizers, seed):
+    def make_datasets(self, args, corpus, tokenizers, seed, batch_multiple):
         return make_classification_datasets(
             corpus, tokenizers[0], batch_size=args.batch_size, max_length=args.max_length,
-            seed=seed,
+            seed=seed, batch_multiple=batch_multiple,
         )
 
     def build_model(self, args, tokenizers):

@@ -1,5 +1,7 @@
-"""What every training command shares: the device, precision and XLA flags, the Transformer
-learning-rate schedule, callbacks that survive `kill -9`, and clean command-line errors.
+"""What every training command shares: the device line, the Transformer learning-rate
+schedule, callbacks that survive `kill -9`, and clean command-line errors (the runner,
+`attention_layers.training.runner`, puts them together; `scale.py` sets devices, precision
+and XLA).
 
 A training script uses them in this order:
 
@@ -9,8 +11,7 @@ args = parser.parse_args()
 with command_line_errors(parser):          # bad data -> "error: ..." and exit code 2
     corpus = load_corpus(args.data)
 print(describe_device())
-configure_precision(args.mixed_precision)
-model.compile(optimizer, loss, jit_compile=args.jit_compile)
+model.compile(optimizer, loss)
 checkpoint = EpochCheckpoint(output / "checkpoints")
 initial_epoch = checkpoint.restore(model) if args.resume else checkpoint.clear()
 model.fit(..., initial_epoch=initial_epoch,
@@ -24,11 +25,12 @@ import json
 import os
 import pathlib
 import re
-import shutil
 
 import keras
 import numpy as np
 from keras import ops
+
+from attention_layers.utils.files import atomic_path, remove_partials
 
 # --- device and numerics ------------------------------------------------------------------
 
@@ -71,25 +73,6 @@ def describe_device():
     else:
         where = f"CPU ({os.cpu_count()} cores; no GPU found)"
     return f"Training on {where}, Keras {keras.__version__} with the {keras.backend.backend()} backend"
-
-
-def configure_precision(mixed_precision):
-    """Sets the global Keras dtype policy and returns its name.
-
-    Mixed precision (`mixed_float16`) computes in float16 and keeps the variables in
-    float32, with loss scaling added by Keras (Micikevicius et al. 2018); our attention
-    layers take their softmaxes in float32. It pays off on GPUs with tensor cores; most
-    CPUs run float16 no faster than float32.
-
-    Args:
-        mixed_precision: whether to use mixed precision; `False` sets `float32`.
-
-    Returns:
-        The policy name.
-    """
-    policy = "mixed_float16" if mixed_precision else "float32"
-    keras.config.set_dtype_policy(policy)
-    return policy
 
 
 @keras.saving.register_keras_serializable(package="attention_layers")
@@ -144,42 +127,20 @@ class TransformerSchedule(keras.optimizers.schedules.LearningRateSchedule):
 _CHECKPOINT_NAME = re.compile(r"^epoch_(\d+)\.weights\.h5$")
 
 
-_PARTIAL_PREFIX = ".partial-"
-
-
 def write_atomically(path, write):
-    """Calls `write(temporary_path)`, then renames the file to `path`.
+    """Calls `write(temporary_path)`, then renames the file to `path` (`atomic_path`).
 
     A rename within a folder is atomic, so a process killed at any moment (`kill -9`)
-    leaves either the old file or the new one, never half of one. The temporary name,
-    `.partial-PID-NAME`, keeps `path`'s ending (Keras insists on `.keras` and
-    `.weights.h5`); `remove_partials` deletes those that a killed process left.
+    leaves either the old file or the new one, never half of one. The temporary name keeps
+    `path`'s ending (Keras insists on `.keras` and `.weights.h5`); `remove_partials`
+    deletes those that a killed process left.
 
     Args:
         path: the file to write.
         write: `callable(temporary_path)` that writes the whole file.
     """
-    path = pathlib.Path(path)
-    temporary = path.with_name(f"{_PARTIAL_PREFIX}{os.getpid()}-{path.name}")
-    try:
+    with atomic_path(path) as temporary:
         write(temporary)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
-def remove_partials(folder):
-    """Deletes the `.partial-*` files that killed writes left in `folder`; returns them."""
-    folder = pathlib.Path(folder)
-    if not folder.is_dir():
-        return []
-    removed = [path for path in folder.iterdir() if path.name.startswith(_PARTIAL_PREFIX)]
-    for path in removed:
-        if path.is_dir():
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            path.unlink(missing_ok=True)
-    return removed
 
 
 class EpochCheckpoint(keras.callbacks.Callback):

@@ -25,7 +25,7 @@ subprocess when they train on another backend).
 """
 
 import argparse
-import contextlib
+import dataclasses
 import importlib
 import json
 import os
@@ -47,12 +47,12 @@ from attention_layers.training.fit import (
     EpochCheckpoint,
     TransformerSchedule,
     command_line_errors,
-    configure_precision,
     describe_device,
     make_callbacks,
-    remove_partials,
     write_atomically,
 )
+from attention_layers.training.scale import add_scale_flags, configure_scale
+from attention_layers.utils.files import remove_partials
 
 # The task classes, by the name a run's config.json records ("command").
 TASKS = {
@@ -74,7 +74,6 @@ class Task:
         run_defining: the flags that define the model and its data (`--resume` keeps them).
         recurrent_model: the `--model` name of the recurrent model (constant learning rate).
         example: what one batch holds, e.g. `"sentence pairs"`.
-        mixed_precision_help: what `--mixed-precision` computes in.
         data_errors: exception classes of bad data files (reported as usage errors).
         vocabulary_files: the file names of the tokenizers' vocabularies in `OUTPUT`.
     """
@@ -86,7 +85,6 @@ class Task:
     run_defining = ()
     recurrent_model = None
     example = "examples"
-    mixed_precision_help = ""
     data_errors = ()
     vocabulary_files = ()
 
@@ -114,8 +112,9 @@ class Task:
     def describe_data(self, args, corpus, tokenizers):
         raise NotImplementedError
 
-    def make_datasets(self, args, corpus, tokenizers, seed):
-        """A `DatasetSplits` of batched `tf.data` datasets, train shuffled with `seed`."""
+    def make_datasets(self, args, corpus, tokenizers, seed, batch_multiple):
+        """A `DatasetSplits` of batched `tf.data` datasets, train shuffled with `seed`,
+        every batch's size a multiple of `batch_multiple` (`ScalePlan.batch_multiple`)."""
         raise NotImplementedError
 
     def build_model(self, args, tokenizers):
@@ -175,21 +174,22 @@ def build_parser(task):
         f"{task.__module__}). Bad flags or data end with a message and exit code 2.",
     )
     task.add_flags(parser)
-    add_training_flags(
-        parser, recurrent_model=task.recurrent_model, example=task.example,
-        mixed_precision_help=task.mixed_precision_help,
-    )
+    add_training_flags(parser, recurrent_model=task.recurrent_model, example=task.example)
+    add_scale_flags(parser)
     add_output_flags(parser, task.default_output)
     return parser
 
 
-def resolve_flags(task, parser, args):
-    """Fills the preset (or, with `--resume`, the saved run's flags) and checks the set."""
+def resolve_flags(task, parser, args, folder):
+    """Fills the preset (or, with `--resume`, the flags of the run in `folder`) and checks
+    the set."""
     given = {name for name, value in vars(args).items() if value is not None}
     if args.patience is not None and args.patience < 0:
         parser.error(f"--patience must be 0 or more; received {args.patience}.")
     if args.resume:
-        args = restore_resumed_flags(parser, args, task.run_defining, command=task.name)
+        args = restore_resumed_flags(
+            parser, args, task.run_defining, command=task.name, folder=folder
+        )
     else:
         task.fill_flags(parser, args, given)
         args.run_id = uuid.uuid4().hex
@@ -244,24 +244,10 @@ def prepare_data(task, args, output):
 # --- training -----------------------------------------------------------------------------
 
 
-class SingleProcessPlan:
-    """Where and how training runs: one process, the default device, `--jit-compile`."""
-
-    num_replicas = 1
-    is_chief = True
-
-    def __init__(self, args):
-        self.jit_compile = args.jit_compile
-        self.policy = configure_precision(args.mixed_precision)
-
-    def scope(self):
-        return contextlib.nullcontext()
-
-    def describe(self):
-        return describe_device()
-
-    def compile_kwargs(self):
-        return {"jit_compile": self.jit_compile}
+def make_plan(parser, args):
+    """The run's `ScalePlan` (`configure_scale`), set up before any tensor exists."""
+    with command_line_errors(parser, ValueError):
+        return configure_scale(args)
 
 
 def make_optimizer(args):
@@ -305,11 +291,13 @@ def train_member(task, args, corpus, tokenizers, run, seed, plan):
         the `DatasetSplits` it trained on.
     """
     keras.utils.set_random_seed(seed)
-    datasets = known_steps(task.make_datasets(args, corpus, tokenizers, seed))
+    datasets = known_steps(
+        task.make_datasets(args, corpus, tokenizers, seed, plan.batch_multiple)
+    )
     model = build_model(task, args, tokenizers, plan)
     print(
         f"Model: {task.describe_model(args)}, {model.count_params():,} parameters, dtype "
-        f"policy {plan.policy}" + (", XLA" if plan.compile_kwargs().get("jit_compile") else "")
+        f"policy {plan.precision}" + (", XLA" if plan.jit_compile else "")
     )
     checkpoint = EpochCheckpoint(run / "checkpoints", run_id=args.run_id)
     initial_epoch, state = restore_or_clear(checkpoint, model, args.resume)
@@ -436,13 +424,18 @@ def run_command(task, argv=None):
         The run's results (the dict written to `results.json`).
     """
     parser = build_parser(task)
-    args = resolve_flags(task, parser, parser.parse_args(argv))
-    output = pathlib.Path(args.output)
+    args = parser.parse_args(argv)
+    plan = make_plan(parser, args)
+    # A worker other than the chief keeps all its files in its own folder.
+    output = plan.worker_dir(args.output)
+    args = resolve_flags(task, parser, args, output)
+    if args.precision != plan.precision:  # a resumed run keeps its own
+        plan = dataclasses.replace(plan, precision=args.precision)
+        keras.config.set_dtype_policy(args.precision)
     keras.utils.set_random_seed(args.seed)
     with command_line_errors(parser, *task.data_errors, OSError):
         corpus, tokenizers = prepare_data(task, args, output)
-    plan = SingleProcessPlan(args)
-    print(plan.describe())
+    print(f"{describe_device()}\n{plan.describe()}")
     with command_line_errors(parser):
         model, members, seconds, datasets = train(task, args, corpus, tokenizers, output, plan)
     results = task.evaluate(args, model, members, corpus, tokenizers, datasets)

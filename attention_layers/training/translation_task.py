@@ -72,7 +72,7 @@ RUN_DEFINING = (
     "dataset", "data", "num_pairs", "model", "attention", "cell", "input_feeding",
     "vocabulary", "vocabulary_size", "layers", "model_dim", "heads", "feed_forward_dim",
     "embedding_dim", "units", "dropout", "batch_size", "max_length", "learning_rate",
-    "warmup_steps", "mixed_precision", "seed",
+    "warmup_steps", "precision", "seed",
 )
 RNN_ONLY = ("attention", "cell", "input_feeding", "embedding_dim", "units")
 TRANSFORMER_ONLY = ("layers", "model_dim", "heads", "feed_forward_dim", "warmup_steps")
@@ -115,9 +115,6 @@ class TranslationTask(Task):
     run_defining = RUN_DEFINING
     recurrent_model = "rnn"
     example = "sentence pairs"
-    mixed_precision_help = (
-        "compute in float16 with float32 variables (faster on GPUs; not on most CPUs)."
-    )
     data_errors = (CorpusFormatError,)
     vocabulary_files = ("source_vocab.txt", "target_vocab.txt")
 
@@ -236,10 +233,10 @@ class TranslationTask(Task):
             f"{target.vocabulary_size} (target) tokens"
         )
 
-    def make_datasets(self, args, corpus, tokenizers, seed):
+    def make_datasets(self, args, corpus, tokenizers, seed, batch_multiple):
         return make_translation_datasets(
             corpus, *tokenizers, batch_size=args.batch_size, max_length=args.max_length,
-            seed=seed,
+            seed=seed, batch_multiple=batch_multiple,
         )
 
     def build_model(self, args, tokenizers):
