@@ -8,7 +8,6 @@ from attention_layers.training.command_line import (
 from attention_layers.training.evaluation import evaluate_bleu
 from attention_layers.training.fit import (
     EpochCheckpoint,
-    EpochScalarLogger,
     ResumableEarlyStopping,
     TransformerSchedule,
     UsageError,
@@ -18,14 +17,12 @@ from attention_layers.training.fit import (
     make_callbacks,
     positive_float,
     positive_int,
-    tensorboard_callback,
     unit_interval,
 )
 from attention_layers.training.metrics import corpus_bleu, masked_accuracy, masked_loss
 
 __all__ = [
     "EpochCheckpoint",
-    "EpochScalarLogger",
     "ResumableEarlyStopping",
     "TransformerSchedule",
     "UsageError",
@@ -42,6 +39,5 @@ __all__ = [
     "positive_float",
     "positive_int",
     "restore_resumed_flags",
-    "tensorboard_callback",
     "unit_interval",
 ]

@@ -1,8 +1,8 @@
 """A quiet, informative console for the training commands.
 
-- `quiet_start_up()`: TensorFlow's start-up lines (absl's pre-initialization notice, the
-  oneDNN and CPU-instruction notes, "Could not find cuda drivers", `cuInit` failures on a
-  machine without a GPU) are dropped; every other line written meanwhile is shown;
+- `drop_start_up_noise()`: TensorFlow's start-up lines (absl's pre-initialization notice,
+  the oneDNN and CPU-instruction notes, "Could not find cuda drivers", `cuInit` failures
+  on a machine without a GPU) are dropped; every other line of standard error is shown;
 - `known_steps(datasets)`: datasets that know their number of batches, so the progress bar
   counts `N/N` from the first epoch (not `N/Unknown`) and Keras does not warn that the
   input "ran out of data";
@@ -10,12 +10,12 @@
   log redirected to a file holds no bar-drawing escapes.
 """
 
-import contextlib
+import atexit
 import dataclasses
 import os
 import re
 import sys
-import tempfile
+import threading
 
 # Lines that TensorFlow and XLA write while starting, whatever the machine: informational,
 # or a missing GPU reported as an error. Real errors do not match them.
@@ -25,49 +25,42 @@ START_UP_NOISE = re.compile(
     r"To enable the following instructions|rebuild TensorFlow with the appropriate compiler|"
     r"Unable to register cu(DNN|FFT|BLAS) factory|computation placer already registered|"
     r"TF-TRT Warning|This TensorFlow binary is optimized|"
-    r"failed call to cuInit|Could not find cuda drivers"
+    r"failed call to cuInit|Could not find cuda drivers|"
+    r"oneDNN supports DT_INT64 only on platforms with AVX-512"
 )
 
 
-@contextlib.contextmanager
-def quiet_start_up():
-    """Runs the enclosed start-up (importing and initializing TensorFlow) without its noise.
+def drop_start_up_noise():
+    """From now on, drops TensorFlow's start-up lines from this process's standard error.
 
-    TensorFlow's C++ logging writes to file descriptor 2 before `TF_CPP_MIN_LOG_LEVEL` can
-    act, so the descriptor itself is captured; afterwards every captured line that is not
-    start-up noise (`START_UP_NOISE`) is written to `sys.stderr`. Python exceptions pass
-    through unchanged.
-
-    Example:
-
-    >>> with quiet_start_up():
-    ...     import tensorflow as tf
-    ...     tf.config.list_logical_devices()
+    TensorFlow's C++ logging writes to file descriptor 2 while TensorFlow is imported,
+    before `TF_CPP_MIN_LOG_LEVEL` can act, so the descriptor itself is routed through a
+    thread that forwards every line except those matching `START_UP_NOISE`; tracebacks,
+    warnings and real errors pass. Call it before importing Keras or TensorFlow (the
+    commands load this module from its file for that, without importing the package). At
+    exit the descriptor is restored and the last lines forwarded.
     """
     sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as capture:
-        os.dup2(capture.fileno(), 2)
-        try:
-            yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            capture.seek(0)
-            for line in capture.read().decode("utf-8", "replace").splitlines():
-                if line.strip() and not START_UP_NOISE.search(line):
-                    print(line, file=sys.stderr)
+    real = os.dup(2)
+    read_end, write_end = os.pipe()
+    os.dup2(write_end, 2)
+    os.close(write_end)
+    thread = threading.Thread(target=_forward, args=(read_end, real), daemon=True)
+    thread.start()
+
+    def restore():
+        sys.stderr.flush()
+        os.dup2(real, 2)  # closes the pipe's write end: the thread reads to its end
+        thread.join(timeout=10)
+
+    atexit.register(restore)
 
 
-def start_tensorflow():
-    """Imports TensorFlow and Keras and finds the devices, quietly (`quiet_start_up`)."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    with quiet_start_up():
-        import keras
-        import tensorflow as tf
-
-        tf.config.list_logical_devices()
-        keras.backend.backend()
+def _forward(read_end, real):
+    with os.fdopen(read_end, "rb") as lines:
+        for line in lines:
+            if not START_UP_NOISE.search(line.decode("utf-8", "replace")):
+                os.write(real, line)
 
 
 def _count_batches(dataset):

@@ -20,7 +20,6 @@ model.fit(..., initial_epoch=initial_epoch,
 """
 
 import contextlib
-import importlib.util
 import json
 import os
 import pathlib
@@ -331,63 +330,6 @@ class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
 # --- logs ---------------------------------------------------------------------------------
 
 
-class EpochScalarLogger(keras.callbacks.Callback):
-    """Per-epoch TensorBoard scalars without the `tensorboard` package.
-
-    `keras.callbacks.TensorBoard` needs `tensorboard` installed to write anything. This
-    writes the same epoch curves (`train/epoch_loss`, `validation/epoch_loss`, ...) with
-    `tf.summary.write`, the op it calls underneath, so `tensorboard --logdir` shows them.
-
-    Args:
-        log_dir: the TensorBoard folder.
-    """
-
-    def __init__(self, log_dir):
-        super().__init__()
-        self.log_dir = pathlib.Path(log_dir)
-        self._writers = {}
-
-    def _writer(self, name):
-        import tensorflow as tf
-
-        if name not in self._writers:
-            self._writers[name] = tf.summary.create_file_writer(str(self.log_dir / name))
-        return self._writers[name]
-
-    def on_epoch_end(self, epoch, logs=None):
-        import tensorflow as tf
-        from tensorflow.core.framework import summary_pb2
-
-        metadata = summary_pb2.SummaryMetadata(
-            plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars"),
-            data_class=summary_pb2.DATA_CLASS_SCALAR,
-        )
-        logs = dict(logs or {})
-        if hasattr(self.model.optimizer, "learning_rate"):
-            logs["learning_rate"] = float(ops.convert_to_numpy(self.model.optimizer.learning_rate))
-        for key, value in logs.items():
-            split = "validation" if key.startswith("val_") else "train"
-            with self._writer(split).as_default():
-                tf.summary.write(
-                    f"epoch_{key.removeprefix('val_')}",
-                    tf.constant(float(value), tf.float32),
-                    step=epoch,
-                    metadata=metadata,
-                )
-
-    def on_train_end(self, logs=None):
-        for writer in self._writers.values():
-            writer.flush()
-
-
-def tensorboard_callback(log_dir):
-    """`keras.callbacks.TensorBoard(log_dir)` when `tensorboard` is installed, else an
-    `EpochScalarLogger` that writes the epoch curves."""
-    if importlib.util.find_spec("tensorboard") is not None:
-        return keras.callbacks.TensorBoard(str(log_dir))
-    return EpochScalarLogger(log_dir)
-
-
 def make_callbacks(output_dir, checkpoint, *, patience=3, tensorboard=True, resume=False):
     """The callbacks of a training run that writes under `output_dir`.
 
@@ -415,7 +357,10 @@ def make_callbacks(output_dir, checkpoint, *, patience=3, tensorboard=True, resu
     callbacks.append(checkpoint)
     callbacks.append(keras.callbacks.CSVLogger(str(output_dir / "training_log.csv"), append=resume))
     if tensorboard:
-        callbacks.append(tensorboard_callback(output_dir / "logs"))
+        # Epoch curves and the learning rate, at steps 0, 1, ... (the epoch, from 0).
+        callbacks.append(
+            keras.callbacks.TensorBoard(str(output_dir / "logs"), write_graph=False)
+        )
     return callbacks
 
 

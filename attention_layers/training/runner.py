@@ -450,4 +450,4 @@ def run_command(task, argv=None):
 if __name__ == "__main__":
     if len(sys.argv) != 3 or sys.argv[1] != "export":
         sys.exit("usage: python -m attention_layers.training.runner export RUN_FOLDER")
-    print(f"Saved the serving export in {export_run(sys.argv[2])}")
+    export_run(sys.argv[2])

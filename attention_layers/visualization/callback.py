@@ -55,7 +55,8 @@ class AttentionPlotCallback(keras.callbacks.Callback):
       (`plot_token_importance`) when there is a single query and no target tokens, as for
       an attention-pooling classifier;
     - with `log_dir`, the same image as a TensorBoard image summary, tag
-      `attention/{name}/example_{i}`, step = the epoch;
+      `attention/{name}/example_{i}`, step = the epoch counted from 0, the step at which
+      `keras.callbacks.TensorBoard` writes the epoch scalars;
 
     and keeps the weights (`weights_by_epoch`). At the end of training it writes one
     animation per example and name, `output_dir/example_{i}_{name}.gif`, with a frame per
@@ -198,7 +199,7 @@ class AttentionPlotCallback(keras.callbacks.Callback):
                 path.write_bytes(png)
                 paths.append(path)
                 if self.log_dir is not None:
-                    self._write_summary(f"attention/{name}/example_{index}", png, epoch)
+                    self._write_summary(f"attention/{name}/example_{index}", png, epoch - 1)
         return paths
 
     def write_animations(self):
