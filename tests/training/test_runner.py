@@ -44,9 +44,11 @@ def run(command, argv, capsys):
 
 @pytest.fixture(scope="module")
 def finished_translator(tmp_path_factory):
-    """A finished tiny Transformer run (about 10 s): its folder."""
+    """A finished tiny Transformer run of 2 epochs with attention plots (about 15 s): its
+    folder."""
     output = tmp_path_factory.mktemp("translator") / "run"
-    train_translator.main([*TINY_TRANSLATOR, "--output", str(output)])
+    argv = [arg for arg in TINY_TRANSLATOR if arg != "--no-attention-plots"]
+    train_translator.main([*argv, "--epochs", "2", "--output", str(output)])
     return output
 
 
@@ -160,7 +162,7 @@ def test_a_kill_while_saving_keeps_the_old_file_and_the_next_run_cleans_up(
     # The next run (here: --resume of the finished run) removes the leftover.
     code, out, err = run(train_translator, ["--resume", "--output", folder], capsys)
     assert code == 0, err
-    assert "Training already finished after epoch 1" in out
+    assert "Training already finished after epoch 2" in out
     assert not [path for path in folder.iterdir() if path.name.startswith(".partial-")]
 
 
@@ -219,3 +221,31 @@ def test_classifier_with_a_short_max_length_finishes_and_reports_the_deciding_wo
         assert len(sample["deciding_words"]) <= 3
     assert 0 <= results["deciding_attention"] <= 1
     assert (output / "classifier.keras").is_file()
+
+
+# --- TensorBoard (issue 15) ---------------------------------------------------------------
+
+
+def _tensorboard_steps(log_dir):
+    """`{(folder, tag): [steps]}` of every summary under `log_dir`."""
+    import tensorflow as tf
+
+    steps = {}
+    for path in sorted(log_dir.rglob("events.out.tfevents.*")):
+        folder = path.parent.relative_to(log_dir).as_posix()
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            for value in event.summary.value:
+                steps.setdefault((folder, value.tag), []).append(event.step)
+    return steps
+
+
+def test_tensorboard_scalars_learning_rate_and_attention_images_share_the_steps(
+    finished_translator,
+):
+    steps = _tensorboard_steps(finished_translator / "logs")
+    for key in [("train", "epoch_loss"), ("train", "epoch_masked_accuracy"),
+                ("train", "epoch_learning_rate"), ("validation", "epoch_loss")]:
+        assert steps.get(key) == [0, 1], (key, sorted(steps))
+    images = {tag: value for (folder, tag), value in steps.items() if folder == "attention"}
+    assert set(images) == {f"attention/decoder_0/cross_attention/example_{i}" for i in (0, 1)}
+    assert all(value == [0, 1] for value in images.values())
