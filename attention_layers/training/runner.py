@@ -52,7 +52,7 @@ from attention_layers.training.fit import (
     write_atomically,
 )
 from attention_layers.training.scale import add_scale_flags, configure_scale
-from attention_layers.utils.files import remove_partials
+from attention_layers.utils.files import atomic_write_text, remove_partials
 
 # The task classes, by the name a run's config.json records ("command").
 TASKS = {
@@ -232,11 +232,9 @@ def prepare_data(task, args, output):
         start_fresh(output)
         tokenizers = task.build_tokenizers(args, corpus)
         for tokenizer, name in zip(tokenizers, task.vocabulary_files, strict=True):
-            write_atomically(output / name, tokenizer.save)
+            tokenizer.save(output / name)  # all or nothing, as every file below
         config = {**vars(args), "command": task.name}
-        write_atomically(
-            output / "config.json", lambda path: path.write_text(json.dumps(config, indent=2))
-        )
+        atomic_write_text(output / "config.json", json.dumps(config, indent=2))
     print(f"{task.describe_data(args, corpus, tokenizers)} ({time.perf_counter() - start:.0f} s)")
     return corpus, tokenizers
 
@@ -394,9 +392,7 @@ def save_run(task, args, model, tokenizers, results, output):
             paths["export"] = export_in_tensorflow(output)
         print(f"Saved the serving export in {paths['export']}")
     paths["results"] = output / "results.json"
-    write_atomically(
-        paths["results"], lambda path: path.write_text(json.dumps(results, indent=2))
-    )
+    atomic_write_text(paths["results"], json.dumps(results, indent=2))
     return paths
 
 

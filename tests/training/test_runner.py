@@ -166,15 +166,24 @@ def test_a_kill_while_saving_keeps_the_old_file_and_the_next_run_cleans_up(
     assert not [path for path in folder.iterdir() if path.name.startswith(".partial-")]
 
 
-def test_files_are_written_under_a_temporary_name(finished_translator, tmp_path, monkeypatch):
-    """Every file a later step loads goes through `write_atomically` (or `atomic_path`)."""
+def test_files_are_written_under_a_temporary_name(tmp_path, monkeypatch):
+    """Every file a later step loads goes through `atomic_path` (temporary name, rename)."""
+    from attention_layers.training import fit
+    from attention_layers.utils import files
+
     written = []
-    original = runner.write_atomically
-    monkeypatch.setattr(runner, "write_atomically",
-                        lambda path, write: written.append(pathlib.Path(path).name)
-                        or original(path, write))
+    original = files.atomic_path
+
+    def recorded(path):
+        written.append(pathlib.Path(path).name)
+        return original(path)
+
+    monkeypatch.setattr(files, "atomic_path", recorded)
+    monkeypatch.setattr(fit, "atomic_path", recorded)
     train_translator.main([*TINY_TRANSLATOR, "--output", str(tmp_path / "run")])
-    assert {"config.json", "translator.keras", "results.json"} <= set(written)
+    expected = {"config.json", "source_vocab.txt", "target_vocab.txt", "translator.keras",
+                "results.json", "epoch_0001.weights.h5", "state.json"}
+    assert expected <= set(written), written
     checkpoints = sorted(os.listdir(tmp_path / "run" / "checkpoints"))
     assert checkpoints == ["epoch_0001.weights.h5", "state.json"]
 
