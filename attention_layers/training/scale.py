@@ -213,6 +213,29 @@ def configure_scale(args):
     return plan
 
 
+def exact_float32():
+    """Makes float32 matrix products exact float32 on GPUs (no TF32, no bfloat16 passes).
+
+    Ampere and later GPUs multiply float32 matrices in TF32 (10-bit mantissa) by default,
+    which is right for training but moves results by about 1e-3: tests that compare to
+    tight tolerances call this first. It changes nothing on a CPU.
+    """
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_tensor_float_32_execution(False)
+    elif backend == "jax":
+        import jax
+
+        jax.config.update("jax_default_matmul_precision", "highest")
+    elif backend == "torch":
+        import torch
+
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+
+
 def _make_plan(args, distribution, *, gpus, **fields):
     jit = {"on": True, "off": False}.get(args.jit_compile)
     if jit is None:
