@@ -5,9 +5,46 @@ import hashlib
 
 SPLIT_NAMES = ("train", "validation", "test")
 
+# Sentences longer than this (characters, whitespace runs counted as one space) are
+# skipped by the corpus loaders, in every split. The longest sentence of the Tatoeba
+# pairs and of SST-2 has under 300 characters; 512 is about 100 words, more than the
+# models are trained on (128 tokens). Without a limit, one valid but huge line (480,000
+# characters in a hostile test) lands in a split, and as a test reference of 100,000
+# tokens it makes BLEU's brevity penalty, hence BLEU, 0.
+MAX_SENTENCE_CHARACTERS = 512
+
+
+def _no_skips():
+    return dict.fromkeys(SPLIT_NAMES, 0)
+
+
+class _Splits:
+    """What both corpora share: `split(name)` and the report of skipped overlong lines."""
+
+    def split(self, name):
+        """Returns the split called `name` (`"train"`, `"validation"` or `"test"`)."""
+        if name not in SPLIT_NAMES:
+            raise ValueError(f"Unknown split {name!r}; expected one of {SPLIT_NAMES}")
+        return getattr(self, name)
+
+    def skipped_summary(self):
+        """One line for a command's summary, or `""` when nothing was skipped.
+
+        Example: `"skipped 1 overlong example (test: 1)"`; the limit is the loader's
+        `max_characters` (default `MAX_SENTENCE_CHARACTERS`).
+        """
+        total = sum(self.skipped_overlong.values())
+        if not total:
+            return ""
+        counts = ", ".join(
+            f"{name}: {count}" for name, count in self.skipped_overlong.items() if count
+        )
+        noun = "example" if total == 1 else "examples"
+        return f"skipped {total} overlong {noun} ({counts})"
+
 
 @dataclasses.dataclass(frozen=True)
-class TranslationCorpus:
+class TranslationCorpus(_Splits):
     """Sentence pairs for translation, split three ways.
 
     Each split is a list of `(source, target)` pairs of Python strings; in this project the
@@ -22,6 +59,9 @@ class TranslationCorpus:
             source_word_index}` for content words. Indices count the words of
             `attention_layers.text.normalize(text)` split on spaces (punctuation marks are
             words), from 0; a tokenizer that adds `[START]` shifts them by 1.
+        skipped_overlong: `{split: count}` of the pairs the loader skipped because a side
+            is longer than `MAX_SENTENCE_CHARACTERS` (see `drop_overlong`); all 0 for the
+            generated corpus.
 
     Example:
 
@@ -38,16 +78,11 @@ class TranslationCorpus:
     validation: list
     test: list
     alignments: dict | None = None
-
-    def split(self, name):
-        """Returns the split called `name` (`"train"`, `"validation"` or `"test"`)."""
-        if name not in SPLIT_NAMES:
-            raise ValueError(f"Unknown split {name!r}; expected one of {SPLIT_NAMES}")
-        return getattr(self, name)
+    skipped_overlong: dict = dataclasses.field(default_factory=_no_skips)
 
 
 @dataclasses.dataclass(frozen=True)
-class SentimentCorpus:
+class SentimentCorpus(_Splits):
     """Labelled sentences for sentiment classification, split three ways.
 
     Each split is a list of `(text, label)` pairs: `label` is 1 (positive), 0 (negative),
@@ -61,6 +96,8 @@ class SentimentCorpus:
             tuple of the word indices (into `normalize(text)` split on spaces) of the words
             that decide the label of `corpus.<split>[i]`: the sentiment word, the negation
             that flips it, the "but" that hands the decision to the second clause.
+        skipped_overlong: `{split: count}` of the examples the loader skipped because the
+            text is longer than `MAX_SENTENCE_CHARACTERS` (see `drop_overlong`).
 
     Example:
 
@@ -77,12 +114,7 @@ class SentimentCorpus:
     validation: list
     test: list
     deciding_tokens: dict | None = None
-
-    def split(self, name):
-        """Returns the split called `name` (`"train"`, `"validation"` or `"test"`)."""
-        if name not in SPLIT_NAMES:
-            raise ValueError(f"Unknown split {name!r}; expected one of {SPLIT_NAMES}")
-        return getattr(self, name)
+    skipped_overlong: dict = dataclasses.field(default_factory=_no_skips)
 
 
 def split_indices_by_key(keys, *, validation_fraction=0.1, test_fraction=0.1, seed=0):
@@ -132,3 +164,53 @@ def split_indices_by_key(keys, *, validation_fraction=0.1, test_fraction=0.1, se
 def source_group_key(source):
     """The key that groups source sentences for splitting: case and spacing ignored."""
     return " ".join(source.casefold().split())
+
+
+def sentence_length(text):
+    """The length that `MAX_SENTENCE_CHARACTERS` limits: characters, whitespace runs as one."""
+    return len(" ".join(text.split()))
+
+
+def drop_overlong(splits, *, texts, max_characters=MAX_SENTENCE_CHARACTERS):
+    """Removes the examples with a text over `max_characters`, by one rule in every split.
+
+    An overlong example is skipped, not cut: a cut target would no longer translate its
+    source, and a cut test reference would be scored as if complete.
+
+    Args:
+        splits: `{split name: list of examples}`.
+        texts: a function from an example to the strings to measure, e.g. both sides of
+            a translation pair.
+        max_characters: the longest `sentence_length` kept; `None` keeps everything.
+
+    Returns:
+        `(kept, skipped)`: `kept` is `{split name: list}` in the same order, `skipped`
+        is `{split name: number of examples removed}`.
+
+    Raises:
+        ValueError: `max_characters` is not a positive int or `None`.
+
+    Example:
+
+    >>> kept, skipped = drop_overlong(
+    ...     {"train": [("Hola.", "Hello.")], "validation": [], "test": [("a" * 600, "b")]},
+    ...     texts=lambda pair: pair)
+    >>> kept["test"], skipped
+    ([], {'train': 0, 'validation': 0, 'test': 1})
+    """
+    if max_characters is not None and (
+        isinstance(max_characters, bool)
+        or not isinstance(max_characters, int)
+        or max_characters < 1
+    ):
+        raise ValueError(f"max_characters must be a positive int or None, got {max_characters!r}")
+    kept, skipped = {}, {}
+    for name, examples in splits.items():
+        kept[name] = [
+            example
+            for example in examples
+            if max_characters is None
+            or all(sentence_length(text) <= max_characters for text in texts(example))
+        ]
+        skipped[name] = len(examples) - len(kept[name])
+    return kept, skipped

@@ -3,7 +3,9 @@
 import pathlib
 
 from attention_layers.data.corpora import (
+    MAX_SENTENCE_CHARACTERS,
     TranslationCorpus,
+    drop_overlong,
     source_group_key,
     split_indices_by_key,
 )
@@ -76,6 +78,7 @@ def load_spa_eng(
     seed=0,
     strict=False,
     cache_dir=None,
+    max_characters=MAX_SENTENCE_CHARACTERS,
 ):
     """Loads the Tatoeba Spanish-English pairs, split by Spanish sentence.
 
@@ -83,6 +86,10 @@ def load_spa_eng(
     Spanish sentence (compared ignoring case and spacing) go to the same split, so no test
     sentence was seen in training. Pairs keep the file's order within a split (the file is
     sorted by length): shuffle when batching.
+
+    A pair with a side longer than `max_characters` (whitespace runs counted as one
+    character) is valid but skipped, in every split, and counted in the corpus's
+    `skipped_overlong`: one such line in the test split would otherwise make BLEU 0.
 
     Args:
         path: a local `spa.txt`, or a directory holding one. `None` downloads
@@ -93,9 +100,11 @@ def load_spa_eng(
         seed: changes which sentences go to which split.
         strict: raise on a malformed line instead of skipping it with a warning.
         cache_dir: where downloads are kept (default: as `keras.utils.get_file`).
+        max_characters: the longest sentence kept (default 512); `None` keeps all.
 
     Returns:
-        A `TranslationCorpus` of `(spanish, english)` pairs.
+        A `TranslationCorpus` of `(spanish, english)` pairs; `skipped_overlong` counts
+        the pairs skipped per split.
 
     Raises:
         CorpusFormatError: see `read_spa_eng_pairs`.
@@ -120,6 +129,9 @@ def load_spa_eng(
         test_fraction=test_fraction,
         seed=seed,
     )
-    return TranslationCorpus(
-        **{name: [pairs[index] for index in indices] for name, indices in splits.items()}
+    kept, skipped = drop_overlong(
+        {name: [pairs[index] for index in indices] for name, indices in splits.items()},
+        texts=lambda pair: pair,
+        max_characters=max_characters,
     )
+    return TranslationCorpus(**kept, skipped_overlong=skipped)

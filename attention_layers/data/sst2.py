@@ -2,7 +2,11 @@
 
 import pathlib
 
-from attention_layers.data.corpora import SentimentCorpus
+from attention_layers.data.corpora import (
+    MAX_SENTENCE_CHARACTERS,
+    SentimentCorpus,
+    drop_overlong,
+)
 from attention_layers.data.download import RemoteArchive, fetch_archive_members
 from attention_layers.data.reading import MalformedLines, read_lines
 
@@ -74,11 +78,13 @@ def read_sst2_file(path, *, labelled=True, strict=False):
     return examples
 
 
-def load_sst2(path=None, *, strict=False, cache_dir=None):
+def load_sst2(path=None, *, strict=False, cache_dir=None, max_characters=MAX_SENTENCE_CHARACTERS):
     """Loads GLUE SST-2: train (67,349), validation = GLUE dev (872), unlabelled test (1,821).
 
     Sentences are lower-cased and tokenized as in the Penn Treebank (`it 's`, `do n't`);
-    train holds phrases as well as full sentences.
+    train holds phrases as well as full sentences. A sentence longer than
+    `max_characters` is skipped and counted in `skipped_overlong`, in every split, as
+    `load_spa_eng` does (none of GLUE's is).
 
     Args:
         path: the local `SST-2` directory (holding `train.tsv`, `dev.tsv`, `test.tsv`), or
@@ -86,6 +92,7 @@ def load_sst2(path=None, *, strict=False, cache_dir=None):
             checks each file's SHA-256.
         strict: raise on a malformed row instead of skipping it with a warning.
         cache_dir: where downloads are kept (default: as `keras.utils.get_file`).
+        max_characters: the longest sentence kept (default 512); `None` keeps all.
 
     Returns:
         A `SentimentCorpus`; the test labels are `None`.
@@ -108,8 +115,13 @@ def load_sst2(path=None, *, strict=False, cache_dir=None):
         directory = pathlib.Path(path)
         if not (directory / "train.tsv").exists() and (directory / "SST-2").is_dir():
             directory = directory / "SST-2"
-    return SentimentCorpus(
-        train=read_sst2_file(directory / "train.tsv", strict=strict),
-        validation=read_sst2_file(directory / "dev.tsv", strict=strict),
-        test=read_sst2_file(directory / "test.tsv", labelled=False, strict=strict),
+    kept, skipped = drop_overlong(
+        {
+            "train": read_sst2_file(directory / "train.tsv", strict=strict),
+            "validation": read_sst2_file(directory / "dev.tsv", strict=strict),
+            "test": read_sst2_file(directory / "test.tsv", labelled=False, strict=strict),
+        },
+        texts=lambda example: example[:1],
+        max_characters=max_characters,
     )
+    return SentimentCorpus(**kept, skipped_overlong=skipped)

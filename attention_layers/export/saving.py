@@ -11,10 +11,7 @@ the signatures and the limits) and the vocabularies as text files.
 """
 
 import json
-import os
 import pathlib
-import shutil
-import tempfile
 
 import tensorflow as tf
 
@@ -28,6 +25,7 @@ from attention_layers.export.serving import (
     TranslatorServer,
 )
 from attention_layers.text.tokenizers import DEFAULT_MAX_LENGTH
+from attention_layers.utils.files import atomic_path, remove_partials
 
 EXTRA_DIRECTORY = "assets.extra"
 
@@ -51,13 +49,13 @@ def _describe(signatures):
 def save_atomically(module, signatures, path, extra_files=None):
     """Saves a `tf.Module` as a SavedModel at `path`, all or nothing.
 
-    The SavedModel is written to a new directory `.<name>.partial-*` next to `path`
+    The SavedModel is written to a new directory `.partial-<pid>-*-<name>` next to `path`
     (same file system), the `extra_files` are added under `assets.extra/`, and the
-    directory is renamed to `path`. A previous export at `path` is renamed aside first and
-    deleted once the new one is in place (if the last rename fails, it is put back). If
-    saving raises, or the process dies while writing, `path` keeps its previous content;
-    a killed process can leave a `.partial-*` directory beside it, never a half export
-    at `path`.
+    directory replaces `path` in one rename (`attention_layers.utils.files.atomic_path`).
+    If saving raises, or the process dies while writing, `path` keeps its previous
+    content; the leftovers of a killed export are removed by the next export into the
+    same folder. The export's files and folders get the umask's permissions (0644 and
+    0755 under the usual umask 022), so another user's serving process can read them.
 
     Args:
         module: the `tf.Module` to save.
@@ -78,34 +76,14 @@ def save_atomically(module, signatures, path, extra_files=None):
                 f"{path} exists and is not a SavedModel; refusing to overwrite it."
             )
     path.parent.mkdir(parents=True, exist_ok=True)
-    staging = pathlib.Path(tempfile.mkdtemp(prefix=f".{path.name}.partial-", dir=path.parent))
-    try:
+    remove_partials(path.parent)
+    with atomic_path(path) as staging:
         tf.saved_model.save(module, str(staging), signatures=signatures)
         extra = staging / EXTRA_DIRECTORY
         extra.mkdir(exist_ok=True)
         for name, text in (extra_files or {}).items():
             (extra / name).write_text(text, encoding="utf-8")
-        _move_into_place(staging, path)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return path
-
-
-def _move_into_place(staging, path):
-    if not path.exists():
-        os.rename(staging, path)
-        return
-    previous = pathlib.Path(tempfile.mkdtemp(prefix=f".{path.name}.previous-", dir=path.parent))
-    # `rename` cannot replace a non-empty directory: move the old export aside first.
-    os.rename(path, previous / path.name)
-    try:
-        os.rename(staging, path)
-    except BaseException:
-        os.rename(previous / path.name, path)
-        shutil.rmtree(previous, ignore_errors=True)
-        raise
-    shutil.rmtree(previous, ignore_errors=True)
 
 
 def export_translator(

@@ -26,6 +26,7 @@ import tensorflow_text as tf_text
 from tensorflow_text.tools.wordpiece_vocab import wordpiece_tokenizer_learner_lib
 
 from attention_layers.text.normalization import join_punctuation, normalize
+from attention_layers.utils.files import atomic_write_text
 
 PAD_TOKEN, UNK_TOKEN, START_TOKEN, END_TOKEN = "[PAD]", "[UNK]", "[START]", "[END]"
 RESERVED_TOKENS = (PAD_TOKEN, UNK_TOKEN, START_TOKEN, END_TOKEN)
@@ -193,7 +194,11 @@ class Tokenizer(tf.Module):
             return UNK_ID
 
     def save(self, path):
-        """Writes the vocabulary to a UTF-8 text file, one token per line.
+        """Writes the vocabulary to a UTF-8 text file, one token per line, all or nothing.
+
+        The file is written under a temporary name and renamed into place, so a process
+        killed while saving leaves the previous vocabulary (see `attention_layers.utils.
+        files`).
 
         Args:
             path: the file to write.
@@ -201,9 +206,7 @@ class Tokenizer(tf.Module):
         Returns:
             The path, as a `pathlib.Path`.
         """
-        path = pathlib.Path(path)
-        path.write_text("".join(f"{token}\n" for token in self._tokens), encoding="utf-8")
-        return path
+        return atomic_write_text(path, "".join(f"{token}\n" for token in self._tokens))
 
     @classmethod
     def load(cls, path, **kwargs):

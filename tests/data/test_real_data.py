@@ -29,6 +29,7 @@ def spa_eng(data_dir):
 def test_spa_eng_loads_116089_pairs_in_disjoint_splits(spa_eng):
     sizes = [len(spa_eng.split(name)) for name in ("train", "validation", "test")]
     assert sum(sizes) == 116_089
+    assert sum(spa_eng.skipped_overlong.values()) == 0  # the length limit drops no real pair
     assert sizes == [92_906, 11_447, 11_736]  # the split is deterministic
     assert spa_eng.train[:2] == [("Ve.", "Go."), ("Vete.", "Go.")]  # Spanish source, English target
     keys = [
@@ -42,6 +43,7 @@ def test_spa_eng_loads_116089_pairs_in_disjoint_splits(spa_eng):
 def test_sst2_loads_with_glue_counts(data_dir):
     corpus = load_sst2(data_dir / "SST-2")
     assert [len(corpus.train), len(corpus.validation), len(corpus.test)] == [67_349, 872, 1_821]
+    assert corpus.skipped_summary() == ""
     assert collections.Counter(label for _, label in corpus.train) == {1: 37_569, 0: 29_780}
     assert collections.Counter(label for _, label in corpus.validation) == {1: 444, 0: 428}
     assert {label for _, label in corpus.test} == {None}

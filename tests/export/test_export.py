@@ -5,6 +5,7 @@ import os
 import pathlib
 import re
 import shutil
+import stat
 import subprocess
 import sys
 
@@ -20,6 +21,7 @@ from attention_layers.export import (
     translate,
 )
 from attention_layers.models import BiGRUClassifier
+from attention_layers.utils import files
 from tests.export.conftest import BAD_INPUTS, RNN_MAX_OUTPUT_LENGTH, as_array, run_fresh_process
 
 pytestmark = pytest.mark.slow
@@ -363,6 +365,8 @@ def test_failed_final_rename_restores_previous_export(tmp_path, monkeypatch):
     _save(destination)
     before = _snapshot(destination)
     real_rename = os.rename
+    # Without renameat2's exchange, the old export is first renamed aside.
+    monkeypatch.setattr(files, "_exchange", lambda first, second: False)
 
     def rename(source, target):
         if ".partial-" in str(source):
@@ -383,6 +387,30 @@ def test_successful_save_replaces_previous_export(tmp_path):
     _save(destination)
     assert not (destination / "stale.txt").exists()
     assert sorted(path.name for path in tmp_path.iterdir()) == ["model"]
+
+
+def test_export_modes_follow_the_umask(tmp_path):
+    """Issue 16 case 8: `serving/` was 0700 (`tempfile.mkdtemp`) whatever the umask."""
+    previous = os.umask(0o022)
+    try:
+        destination = _save(tmp_path / "serving")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(destination.stat().st_mode) == 0o755
+    for path in destination.rglob("*"):
+        assert stat.S_IMODE(path.stat().st_mode) == (0o755 if path.is_dir() else 0o644), path
+
+
+def test_next_export_removes_leftovers_of_killed_exports(tmp_path):
+    """Issue 16 case 8: killed exports left `.serving.partial-*` folders for ever."""
+    old_style = tmp_path / ".serving.partial-a1b2c3d4"  # tempfile.mkdtemp, earlier versions
+    (old_style / "variables").mkdir(parents=True)
+    # Above Linux's largest process id (2**22): the writer is surely gone.
+    killed = tmp_path / f".partial-{2**22 + 1}-0123abcd-serving"
+    (killed / "variables").mkdir(parents=True)
+    (tmp_path / "notes.txt").write_text("keep")
+    _save(tmp_path / "serving")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["notes.txt", "serving"]
 
 
 def test_refuses_to_overwrite_a_directory_that_is_not_a_saved_model(tmp_path):
