@@ -283,7 +283,7 @@ def _plan_tensorflow(args):
         return _make_plan(args, "none", gpus=len(gpus))
     if distribution == "multi-worker":
         addresses, index = _cluster()
-        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+        strategy = _multi_worker_strategy(tf)
         return _make_plan(
             args, distribution, gpus=len(gpus), strategy=strategy,
             num_replicas=strategy.num_replicas_in_sync, num_workers=len(addresses),
@@ -303,6 +303,31 @@ def _plan_tensorflow(args):
     strategy = tf.distribute.MirroredStrategy(devices)
     return _make_plan(args, distribution, gpus=len(gpus), strategy=strategy,
                       num_replicas=count, device_kind=kind)
+
+
+def _multi_worker_strategy(tf):
+    """`MultiWorkerMirroredStrategy` as Keras 3's `fit` can use it.
+
+    Before its first step, `fit` averages the first distributed batch over the workers
+    (`strategy.reduce("MEAN", batch)`) only to learn its shapes and build the model; the
+    collective strategy cannot reduce a nested batch, so `fit` fails (keras-team/keras
+    #20585). Here a nested value reduces to this worker's own copy: the shapes are all
+    `fit` needs, and the workers' batches may differ in shape (length buckets). Then
+    `fit` averages each scalar log over `axis=0`, which a scalar does not have: a scalar
+    is averaged as a whole. Every other value goes through the collective all-reduce.
+    """
+
+    class MultiWorkerMirroredStrategy(tf.distribute.MultiWorkerMirroredStrategy):
+        def reduce(self, reduce_op, value, axis):
+            if isinstance(value, (tuple, list, dict)):
+                return tf.nest.map_structure(
+                    lambda part: self.experimental_local_results(part)[0], value
+                )
+            if axis is not None and self.experimental_local_results(value)[0].shape.rank == 0:
+                axis = None
+            return super().reduce(reduce_op, value, axis)
+
+    return MultiWorkerMirroredStrategy()
 
 
 def _split_cpu_tensorflow(tf, count):
