@@ -213,6 +213,29 @@ def configure_scale(args):
     return plan
 
 
+def exact_float32():
+    """Makes float32 matrix products exact float32 on GPUs (no TF32, no bfloat16 passes).
+
+    Ampere and later GPUs multiply float32 matrices in TF32 (10-bit mantissa) by default,
+    which is right for training but moves results by about 1e-3: tests that compare to
+    tight tolerances call this first. It changes nothing on a CPU.
+    """
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_tensor_float_32_execution(False)
+    elif backend == "jax":
+        import jax
+
+        jax.config.update("jax_default_matmul_precision", "highest")
+    elif backend == "torch":
+        import torch
+
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+
+
 def _make_plan(args, distribution, *, gpus, **fields):
     jit = {"on": True, "off": False}.get(args.jit_compile)
     if jit is None:
@@ -260,7 +283,7 @@ def _plan_tensorflow(args):
         return _make_plan(args, "none", gpus=len(gpus))
     if distribution == "multi-worker":
         addresses, index = _cluster()
-        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+        strategy = _multi_worker_strategy(tf)
         return _make_plan(
             args, distribution, gpus=len(gpus), strategy=strategy,
             num_replicas=strategy.num_replicas_in_sync, num_workers=len(addresses),
@@ -280,6 +303,31 @@ def _plan_tensorflow(args):
     strategy = tf.distribute.MirroredStrategy(devices)
     return _make_plan(args, distribution, gpus=len(gpus), strategy=strategy,
                       num_replicas=count, device_kind=kind)
+
+
+def _multi_worker_strategy(tf):
+    """`MultiWorkerMirroredStrategy` as Keras 3's `fit` can use it.
+
+    Before its first step, `fit` averages the first distributed batch over the workers
+    (`strategy.reduce("MEAN", batch)`) only to learn its shapes and build the model; the
+    collective strategy cannot reduce a nested batch, so `fit` fails (keras-team/keras
+    #20585). Here a nested value reduces to this worker's own copy: the shapes are all
+    `fit` needs, and the workers' batches may differ in shape (length buckets). Then
+    `fit` averages each scalar log over `axis=0`, which a scalar does not have: a scalar
+    is averaged as a whole. Every other value goes through the collective all-reduce.
+    """
+
+    class MultiWorkerMirroredStrategy(tf.distribute.MultiWorkerMirroredStrategy):
+        def reduce(self, reduce_op, value, axis):
+            if isinstance(value, (tuple, list, dict)):
+                return tf.nest.map_structure(
+                    lambda part: self.experimental_local_results(part)[0], value
+                )
+            if axis is not None and self.experimental_local_results(value)[0].shape.rank == 0:
+                axis = None
+            return super().reduce(reduce_op, value, axis)
+
+    return MultiWorkerMirroredStrategy()
 
 
 def _split_cpu_tensorflow(tf, count):
