@@ -1,13 +1,23 @@
 """attention-layers: attention for Keras 3, taught and put to work.
 
 The layers (`attention_layers.layers`) are re-exported here and use `keras.ops` only, so
-they run on the TensorFlow, JAX and PyTorch backends. The sub-packages that need TensorFlow
-(`text`, `data`, `export`, ...) are imported on first use, so `import attention_layers` stays
-cheap and backend-neutral.
+they run on the TensorFlow, JAX and PyTorch backends. Importing the package also registers
+every object the project saves in `.keras` files (layers, models, the learning-rate
+schedule, metrics), so `keras.saving.load_model` (or `attention_layers.load_model`) loads
+them after a plain `import attention_layers`. Those modules need Keras only; the
+sub-packages that need TensorFlow (`text`, `data`, `export`, ...) are imported on first
+use, so `import attention_layers` stays backend-neutral.
 """
 
 import importlib
 
+import keras
+
+# Imported for their registrations (`register_keras_serializable`): a `.keras` file names
+# these classes, and Keras finds them only once their modules have run.
+import attention_layers.models  # noqa: F401
+import attention_layers.training.fit  # noqa: F401
+import attention_layers.training.metrics  # noqa: F401
 from attention_layers.layers import *  # noqa: F401,F403
 from attention_layers.layers import __all__ as _layer_names
 
@@ -24,7 +34,35 @@ _SUBPACKAGES = (
     "experiments",
 )
 
-__all__ = list(_layer_names) + list(_SUBPACKAGES)
+__all__ = [*_layer_names, "load_model", *_SUBPACKAGES]
+
+
+def load_model(path, **kwargs):
+    """Loads a `.keras` file saved by this project (or any model using its layers).
+
+    A thin wrapper of `keras.saving.load_model` that exists so that loading needs no
+    knowledge of which module defines which class: every class the project saves is
+    registered when `attention_layers` is imported. Safe mode stays on (the default of
+    Keras; a file cannot run arbitrary code while loading) unless `safe_mode=False` is
+    passed explicitly.
+
+    Args:
+        path: the `.keras` file, e.g. `"runs/translator/translator.keras"`.
+        **kwargs: passed to `keras.saving.load_model` (`compile`, `custom_objects`, ...).
+
+    Returns:
+        The model, e.g. a `TransformerTranslator` or a `BiGRUClassifier`.
+
+    Example:
+
+    ```python
+    import attention_layers as al
+
+    translator = al.load_model("runs/translator/translator.keras")
+    ```
+    """
+    kwargs.setdefault("safe_mode", True)
+    return keras.saving.load_model(path, **kwargs)
 
 
 def __getattr__(name):

@@ -1,11 +1,17 @@
-"""Fit helpers, callbacks, metrics and test BLEU for the training commands."""
+"""Fit helpers, callbacks, metrics and test BLEU for the training commands.
+
+`evaluate_bleu` needs TensorFlow (text normalization) and is imported on first use, so that
+`import attention_layers`, which registers the schedule and metrics defined here, stays
+backend-neutral.
+"""
+
+import importlib
 
 from attention_layers.training.command_line import (
     add_output_flags,
     add_training_flags,
     restore_resumed_flags,
 )
-from attention_layers.training.evaluation import evaluate_bleu
 from attention_layers.training.fit import (
     EpochCheckpoint,
     ResumableEarlyStopping,
@@ -41,3 +47,11 @@ __all__ = [
     "restore_resumed_flags",
     "unit_interval",
 ]
+
+
+def __getattr__(name):
+    if name == "evaluate_bleu":
+        module = importlib.import_module("attention_layers.training.evaluation")
+        globals()[name] = module.evaluate_bleu
+        return module.evaluate_bleu
+    raise AttributeError(f"module 'attention_layers.training' has no attribute {name!r}")

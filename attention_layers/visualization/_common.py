@@ -114,3 +114,28 @@ def as_layers(weights, layer_names):
             f"`layer_names` has {len(names)} names but `weights` holds {len(layers)} layers."
         )
     return layers, names, labels
+
+
+_PART_NAMES = {
+    "self_attention": "self-attention",
+    "cross_attention": "cross-attention",
+    "pooling": "attention pooling",
+}
+
+
+def readable_name(name):
+    """A model's attention name as a reader says it, layers counted from 1.
+
+    `"decoder_1/cross_attention"` -> `"Decoder layer 2, cross-attention"`,
+    `"encoder_0/self_attention"` -> `"Encoder layer 1, self-attention"`,
+    `"pooling"` -> `"Attention pooling"`; other names keep their words.
+    """
+    parts = []
+    for part in str(name).split("/"):
+        match = re.fullmatch(r"([A-Za-z]+)_(\d+)", part)
+        if match:
+            parts.append(f"{match.group(1)} layer {int(match.group(2)) + 1}")
+        else:
+            parts.append(_PART_NAMES.get(part, part.replace("_", " ")))
+    text = ", ".join(parts)
+    return text[:1].upper() + text[1:]

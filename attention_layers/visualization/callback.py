@@ -7,21 +7,36 @@ from collections.abc import Mapping
 
 import keras
 
-from attention_layers.visualization._common import check_ndim, safe_name, to_numpy, to_tokens
+from attention_layers.visualization._common import (
+    check_ndim,
+    readable_name,
+    safe_name,
+    to_numpy,
+    to_tokens,
+)
+from attention_layers.visualization.functional import attention_model
 from attention_layers.visualization.heatmaps import animate_attention, plot_attention, plot_heads
+from attention_layers.visualization.html_view import views_to_html
 from attention_layers.visualization.token_importance import plot_token_importance
 
 _SIDES = ("source", "target", None)
+_SIDE_WORDS = {"source": "source words", "target": "output words", None: "positions"}
 
 
-def _model_attention(model, inputs):
-    """The model contract: `model.get_attention_weights(inputs) -> {name: weights}`."""
-    if not hasattr(model, "get_attention_weights"):
+def _model_attention(model):
+    """How to ask `model` for attention: its `get_attention_weights(inputs)` (our models),
+    else the attention view of its graph (`attention_model`, a functional model)."""
+    if hasattr(model, "get_attention_weights"):
+        return lambda model, inputs: model.get_attention_weights(inputs)
+    try:
+        view = attention_model(model)
+    except ValueError as error:
         raise TypeError(
-            f"{type(model).__name__} has no `get_attention_weights(inputs)` method; give "
-            "AttentionPlotCallback an `attention_fn=lambda model, inputs: {name: weights}`."
-        )
-    return model.get_attention_weights(inputs)
+            f"AttentionPlotCallback cannot get attention weights from {type(model).__name__} "
+            f"{model.name!r}: it has no `get_attention_weights(inputs)` method, and {error} "
+            "Give the callback `attention_fn=lambda model, inputs: {name: weights}`."
+        ) from error
+    return lambda model, inputs: view(inputs, training=False)
 
 
 def _token_lists(name, value):
@@ -45,20 +60,28 @@ class AttentionPlotCallback(keras.callbacks.Callback):
     At the end of every `every_n_epochs`-th epoch the callback asks the model for the
     attention weights of the same examples (`model.get_attention_weights(inputs)`, a dict
     `{name: weights}` with `weights` of shape `(batch, T_q, T_k)` or
-    `(batch, heads, T_q, T_k)`) and, for each of the first `max_examples` examples and each
-    name, writes
+    `(batch, heads, T_q, T_k)`; a functional `keras.Model` without that method is read
+    through `attention_model(model)`, which collects the weights of its attention layers)
+    and, for each of the first `max_examples` examples and each name, writes
 
     - a PNG file `output_dir/epoch_{epoch:03d}/example_{i}_{name}.png` (epochs count from 1,
       as Keras prints them; characters other than letters, digits, `.`, `_` and `-` in the
       name become `_`): a heatmap (`plot_attention`) for single-head weights, a row of heads
       (`plot_heads`) for multi-head weights, and the sentence coloured by weight
       (`plot_token_importance`) when there is a single query and no target tokens, as for
-      an attention-pooling classifier;
+      an attention-pooling classifier; titled in words ("Decoder layer 2,
+      cross-attention, example 1, epoch 3"), with axis titles and a 0-1 colour scale;
+    - `output_dir/attention.html`, replaced after every plotted epoch: the interactive,
+      self-contained view (`to_html`) of every example and name at that epoch, to open in
+      a browser;
     - with `log_dir`, the same image as a TensorBoard image summary, tag
       `attention/{name}/example_{i}`, step = the epoch counted from 0, the step at which
       `keras.callbacks.TensorBoard` writes the epoch scalars;
 
-    and keeps the weights (`weights_by_epoch`). At the end of training it writes one
+    and keeps the weights (`weights_by_epoch`). At the start of training it asks for the
+    weights once, so that a model it cannot read, or tokens that do not fit the weights,
+    fail at once with an error naming what is missing, not after the first epoch. At the
+    end of training it writes one
     animation per example and name, `output_dir/example_{i}_{name}.gif`, with a frame per
     recorded epoch.
 
@@ -84,7 +107,8 @@ class AttentionPlotCallback(keras.callbacks.Callback):
         max_examples: plot at most this many examples.
         log_dir: optional TensorBoard log folder for the image summaries.
         attention_fn: optional `callable(model, inputs) -> {name: weights}` to use instead
-            of `model.get_attention_weights(inputs)`.
+            of `model.get_attention_weights(inputs)` (or, for a functional model without
+            it, `attention_model(model)(inputs)`).
 
     Example:
 
@@ -147,9 +171,15 @@ class AttentionPlotCallback(keras.callbacks.Callback):
         self.output_dir = pathlib.Path(output_dir)
         self.every_n_epochs = int(every_n_epochs)
         self.log_dir = log_dir
-        self.attention_fn = attention_fn or _model_attention
+        self.attention_fn = attention_fn
         self.weights_by_epoch = {}
         self._writer = None
+
+    def on_train_begin(self, logs=None):
+        weights = self.attention()
+        for name, batch in weights.items():
+            for index in range(self.num_examples):
+                self._example(name, index, batch[index])
 
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every_n_epochs:
@@ -163,6 +193,8 @@ class AttentionPlotCallback(keras.callbacks.Callback):
 
     def attention(self):
         """The current attention weights of the examples: `{name: numpy array}`."""
+        if self.attention_fn is None:
+            self.attention_fn = _model_attention(self.model)
         result = self.attention_fn(self.model, self.inputs)
         if not isinstance(result, Mapping):
             raise TypeError(
@@ -188,7 +220,7 @@ class AttentionPlotCallback(keras.callbacks.Callback):
         self.weights_by_epoch[epoch] = weights
         folder = self.output_dir / f"epoch_{epoch:03d}"
         folder.mkdir(parents=True, exist_ok=True)
-        paths = []
+        paths = [self.write_html(epoch)]
         for name, batch in weights.items():
             for index in range(self.num_examples):
                 figure = self._figure(name, index, batch[index], f"epoch {epoch}")
@@ -201,6 +233,25 @@ class AttentionPlotCallback(keras.callbacks.Callback):
                 if self.log_dir is not None:
                     self._write_summary(f"attention/{name}/example_{index}", png, epoch - 1)
         return paths
+
+    def write_html(self, epoch):
+        """Writes `output_dir/attention.html`, the interactive view at `epoch`; its path."""
+        views = []
+        for index in range(self.num_examples):
+            for name, batch in self.weights_by_epoch[epoch].items():
+                weights, query_tokens, key_tokens, _ = self._example(name, index, batch[index])
+                num_queries, num_keys = weights.shape[-2:]
+                views.append(
+                    (
+                        f"Example {index + 1}: {readable_name(name)}",
+                        weights,
+                        key_tokens or [f"key {k + 1}" for k in range(num_keys)],
+                        query_tokens or [f"query {q + 1}" for q in range(num_queries)],
+                    )
+                )
+        path = self.output_dir / "attention.html"
+        views_to_html(views, title=f"Attention at epoch {epoch}", path=path)
+        return path
 
     def write_animations(self):
         """Writes one GIF per example and name, a frame per recorded epoch; returns paths."""
@@ -215,14 +266,15 @@ class AttentionPlotCallback(keras.callbacks.Callback):
                     self._example(name, index, self.weights_by_epoch[epoch][name][index])
                     for epoch in recorded
                 ]
-                _, query_tokens, key_tokens = views[0]
+                _, query_tokens, key_tokens, labels = views[0]
                 paths.append(
                     animate_attention(
-                        [weights for weights, _, _ in views],
+                        [weights for weights, _, _, _ in views],
                         self.output_dir / f"example_{index}_{safe_name(name)}.gif",
                         source_tokens=key_tokens,
                         target_tokens=query_tokens,
-                        titles=[f"{name}, example {index}, epoch {epoch}" for epoch in recorded],
+                        titles=[self._title(name, index, f"epoch {epoch}") for epoch in recorded],
+                        **labels,
                     )
                 )
         return paths
@@ -232,7 +284,8 @@ class AttentionPlotCallback(keras.callbacks.Callback):
         return None if lists is None else lists[index]
 
     def _example(self, name, index, weights):
-        """Example `index`'s weights cropped to its tokens, and its (query, key) tokens."""
+        """Example `index`'s weights cropped to its tokens, its (query, key) tokens, and
+        the axis titles for them (`source_label`, `target_label` keyword arguments)."""
         num_queries, num_keys = weights.shape[-2:]
         lowered = name.lower()
         if name in self.token_axes:
@@ -260,16 +313,24 @@ class AttentionPlotCallback(keras.callbacks.Callback):
             weights = weights[..., : len(query_tokens), :]
         if key_tokens is not None:
             weights = weights[..., : len(key_tokens)]
-        return weights, query_tokens, key_tokens
+        labels = {
+            "source_label": f"{_SIDE_WORDS[key_side]} (keys)",
+            "target_label": f"{_SIDE_WORDS[query_side]} (queries)",
+        }
+        return weights, query_tokens, key_tokens, labels
+
+    @staticmethod
+    def _title(name, index, when):
+        return f"{readable_name(name)}, example {index + 1}, {when}"
 
     def _figure(self, name, index, weights, when):
-        weights, query_tokens, key_tokens = self._example(name, index, weights)
-        title = f"{name}, example {index}, {when}"
+        weights, query_tokens, key_tokens, labels = self._example(name, index, weights)
+        title = self._title(name, index, when)
         if weights.ndim == 3:
-            return plot_heads(weights, key_tokens, query_tokens, title=title)
+            return plot_heads(weights, key_tokens, query_tokens, title=title, **labels)
         if weights.shape[0] == 1 and query_tokens is None and key_tokens is not None:
             return plot_token_importance(key_tokens, weights[0], title=title)
-        return plot_attention(weights, key_tokens, query_tokens, title=title)
+        return plot_attention(weights, key_tokens, query_tokens, title=title, **labels)
 
     def _write_summary(self, tag, png, epoch):
         """An image summary of `png`, in TensorBoard's format, without needing TensorBoard.

@@ -31,6 +31,12 @@ _MAX_CELL_INCHES = 0.45
 # In a grid, panels may shrink further; labels are dropped when they would be unreadable.
 _MIN_GRID_CELL_INCHES = 0.05
 _MIN_LABEL_POINTS = 4.5
+# Room for the axis titles ("source words (keys)") and the colour bar's label.
+_AXIS_TITLE_INCHES = 0.3
+_TITLE_POINTS = 10
+COLORBAR_LABEL = "attention weight"
+SOURCE_LABEL = "source words (keys)"
+TARGET_LABEL = "output words (queries)"
 
 
 def _cell_inches(num_rows, num_cols, budget_inches, min_cell):
@@ -87,16 +93,29 @@ def _draw_heatmap(
     return image
 
 
+def _text_inches(text, points):
+    """The length of `text` drawn at `points`, measured."""
+    renderer = RendererAgg(1, 1, 72)
+    width = renderer.get_text_width_height_descent(text, FontProperties(size=points), False)[0]
+    return width / 72
+
+
 def _label_inches(tokens, points, labelled):
     """Room for a column of tick labels: the widest token, measured, plus the tick."""
     if not labelled or not tokens:
         return 0.35  # index ticks
-    renderer = RendererAgg(1, 1, 72)
-    prop = FontProperties(size=points)
-    widest = max(
-        renderer.get_text_width_height_descent(token, prop, ismath=False)[0] for token in tokens
-    )
-    return widest / 72 + 0.12
+    return max(_text_inches(token, points) for token in tokens) + 0.12
+
+
+def _add_titles(fig, image, colorbar_box, axis_labels, grid_centre_x):
+    """The colour bar with its label, and the axis titles of the grid, in `fig`."""
+    colorbar_ax = fig.add_axes(colorbar_box)
+    fig.colorbar(image, cax=colorbar_ax).set_label(COLORBAR_LABEL, fontsize=_TITLE_POINTS - 1)
+    colorbar_ax.tick_params(labelsize=8)
+    key_label, query_label = axis_labels
+    inch = 1 / fig.get_figwidth(), 1 / fig.get_figheight()
+    fig.supxlabel(key_label, x=grid_centre_x, y=0.05 * inch[1], va="bottom", fontsize=10)
+    fig.supylabel(query_label, x=0.05 * inch[0], ha="left", fontsize=_TITLE_POINTS)
 
 
 def _heatmap_grid(
@@ -107,12 +126,15 @@ def _heatmap_grid(
     row_names,
     column_names,
     title,
+    axis_labels,
     cmap,
     vmax,
     budget_inches,
     min_cell,
 ):
     """A figure of heatmaps, `grid[row][column]` each `(T_q, T_k)`; returns (fig, images).
+
+    `axis_labels` is `(key_label, query_label)`: the titles of the grid's x and y axes.
 
     The layout is computed here, in inches, from the measured token labels, rather than by
     a layout engine, which draws every label several times: the callback draws each epoch.
@@ -128,14 +150,17 @@ def _heatmap_grid(
     labelled = fontsize >= _MIN_LABEL_POINTS
     panel_width, panel_height = num_keys * cell, num_queries * cell
     gap = 0.15
-    left = 0.1 + _label_inches(target_tokens, fontsize, labelled) + (0.3 if row_names else 0)
-    bottom = 0.1 + _label_inches(source_tokens, fontsize, labelled)
+    left = _AXIS_TITLE_INCHES + 0.1 + _label_inches(target_tokens, fontsize, labelled)
+    left += 0.3 if row_names else 0
+    bottom = _AXIS_TITLE_INCHES + 0.1 + _label_inches(source_tokens, fontsize, labelled)
     top = 0.1 + (0.4 if title else 0) + (0.25 if column_names else 0)
-    right = 0.9  # the colour bar and its labels
+    right = 1.15  # the colour bar, its numbers and its label
     grid_height = num_rows * panel_height + (num_rows - 1) * gap
     width = left + num_columns * panel_width + (num_columns - 1) * gap + right
-    colorbar_height = max(min(grid_height, 6.0), 0.8)
-    height = top + max(grid_height + bottom, colorbar_height + 0.3)
+    # Tall enough for the colour bar's label and the y axis title along their axes.
+    colorbar_height = max(min(grid_height, 6.0), _text_inches(COLORBAR_LABEL, 9) + 0.1)
+    query_title = _text_inches(axis_labels[1], _TITLE_POINTS) + 0.2
+    height = top + max(grid_height + bottom, colorbar_height + 0.3, query_title - top)
     fig = Figure(figsize=(width, height))
 
     def box(x, y, w, h):  # inches from the top left corner -> figure fraction
@@ -165,9 +190,9 @@ def _heatmap_grid(
                 ax.set_title(column_names[column_index], fontsize=max(fontsize, 8))
             if column_index == 0 and row_names:
                 ax.set_ylabel(row_names[row_index], fontsize=max(fontsize, 8))
-    colorbar_ax = fig.add_axes(box(width - right + 0.15, top, 0.15, colorbar_height))
-    fig.colorbar(images[0], cax=colorbar_ax)
-    colorbar_ax.tick_params(labelsize=8)
+    grid_width = num_columns * panel_width + (num_columns - 1) * gap
+    colorbar_box = box(width - right + 0.15, top, 0.15, colorbar_height)
+    _add_titles(fig, images[0], colorbar_box, axis_labels, (left + grid_width / 2) / width)
     if title:
         fig.suptitle(title, y=1 - 0.1 / height, va="top")
     return fig, images
@@ -178,9 +203,17 @@ def _check_heatmap_tokens(name, weights, source_tokens, target_tokens):
     check_tokens(name, weights.shape, -1, source_tokens, "source_tokens", "key (column)")
 
 
-def _vmax(*arrays):
+def _vmax(vmax, *arrays):
+    """`vmax`, or with `vmax=None` the largest weight of `arrays` (1 when all are 0)."""
+    if vmax is not None:
+        return float(vmax)
     largest = max(float(np.max(array, initial=0.0)) for array in arrays)
     return largest if largest > 0 else 1.0
+
+
+def head_names(num_heads):
+    """Column titles: heads counted from 1, as a reader counts them."""
+    return [f"head {head + 1}" for head in range(num_heads)]
 
 
 def plot_attention(
@@ -189,15 +222,16 @@ def plot_attention(
     target_tokens=None,
     *,
     title=None,
+    source_label=SOURCE_LABEL,
+    target_label=TARGET_LABEL,
     cmap="viridis",
-    vmax=None,
+    vmax=1.0,
     ax=None,
 ):
     """Plots one attention map as a labelled heatmap.
 
     Row `i` shows how target token `i` (the query) spreads its attention over the source
-    tokens (the keys); the colour scale runs from 0 to the largest weight, so a flat
-    distribution over 40 tokens is still visible. The figure grows with the number of
+    tokens (the keys), on a colour scale from 0 to 1 (`vmax`). The figure grows with the number of
     tokens (at least 0.18 inch per row and column) so that every token keeps a readable
     label, however long the sentence.
 
@@ -208,14 +242,21 @@ def plot_attention(
         target_tokens: optional list of `T_q` strings, the row (query) labels. For
             self-attention pass the same list as `source_tokens`.
         title: optional title.
+        source_label: the title of the key (column) axis.
+        target_label: the title of the query (row) axis.
         cmap: a matplotlib colour map name.
-        vmax: the weight drawn with the brightest colour (default: the largest weight).
+        vmax: the weight drawn with the brightest colour. The default, 1, fixes the scale
+            at 0-1 so that maps compare across plots and epochs (an untrained, even spread
+            over 6 words is drawn dim, at 1/6); `None` stretches it to the largest weight,
+            to see the shape of a flat map.
         ax: optional `matplotlib.axes.Axes` to draw into; by default a new figure sized
             for the tokens is made.
 
     Returns:
         The `matplotlib.figure.Figure`. Its first axes holds the heatmap
-        (`fig.axes[0].images[0]`), the second the colour bar.
+        (`fig.axes[0].images[0]`), the second the colour bar (labelled "attention
+        weight"); the axis titles are the figure's `get_supxlabel()` and `get_supylabel()`
+        (with `ax=`, that axes' `get_xlabel()` and `get_ylabel()`).
 
     Example:
 
@@ -229,7 +270,7 @@ def plot_attention(
     source_tokens = to_tokens("source_tokens", source_tokens)
     target_tokens = to_tokens("target_tokens", target_tokens)
     _check_heatmap_tokens("weights", weights, source_tokens, target_tokens)
-    vmax = _vmax(weights) if vmax is None else vmax
+    vmax = _vmax(vmax, weights)
     if ax is None:
         fig, _ = _heatmap_grid(
             [[weights]],
@@ -238,6 +279,7 @@ def plot_attention(
             row_names=None,
             column_names=None,
             title=title,
+            axis_labels=(source_label, target_label),
             cmap=cmap,
             vmax=vmax,
             budget_inches=6.0,
@@ -254,7 +296,9 @@ def plot_attention(
         vmax=vmax,
         fontsize=_label_points(cell),
     )
-    ax.figure.colorbar(image, ax=ax)
+    ax.figure.colorbar(image, ax=ax).set_label(COLORBAR_LABEL)
+    ax.set_xlabel(source_label)
+    ax.set_ylabel(target_label)
     if title:
         ax.set_title(title)
     return ax.figure
@@ -267,13 +311,15 @@ def plot_heads(
     *,
     layer_names=None,
     title=None,
+    source_label=SOURCE_LABEL,
+    target_label=TARGET_LABEL,
     cmap="viridis",
-    vmax=None,
+    vmax=1.0,
 ):
     """Plots the attention of every head of every layer as a layer x head grid.
 
-    Each panel is one head's `(T_q, T_k)` map; all panels share one colour scale (0 to the
-    largest weight of the grid), so heads can be compared at a glance: which ones attend
+    Each panel is one head's `(T_q, T_k)` map, titled "head 1", "head 2", ...; all panels
+    share one colour scale (0 to 1 by default), so heads can be compared at a glance: which ones attend
     to the previous token, which ones to the whole sentence. Token labels are drawn on the
     left column (targets) and the bottom row (sources).
 
@@ -288,8 +334,13 @@ def plot_heads(
         target_tokens: optional list of `T_q` strings (the queries).
         layer_names: optional row names when `weights` is an array or a list.
         title: optional figure title.
+        source_label: the title of the key (column) axis.
+        target_label: the title of the query (row) axis.
         cmap: a matplotlib colour map name.
-        vmax: the weight drawn with the brightest colour (default: the largest weight).
+        vmax: the weight drawn with the brightest colour. The default, 1, fixes the scale
+            at 0-1 so that maps compare across plots and epochs (an untrained, even spread
+            over 6 words is drawn dim, at 1/6); `None` stretches it to the largest weight,
+            to see the shape of a flat map.
 
     Returns:
         The `matplotlib.figure.Figure`; panels are in `fig.axes` row by row (one
@@ -314,10 +365,11 @@ def plot_heads(
         source_tokens,
         target_tokens,
         row_names=names,
-        column_names=[f"head {head}" for head in range(num_heads)],
+        column_names=head_names(num_heads),
         title=title,
+        axis_labels=(source_label, target_label),
         cmap=cmap,
-        vmax=_vmax(*layers) if vmax is None else vmax,
+        vmax=_vmax(vmax, *layers),
         budget_inches=3.0,
         min_cell=_MIN_GRID_CELL_INCHES,
     )
@@ -332,12 +384,15 @@ def animate_attention(
     *,
     titles=None,
     fps=2,
+    source_label=SOURCE_LABEL,
+    target_label=TARGET_LABEL,
     cmap="viridis",
+    vmax=1.0,
 ):
     """Writes a GIF of attention maps changing over time (e.g. one frame per epoch).
 
-    All frames share one colour scale (0 to the largest weight of any frame), so a map
-    that sharpens during training visibly brightens. The GIF is written with matplotlib's
+    All frames share one colour scale (0 to 1 by default), so a map that sharpens during
+    training visibly brightens. The GIF is written with matplotlib's
     Pillow writer.
 
     Args:
@@ -349,7 +404,11 @@ def animate_attention(
         titles: optional list of one title per frame (default: "frame 0", "frame 1", ...).
             Give each frame a distinct title: GIF encoders merge identical frames.
         fps: frames per second.
+        source_label: the title of the key (column) axis.
+        target_label: the title of the query (row) axis.
         cmap: a matplotlib colour map name.
+        vmax: the weight drawn with the brightest colour (default 1); `None`: the largest
+            weight of any frame.
 
     Returns:
         The `pathlib.Path` of the GIF.
@@ -387,12 +446,11 @@ def animate_attention(
         source_tokens,
         target_tokens,
         row_names=None,
-        column_names=[f"head {head}" for head in range(len(heads[0]))]
-        if frames[0].ndim == 3
-        else None,
+        column_names=head_names(len(heads[0])) if frames[0].ndim == 3 else None,
         title=titles[0],
+        axis_labels=(source_label, target_label),
         cmap=cmap,
-        vmax=_vmax(*frames),
+        vmax=_vmax(vmax, *frames),
         budget_inches=6.0 if frames[0].ndim == 2 else 3.0,
         min_cell=_MIN_CELL_INCHES if frames[0].ndim == 2 else _MIN_GRID_CELL_INCHES,
     )

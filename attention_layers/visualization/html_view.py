@@ -7,8 +7,10 @@ JSON, and a small inline script draws the tokens and the lines between them.
 import hashlib
 import html
 import json
+import os
 import pathlib
 import re
+import tempfile
 
 import numpy as np
 
@@ -82,6 +84,7 @@ on the right, what attends to it. Line opacity and colour strength are the weigh
   }
 
   function tokens(column, words, side) {
+    column.textContent = "";
     words.forEach(function (word, index) {
       var element = document.createElement("div");
       element.className = "token " + side;
@@ -94,6 +97,15 @@ on the right, what attends to it. Line opacity and colour strength are the weigh
   }
 
   function layer() { return data.layers[Number(layerSelect.value)]; }
+
+  // A layer may carry its own tokens (e.g. self-attention beside cross-attention).
+  function words(side) { return layer()[side] || data[side]; }
+
+  function fillTokens() {
+    hovered = null;
+    tokens(queryColumn, words("target"), "query");
+    tokens(keyColumn, words("source"), "key");
+  }
 
   function colour() {
     var head = headSelect.value;
@@ -117,7 +129,9 @@ on the right, what attends to it. Line opacity and colour strength are the weigh
     var previous = headSelect.value, count = layer().weights.length;
     headSelect.textContent = "";
     if (count > 1) { option(headSelect, "mean", "all (mean)"); }
-    for (var head = 0; head < count; head++) { option(headSelect, String(head), String(head)); }
+    for (var head = 0; head < count; head++) {
+      option(headSelect, String(head), "head " + (head + 1));
+    }
     var kept = Array.prototype.some.call(headSelect.options, function (o) {
       return o.value === previous;
     });
@@ -127,7 +141,7 @@ on the right, what attends to it. Line opacity and colour strength are the weigh
   function draw() {
     var matrix = weights(), rgb = colour().join(",");
     svg.textContent = "";
-    svg.setAttribute("height", Math.max(data.target.length, data.source.length) * ROW);
+    svg.setAttribute("height", Math.max(words("target").length, words("source").length) * ROW);
     matrix.forEach(function (row, i) {
       row.forEach(function (weight, j) {
         var shown = !hovered || (hovered.side === "query" ? hovered.index === i
@@ -181,10 +195,9 @@ on the right, what attends to it. Line opacity and colour strength are the weigh
   function leave() { hovered = null; draw(); }
 
   data.layers.forEach(function (entry, index) { option(layerSelect, String(index), entry.name); });
-  tokens(queryColumn, data.target, "query");
-  tokens(keyColumn, data.source, "key");
+  fillTokens();
   fillHeads();
-  layerSelect.addEventListener("change", function () { fillHeads(); draw(); });
+  layerSelect.addEventListener("change", function () { fillTokens(); fillHeads(); draw(); });
   headSelect.addEventListener("change", draw);
   [queryColumn, keyColumn].forEach(function (column) {
     column.addEventListener("mouseover", hover);
@@ -275,17 +288,78 @@ def to_html(
         "source": source_tokens,
         "target": target_tokens,
         "layers": [
-            {"name": name, "weights": np.round(layer.astype(np.float64), decimals).tolist()}
+            {"name": name, "weights": _rounded(layer, decimals)}
             for name, layer in zip(names, layers, strict=True)
         ],
     }
+    return _page(data, path)
+
+
+def views_to_html(views, *, title="Attention", path=None, decimals=4):
+    """One HTML page of several attention maps, each with its own tokens.
+
+    The page is `to_html`'s, with one entry of the layer selector per view: e.g. every
+    example and layer that `AttentionPlotCallback` plots, self-attention (a sentence
+    against itself) beside cross-attention (output against source).
+
+    Args:
+        views: a list of `(name, weights, source_tokens, target_tokens)`, `weights` of
+            shape `(T_q, T_k)` or `(heads, T_q, T_k)`, the tokens lists of `T_k` and `T_q`
+            strings (target None: the source tokens).
+        title, path, decimals: as for `to_html`.
+
+    Returns:
+        The HTML document, a `str`; each layer entry of its data also holds its
+        `"source"` and `"target"` tokens.
+    """
+    if not views:
+        raise ValueError("`views` is empty; give at least one (name, weights, tokens) view.")
+    entries = []
+    for name, weights, source_tokens, target_tokens in views:
+        # `to_html` checks and converts each view; its page's data is the entry.
+        page = to_html({name: weights}, source_tokens, target_tokens, decimals=decimals)
+        data = _embedded_data(page)
+        entries.append({**data["layers"][0], "source": data["source"], "target": data["target"]})
+    first = entries[0]
+    data = {"title": str(title), "source": first["source"], "target": first["target"]}
+    return _page({**data, "layers": entries}, path)
+
+
+def _rounded(layer, decimals):
+    return np.round(layer.astype(np.float64), decimals).tolist()
+
+
+def _embedded_data(page):
+    """The data `to_html` put in `page`, back as Python objects."""
+    start = page.index('class="attention-data">') + len('class="attention-data">')
+    return json.loads(page[start : page.index("</script>", start)])
+
+
+def _page(data, path):
+    """The document holding `data`, written to `path` (all or nothing) when given."""
     payload = _json_for_script(data)
     root_id = "attention-view-" + hashlib.sha1(payload.encode("utf-8")).hexdigest()[:12]
-    fields = {"__ROOT__": root_id, "__TITLE__": html.escape(str(title)), "__DATA__": payload}
+    title = html.escape(data["title"])
+    fields = {"__ROOT__": root_id, "__TITLE__": title, "__DATA__": payload}
     # One pass, so that a title or a token spelling a marker is never substituted.
     page = re.sub("__ROOT__|__TITLE__|__DATA__", lambda match: fields[match.group()], _TEMPLATE)
     if path is not None:
-        path = pathlib.Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(page, encoding="utf-8")
+        _write_atomically(pathlib.Path(path), page)
     return page
+
+
+def _write_atomically(path, text):
+    """Writes `text` to a temporary file beside `path`, then renames it into place, so a
+    browser (or a killed run) never sees half a page; permissions follow the umask."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)
+        os.replace(temporary, path)
+    except BaseException:
+        pathlib.Path(temporary).unlink(missing_ok=True)
+        raise

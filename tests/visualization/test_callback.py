@@ -1,6 +1,7 @@
 """`AttentionPlotCallback` during `fit`, with a tiny translator and a tiny classifier."""
 
 import io
+import json
 
 import keras
 import numpy as np
@@ -89,6 +90,12 @@ def _figure_pixels(fig):
     return _png_pixels(buffer.getvalue())
 
 
+def _html_data(path):
+    page = path.read_text(encoding="utf-8")
+    start = page.index('class="attention-data">') + len('class="attention-data">')
+    return json.loads(page[start : page.index("</script>", start)])
+
+
 def _image_summaries(log_dir):
     import tensorflow as tf
 
@@ -117,12 +124,16 @@ def test_translator_plots_every_epoch_writes_tensorboard_and_animates(tmp_path):
     model.fit(inputs, labels, epochs=3, batch_size=8, verbose=0, callbacks=[callback])
 
     names = ["cross", "encoder_self_attention"]
-    expected = {
-        f"epoch_{epoch:03d}/example_{index}_{name}.png"
-        for epoch in (1, 2, 3)
-        for index in (0, 1)
-        for name in names
-    } | {f"example_{index}_{name}.gif" for index in (0, 1) for name in names}
+    expected = (
+        {
+            f"epoch_{epoch:03d}/example_{index}_{name}.png"
+            for epoch in (1, 2, 3)
+            for index in (0, 1)
+            for name in names
+        }
+        | {f"example_{index}_{name}.gif" for index in (0, 1) for name in names}
+        | {"attention.html"}
+    )
     written = {
         path.relative_to(tmp_path / "attention").as_posix()
         for path in (tmp_path / "attention").rglob("*")
@@ -138,10 +149,28 @@ def test_translator_plots_every_epoch_writes_tensorboard_and_animates(tmp_path):
         assert kept.shape[0] == 2
         np.testing.assert_allclose(kept, keras.ops.convert_to_numpy(final[name]), atol=1e-5)
 
-    # Each PNG is the head grid of that example, cropped to its tokens (padding not drawn).
+    # The HTML view holds the last epoch: every example and name, each with its tokens.
+    view = _html_data(tmp_path / "attention/attention.html")
+    assert view["title"] == "Attention at epoch 3"
+    assert [layer["name"] for layer in view["layers"]] == [
+        "Example 1: Encoder, self-attention",
+        "Example 1: Cross",
+        "Example 2: Encoder, self-attention",
+        "Example 2: Cross",
+    ]
+    example_2_cross = view["layers"][3]
+    assert example_2_cross["source"] == SOURCE_TOKENS[1]
+    assert example_2_cross["target"] == TARGET_TOKENS[1]
+    np.testing.assert_allclose(
+        example_2_cross["weights"], callback.weights_by_epoch[3]["cross"][1][:, :2, :2], atol=1e-4
+    )
+    assert view["layers"][2]["target"] == view["layers"][2]["source"] == SOURCE_TOKENS[1]
+
+    # Each PNG is the head grid of that example, cropped to its tokens (padding not drawn),
+    # titled in words, examples counted from 1.
     cross = callback.weights_by_epoch[2]["cross"][1]  # (heads, 5, 6), example 1 has 2 x 2
     expected_png = plot_heads(
-        cross[:, :2, :2], SOURCE_TOKENS[1], TARGET_TOKENS[1], title="cross, example 1, epoch 2"
+        cross[:, :2, :2], SOURCE_TOKENS[1], TARGET_TOKENS[1], title="Cross, example 2, epoch 2"
     )
     written_png = _png_pixels(tmp_path / "attention/epoch_002/example_1_cross.png")
     np.testing.assert_array_equal(written_png, _figure_pixels(expected_png))
@@ -178,6 +207,7 @@ def test_classifier_every_other_epoch_with_token_importance(tmp_path):
     model.fit(tokens, labels, epochs=5, verbose=0, callbacks=[callback])
 
     assert sorted(path.name for path in tmp_path.iterdir()) == [
+        "attention.html",
         "epoch_002",
         "epoch_004",
         "example_0_pooling.gif",
@@ -185,7 +215,9 @@ def test_classifier_every_other_epoch_with_token_importance(tmp_path):
     assert [path.name for path in (tmp_path / "epoch_004").iterdir()] == ["example_0_pooling.png"]
     # A single query and no target tokens: the sentence coloured by weight.
     weights = callback.weights_by_epoch[4]["pooling"][0, 0]  # (T,)
-    expected = plot_token_importance(words[0], weights, title="pooling, example 0, epoch 4")
+    expected = plot_token_importance(
+        words[0], weights, title="Attention pooling, example 1, epoch 4"
+    )
     np.testing.assert_array_equal(
         _png_pixels(tmp_path / "epoch_004/example_0_pooling.png"), _figure_pixels(expected)
     )
@@ -223,16 +255,19 @@ def test_tokens_follow_the_names_of_self_and_cross_attention(tmp_path):
     callback.on_epoch_end(0)
     weights = model.get_attention_weights((inputs[0][:2], inputs[1][:2]))
     source, target = SOURCE_TOKENS[1], TARGET_TOKENS[1]  # 2 and 2 tokens, padded to 6 and 5
-    for name, queries, keys in (
-        ("encoder_0/self_attention", source, source),
-        ("decoder_0/self_attention", target, target),
-        ("decoder_0/cross_attention", target, source),
+    for name, title, queries, keys, axes in (
+        ("encoder_0/self_attention", "Encoder layer 1, self-attention", source, source, "ss"),
+        ("decoder_0/self_attention", "Decoder layer 1, self-attention", target, target, "oo"),
+        ("decoder_0/cross_attention", "Decoder layer 1, cross-attention", target, source, "so"),
     ):
+        words = {"s": "source words", "o": "output words"}
         expected = plot_heads(
             weights[name][1][:, : len(queries), : len(keys)],
             keys,
             queries,
-            title=f"{name}, example 1, epoch 1",
+            title=f"{title}, example 2, epoch 1",
+            source_label=f"{words[axes[0]]} (keys)",
+            target_label=f"{words[axes[1]]} (queries)",
         )
         file = tmp_path / f"epoch_001/example_1_{name.replace('/', '_')}.png"
         np.testing.assert_array_equal(_png_pixels(file), _figure_pixels(expected))

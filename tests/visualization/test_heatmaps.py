@@ -52,12 +52,47 @@ def test_plot_attention_pixels_show_the_weights():
     fig = plot_attention(weights, _tokens("s", 7), _tokens("t", 5))
     ax = fig.axes[0]
     read = _read_cells(fig, ax, weights.shape)
-    np.testing.assert_allclose(read, weights / weights.max(), atol=0.01)
+    np.testing.assert_allclose(read, weights, atol=0.01)  # the scale runs from 0 to 1
     # The brightest cell is where the largest weight is.
     assert np.unravel_index(read.argmax(), read.shape) == np.unravel_index(
         weights.argmax(), weights.shape
     )
     np.testing.assert_allclose(ax.images[0].get_array(), weights)
+
+
+def test_an_even_untrained_map_is_drawn_dim_and_stretching_is_an_option():
+    weights = np.full((3, 6), 1 / 6)
+    fixed = plot_attention(weights)
+    np.testing.assert_allclose(_read_cells(fixed, fixed.axes[0], weights.shape), 1 / 6, atol=0.01)
+    assert fixed.axes[0].images[0].norm.vmax == 1.0
+    stretched = plot_attention(weights, vmax=None)
+    read = _read_cells(stretched, stretched.axes[0], weights.shape)
+    np.testing.assert_allclose(read, 1.0, atol=0.01)  # the brightest colour
+    peaked = _weights(4, 5)
+    fig = plot_attention(peaked, vmax=None)
+    assert fig.axes[0].images[0].norm.vmax == pytest.approx(peaked.max())
+
+
+def test_plot_attention_titles_its_axes_and_colour_bar():
+    fig = plot_attention(_weights(3, 4), list("abcd"), list("xyz"))
+    assert fig.get_supxlabel() == "source words (keys)"
+    assert fig.get_supylabel() == "output words (queries)"
+    assert fig.axes[1].get_ylabel() == "attention weight"
+    pixels, canvas = _render(fig)  # the axis titles sit inside the figure
+    renderer = canvas.get_renderer()
+    for text in (fig._supxlabel, fig._supylabel, fig.axes[1].yaxis.label):
+        box = text.get_window_extent(renderer)
+        assert fig.bbox.x0 <= box.x0 and box.x1 <= fig.bbox.x1
+        assert fig.bbox.y0 <= box.y0 and box.y1 <= fig.bbox.y1
+    fig = plot_attention(_weights(3, 3), target_label="source words (queries)")
+    assert fig.get_supylabel() == "source words (queries)"
+
+    from matplotlib.figure import Figure
+
+    ax = Figure().add_subplot()
+    plot_attention(_weights(2, 3), ax=ax)
+    assert [ax.get_xlabel(), ax.get_ylabel()] == ["source words (keys)", "output words (queries)"]
+    assert ax.figure.axes[1].get_ylabel() == "attention weight"
 
 
 def test_plot_attention_labels_rows_with_targets_and_columns_with_sources():
@@ -145,10 +180,14 @@ def test_plot_heads_lays_out_layers_by_heads():
             assert box.x0 > panels[index - 1].get_position().x1
         if layer:
             assert box.y1 < panels[index - 3].get_position().y0
-    assert [ax.get_title() for ax in panels[:3]] == ["head 0", "head 1", "head 2"]
+    assert [ax.get_title() for ax in panels[:3]] == ["head 1", "head 2", "head 3"]
     assert [panels[0].get_ylabel(), panels[3].get_ylabel()] == ["enc 0", "enc 1"]
     # One colour scale for the whole grid.
-    assert [ax.images[0].norm.vmax for ax in panels] == [pytest.approx(weights.max())] * 6
+    assert [ax.images[0].norm.vmax for ax in panels] == [1.0] * 6
+    assert fig.get_supxlabel() == "source words (keys)" and colorbar.get_ylabel()
+    stretched = plot_heads(weights, vmax=None)
+    vmaxes = [ax.images[0].norm.vmax for ax in stretched.axes[:-1]]
+    assert vmaxes == [pytest.approx(weights.max())] * 6
     # Tokens label the left column and the bottom row only.
     assert [label.get_text() for label in panels[3].get_yticklabels()] == _tokens("t", 4)
     assert not panels[4].get_yticklabels()

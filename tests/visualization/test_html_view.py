@@ -1,7 +1,11 @@
 """The interactive HTML view: its data, its self-containment, and its behaviour in Chromium."""
 
 import json
+import os
+import pathlib
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -148,3 +152,67 @@ def test_hovering_a_token_highlights_its_weights_in_chromium(chromium_executable
     with Image.open(screenshot) as image:
         pixels = np.asarray(image.convert("RGB"))
     assert pixels.std() > 10  # something was drawn, kept for a human at `screenshot`
+
+
+TINY_TRANSLATOR = (
+    "--num-pairs", "300", "--layers", "1", "--model-dim", "16", "--heads", "2",
+    "--feed-forward-dim", "32", "--epochs", "1", "--batch-size", "64",
+)  # fmt: skip
+
+
+def _readme_export_limits(root):
+    """The limits the README says a default run's `export.json` records."""
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    (block,) = re.findall(r"```json\n(.*?)```", readme, flags=re.DOTALL)
+    return json.loads(block)
+
+
+@pytest.mark.slow
+def test_a_training_run_writes_a_view_that_opens_in_chromium(chromium_executable, tmp_path):
+    root = pathlib.Path(__file__).parents[2]
+    output = tmp_path / "run"
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
+    completed = subprocess.run(
+        [sys.executable, str(root / "train_translator.py"), *TINY_TRANSLATOR, "--output", str(output)],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    # The run's export records the limits the README states (the run keeps the default
+    # preset's --max-length, the only flag they depend on).
+    export = json.loads((output / "serving" / "assets.extra" / "export.json").read_text())
+    assert export["limits"] == _readme_export_limits(root)
+    path = output / "attention" / "attention.html"
+    data = _embedded(path.read_text(encoding="utf-8"))
+    assert data["title"] == "Attention at epoch 1"
+    first = data["layers"][0]
+    assert first["name"] == "Example 1: Decoder layer 1, cross-attention"
+    weights = np.array(first["weights"])  # (heads, T_q, T_k), cropped to the tokens
+    assert weights.shape == (2, len(first["target"]), len(first["source"]))
+    assert first["source"][-1] == "[END]"
+    profile = tmp_path / "profile"
+    profile.mkdir()
+    with Browser(chromium_executable, str(profile)) as browser:
+        page = browser.new_page()
+        page.open(path.as_uri(), "document.querySelector('.attention-view')?.dataset.ready")
+        tokens = page.evaluate(
+            "[...document.querySelectorAll('.token')].map(e => [e.dataset.side, e.textContent])"
+        )
+        assert tokens == [["query", t] for t in first["target"]] + [
+            ["key", s] for s in first["source"]
+        ]
+        page.hover(".token.query[data-index='0']")
+        np.testing.assert_allclose(
+            _numbers(page.evaluate(_KEY_WEIGHTS)), weights.mean(axis=0)[0], atol=1e-6
+        )
+        # The second example's map has its own tokens.
+        _select(page, "layer", 1)
+        second = data["layers"][1]
+        queries = page.evaluate(
+            "[...document.querySelectorAll('.token.query')].map(e => e.textContent)"
+        )
+        assert queries == second["target"]
+        assert page.evaluate("document.querySelector('.head-select').options[1].textContent") == (
+            "head 1"
+        )
+        assert page.events("Runtime.exceptionThrown") == []
