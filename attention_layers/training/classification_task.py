@@ -466,5 +466,5 @@ class ClassificationTask(Task):
         return (
             "python -c \"import tensorflow as tf, tensorflow_text; "
             f"m = tf.saved_model.load('{path}'); "
-            "print(m.signatures['serving_default'](text=tf.constant(['a fine film.'])))\""
+            "print(m.signatures['serving_default'](text=tf.constant(['The acting was not boring.'])))\""
         )

@@ -322,6 +322,6 @@ class TranslationTask(Task):
         return (
             "python -c \"import tensorflow as tf, tensorflow_text; "
             f"m = tf.saved_model.load('{path}'); "
-            "print(m.signatures['serving_default'](text=tf.constant(['el gato negro.']))"
+            "print(m.signatures['serving_default'](text=tf.constant(['¿Dónde duermen mis gatos?']))"
             "['translation'])\""
         )
