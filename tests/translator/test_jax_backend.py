@@ -15,6 +15,7 @@ import attention_layers.models  # noqa: F401  (registers the classes for loading
 import attention_layers.training  # noqa: F401
 from attention_layers.export import translate
 from attention_layers.text import WordTokenizer
+from attention_layers.training.console import START_UP_NOISE
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 # Few shapes for JAX to compile: short sentences, one batch per length bucket.
@@ -35,6 +36,13 @@ def test_the_translator_trains_on_jax_and_its_export_serves(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "XLA on" in result.stdout and "jax backend" in result.stdout, result.stdout[:2000]
+    # A quiet console (issue 15): no TensorFlow start-up lines, epochs of known length,
+    # one line per epoch off a terminal, and a closing summary.
+    assert START_UP_NOISE.search(result.stderr) is None, result.stderr[-2000:]
+    assert "ran out of data" not in result.stdout + result.stderr
+    assert "Unknown" not in result.stdout and "\x1b" not in result.stdout
+    assert "\r" not in result.stdout
+    assert f"tensorboard --logdir {output / 'logs'}" in result.stdout
     results = json.loads((output / "results.json").read_text())
     assert 0 <= results["test_bleu"] <= 100 and len(results["samples"]) == 5
 
