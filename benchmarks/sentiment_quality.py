@@ -40,16 +40,20 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # run as a file: import the package and train_classifier.py
+sys.path.insert(0, str(ROOT))  # run as a file: import the package
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 from keras import layers  # noqa: E402
 
-import train_classifier  # noqa: E402
 from attention_layers.data import load_sst2  # noqa: E402
 from attention_layers.text import WordTokenizer  # noqa: E402
 from attention_layers.training import describe_device  # noqa: E402
+from attention_layers.training.classification_task import (  # noqa: E402
+    RUN_DEFINING,
+    ClassificationTask,
+)
+from attention_layers.training.runner import run_command  # noqa: E402
 
 MODELS = ("transformer", "bigru", "keras-io")
 REFERENCE = {
@@ -169,7 +173,7 @@ def run_keras_io(data, epochs, seed):
 def run_ours(model_name, data, output, seed, extra_flags=()):
     """`train_classifier.py --dataset sst2 --model NAME [extra flags]` in this process."""
     run = output / model_name
-    results = train_classifier.main([
+    results = run_command(ClassificationTask(), [
         "--dataset", "sst2", "--data", str(data), "--model", model_name, "--patience", "0",
         "--seed", str(seed), "--no-attention-plots", "--no-export", "--output", str(run),
         *extra_flags,
@@ -192,7 +196,7 @@ def run_ours(model_name, data, output, seed, extra_flags=()):
         "epochs": members[0],
         "members": len(members),
         "member_epochs": members,
-        "config": {name: config[name] for name in train_classifier.RUN_DEFINING},
+        "config": {name: config[name] for name in RUN_DEFINING},
     }
 
 

@@ -7,7 +7,8 @@ greedy-decode its de-duplicated test split (no test pair whose Spanish or Englis
 occurs in training or validation; `split="random"` gives the older, softer one); sacrebleu scores both against the same references
 (`canonical_text`: lower case, punctuation kept). Evaluation time is not counted.
 
-- ours: `train_translator.py`'s spa-eng preset (`PRESETS["spa-eng"]`): pre-norm
+- ours: `train_translator.py`'s spa-eng preset (`PRESETS["spa-eng"]` of
+  `attention_layers.training.translation_task`, built by the runner): pre-norm
   Transformer, word vocabularies of 10,000, batches bucketed by length, Adam with the
   warm-up schedule of Vaswani et al. §5.3;
 - reference: the keras-io example "English-to-Spanish translation with a
@@ -34,14 +35,13 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # run as a file: import the package and train_translator.py
+sys.path.insert(0, str(ROOT))  # run as a file: import the package
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from keras import layers, ops  # noqa: E402
 
-import train_translator  # noqa: E402
 from attention_layers.data import load_spa_eng, make_translation_dataset  # noqa: E402
 from attention_layers.text import (  # noqa: E402
     END_ID,
@@ -51,6 +51,12 @@ from attention_layers.text import (  # noqa: E402
     canonical_text,
 )  # noqa: E402
 from attention_layers.training import corpus_bleu, describe_device, evaluate_bleu  # noqa: E402
+from attention_layers.training.runner import build_model  # noqa: E402
+from attention_layers.training.scale import configure_scale  # noqa: E402
+from attention_layers.training.translation_task import (  # noqa: E402
+    PRESETS,
+    TranslationTask,
+)
 
 REFERENCE = {
     "vocabulary_size": 15_000,
@@ -116,8 +122,11 @@ def train_for(model, dataset, seconds, clock):
 
 
 def run_ours(corpus, seconds, clock):
-    preset = dict(train_translator.PRESETS["spa-eng"])
-    args = argparse.Namespace(**preset, jit_compile=False)
+    preset = dict(PRESETS["spa-eng"])
+    args = argparse.Namespace(
+        **preset, distribution="none", replicas=None, precision="float32", jit_compile="off",
+        steps_per_execution=1,
+    )
     source_tokenizer = WordTokenizer.build(
         [source for source, _ in corpus.train], max_vocabulary_size=args.vocabulary_size
     )
@@ -128,8 +137,8 @@ def run_ours(corpus, seconds, clock):
         corpus.train, source_tokenizer, target_tokenizer,
         batch_size=args.batch_size, max_length=args.max_length, shuffle=True,
     )
-    model = train_translator.build_model(
-        args, source_tokenizer.vocabulary_size, target_tokenizer.vocabulary_size
+    model = build_model(
+        TranslationTask(), args, (source_tokenizer, target_tokenizer), configure_scale(args)
     )
     config = (
         f"Transformer {args.layers}+{args.layers} layers, d_model {args.model_dim}, "

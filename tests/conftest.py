@@ -8,6 +8,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import pytest  # noqa: E402
 
+from attention_layers.training.scale import exact_float32  # noqa: E402
+
+# Tests compare float32 results to tight tolerances; on a GPU they must not run in TF32.
+exact_float32()
+
 
 @pytest.fixture(autouse=True)
 def _seed_and_reset():

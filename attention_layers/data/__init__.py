@@ -28,6 +28,7 @@ from attention_layers.data.generated_translation import (
 from attention_layers.data.pipelines import (
     DatasetSplits,
     bucket_boundaries,
+    bucket_lengths,
     make_classification_dataset,
     make_classification_datasets,
     make_translation_dataset,
@@ -47,6 +48,7 @@ __all__ = [
     "SentimentCorpus",
     "TranslationCorpus",
     "bucket_boundaries",
+    "bucket_lengths",
     "fetch_archive_members",
     "generate_sentiment_corpus",
     "generate_translation_corpus",

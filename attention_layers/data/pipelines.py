@@ -5,8 +5,10 @@ classifier's batches are `(tokens, label)`. Padding is id 0 everywhere, so a Ker
 `Embedding(mask_zero=True)` or a `!= 0` mask recovers the lengths.
 
 Batching by length (`tf.data.Dataset.bucket_by_sequence_length`) groups sequences of
-similar length, so a batch is padded only to its own longest sequence and little compute
-goes to padding; `padding_fraction` measures it.
+similar length, and every batch of a bucket is padded to that bucket's fixed length
+(`bucket_lengths`): little compute goes to padding (`padding_fraction` measures it), and an
+epoch has at most two batch shapes per bucket (full batches and one last, smaller batch),
+so XLA and JAX compile a few step functions instead of one per batch.
 """
 
 import dataclasses
@@ -63,6 +65,27 @@ def bucket_boundaries(max_length):
     return boundaries
 
 
+def bucket_lengths(max_length):
+    """The lengths that length-bucketed batches are padded to: one per bucket.
+
+    A sequence of length `n` falls in the first bucket whose bound (`bucket_boundaries`)
+    exceeds `n`, so that bucket is padded to the bound minus one; the last bucket, from
+    the largest bound up, is padded to `max_length`.
+
+    Args:
+        max_length: the longest sequence.
+
+    Returns:
+        A list of increasing ints, the last one `max_length`.
+
+    Example:
+
+    >>> bucket_lengths(24)
+    [3, 5, 7, 9, 11, 13, 15, 19, 23, 24]
+    """
+    return [bound - 1 for bound in bucket_boundaries(max_length)] + [max_length]
+
+
 def make_translation_dataset(
     pairs,
     source_tokenizer,
@@ -73,6 +96,7 @@ def make_translation_dataset(
     bucket_by_length=True,
     shuffle=False,
     seed=0,
+    batch_multiple=1,
 ):
     """Builds the teacher-forcing dataset of one split of sentence pairs.
 
@@ -87,10 +111,15 @@ def make_translation_dataset(
         batch_size: sentence pairs per batch.
         max_length: the most tokens per sequence, `[START]`/`[END]` included; longer
             sentences are truncated (see `Tokenizer.tokenize`).
-        bucket_by_length: batch sentences of similar length together; `False` batches
-            them in order, each batch padded to its longest sentence.
+        bucket_by_length: batch sentences of similar length together, each batch padded
+            to its bucket's length (`bucket_lengths`); `False` batches them in order,
+            each batch padded to its longest sentence.
         shuffle: reshuffle the pairs every epoch (for training).
         seed: the shuffle seed.
+        batch_multiple: every batch's size is made a multiple of this (a batch split
+            evenly over that many devices, as `keras.distribution.DataParallel` needs);
+            the last batch of a bucket drops its few extra examples (fewer than
+            `batch_multiple`). `batch_size` must be a multiple of it.
 
     Returns:
         A `tf.data.Dataset` of `((source, target_in), target_out)`: int64 tensors of
@@ -139,9 +168,14 @@ def make_translation_dataset(
         source, _ = inputs
         return tf.maximum(tf.shape(source)[0], tf.shape(target_out)[0])
 
-    return _batch(dataset, length, batch_size, max_length, bucket_by_length).prefetch(
-        tf.data.AUTOTUNE
-    )
+    def targets_within_max_length(inputs, target_out):
+        # A bucket pads every sequence to its length, which can reach `max_length`, but
+        # the teacher-forcing halves are one shorter: keep them so, as the models expect.
+        source, target_in = inputs
+        return (source, target_in[:, : max_length - 1]), target_out[:, : max_length - 1]
+
+    batched = _batch(dataset, length, batch_size, max_length, bucket_by_length, batch_multiple)
+    return batched.map(targets_within_max_length).prefetch(tf.data.AUTOTUNE)
 
 
 def make_translation_datasets(
@@ -153,13 +187,14 @@ def make_translation_datasets(
     max_length=DEFAULT_MAX_LENGTH,
     bucket_by_length=True,
     seed=0,
+    batch_multiple=1,
 ):
     """Builds the train (shuffled), validation and test datasets of a `TranslationCorpus`.
 
     Args:
         corpus: a `TranslationCorpus` (`load_spa_eng`, `generate_translation_corpus`).
         source_tokenizer, target_tokenizer, batch_size, max_length, bucket_by_length,
-        seed: as for `make_translation_dataset`.
+        seed, batch_multiple: as for `make_translation_dataset`.
 
     Returns:
         A `DatasetSplits` of `((source, target_in), target_out)` datasets.
@@ -185,6 +220,7 @@ def make_translation_datasets(
                 bucket_by_length=bucket_by_length,
                 shuffle=name == "train",
                 seed=seed,
+                batch_multiple=batch_multiple,
             )
             for name in ("train", "validation", "test")
         }
@@ -200,6 +236,7 @@ def make_classification_dataset(
     bucket_by_length=True,
     shuffle=False,
     seed=0,
+    batch_multiple=1,
 ):
     """Builds the dataset of one split of labelled (or unlabelled) sentences.
 
@@ -209,7 +246,7 @@ def make_classification_dataset(
         examples: a list of `(text, label)` (a `SentimentCorpus` split); labels are ints,
             or all `None` for an unlabelled split such as the SST-2 test set.
         tokenizer: a `attention_layers.text.Tokenizer`.
-        batch_size, max_length, bucket_by_length, shuffle, seed: as for
+        batch_size, max_length, bucket_by_length, shuffle, seed, batch_multiple: as for
             `make_translation_dataset`.
 
     Returns:
@@ -253,9 +290,9 @@ def make_classification_dataset(
     def length(tokens, *label):
         return tf.shape(tokens)[0]
 
-    return _batch(dataset, length, batch_size, max_length, bucket_by_length).prefetch(
-        tf.data.AUTOTUNE
-    )
+    return _batch(
+        dataset, length, batch_size, max_length, bucket_by_length, batch_multiple
+    ).prefetch(tf.data.AUTOTUNE)
 
 
 def make_classification_datasets(
@@ -266,12 +303,13 @@ def make_classification_datasets(
     max_length=DEFAULT_MAX_LENGTH,
     bucket_by_length=True,
     seed=0,
+    batch_multiple=1,
 ):
     """Builds the train (shuffled), validation and test datasets of a `SentimentCorpus`.
 
     Args:
         corpus: a `SentimentCorpus` (`load_sst2`, `generate_sentiment_corpus`).
-        tokenizer, batch_size, max_length, bucket_by_length, seed: as for
+        tokenizer, batch_size, max_length, bucket_by_length, seed, batch_multiple: as for
             `make_classification_dataset`.
 
     Returns:
@@ -296,6 +334,7 @@ def make_classification_datasets(
                 bucket_by_length=bucket_by_length,
                 shuffle=name == "train",
                 seed=seed,
+                batch_multiple=batch_multiple,
             )
             for name in ("train", "validation", "test")
         }
@@ -337,12 +376,31 @@ def _as_dense(*element):
     return element if len(element) > 1 else element[0]
 
 
-def _batch(dataset, length, batch_size, max_length, bucket_by_length):
+def _batch(dataset, length, batch_size, max_length, bucket_by_length, batch_multiple):
+    if batch_size % batch_multiple:
+        raise ValueError(
+            f"`batch_size` ({batch_size}) must be a multiple of `batch_multiple` "
+            f"({batch_multiple})"
+        )
     if not bucket_by_length:
-        return dataset.padded_batch(batch_size)
-    boundaries = bucket_boundaries(max_length)
-    return dataset.bucket_by_sequence_length(
-        element_length_func=length,
-        bucket_boundaries=boundaries,
-        bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
-    )
+        batched = dataset.padded_batch(batch_size)
+    else:
+        # With `pad_to_bucket_boundary`, a bucket is padded to its bound minus one, and
+        # every length must stay below the last bound: `max_length + 1` closes the last
+        # bucket at `max_length` (see `bucket_lengths`).
+        boundaries = bucket_boundaries(max_length) + [max_length + 1]
+        batched = dataset.bucket_by_sequence_length(
+            element_length_func=length,
+            bucket_boundaries=boundaries,
+            bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
+            pad_to_bucket_boundary=True,
+        )
+    if batch_multiple == 1:
+        return batched
+
+    def whole_multiple(*batch):
+        rows = tf.shape(tf.nest.flatten(batch)[0])[0] // batch_multiple * batch_multiple
+        return tf.nest.map_structure(lambda tensor: tensor[:rows], batch)
+
+    batched = batched.map(whole_multiple)
+    return batched.filter(lambda *batch: tf.shape(tf.nest.flatten(batch)[0])[0] > 0)

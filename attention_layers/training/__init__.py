@@ -14,32 +14,27 @@ from attention_layers.training.command_line import (
 )
 from attention_layers.training.fit import (
     EpochCheckpoint,
-    EpochScalarLogger,
     ResumableEarlyStopping,
     TransformerSchedule,
     UsageError,
     command_line_errors,
-    configure_precision,
     describe_device,
     gpu_names,
     make_callbacks,
     positive_float,
     positive_int,
-    tensorboard_callback,
     unit_interval,
 )
 from attention_layers.training.metrics import corpus_bleu, masked_accuracy, masked_loss
 
 __all__ = [
     "EpochCheckpoint",
-    "EpochScalarLogger",
     "ResumableEarlyStopping",
     "TransformerSchedule",
     "UsageError",
     "add_output_flags",
     "add_training_flags",
     "command_line_errors",
-    "configure_precision",
     "corpus_bleu",
     "describe_device",
     "evaluate_bleu",
@@ -50,7 +45,6 @@ __all__ = [
     "positive_float",
     "positive_int",
     "restore_resumed_flags",
-    "tensorboard_callback",
     "unit_interval",
 ]
 

@@ -11,20 +11,19 @@ import pathlib
 from attention_layers.training.fit import positive_float, positive_int
 
 
-def add_training_flags(parser, *, recurrent_model, example, mixed_precision_help):
-    """The `training` group: epochs, batch size, learning rate and schedule, precision, XLA.
+def add_training_flags(parser, *, recurrent_model, example):
+    """The `training` group: epochs, batch size, learning rate and schedule, patience.
 
     Args:
         parser: the command's `argparse.ArgumentParser`.
         recurrent_model: the `--model` name of the recurrent model (constant learning rate).
         example: what one batch holds, e.g. `"sentence pairs"`.
-        mixed_precision_help: what `--mixed-precision` computes in, for this command.
     """
     training = parser.add_argument_group("training")
     training.add_argument("--epochs", type=positive_int, metavar="N",
                           help="the most epochs; early stopping may end sooner (preset).")
     training.add_argument("--batch-size", type=positive_int, metavar="N",
-                          help=f"{example} per batch (preset).")
+                          help=f"{example} per batch, over all devices (preset).")
     training.add_argument(
         "--learning-rate", type=positive_float, metavar="LR",
         help="peak learning rate of Adam. Transformer: reached after --warmup-steps, then "
@@ -38,9 +37,6 @@ def add_training_flags(parser, *, recurrent_model, example, mixed_precision_help
         help="stop after N epochs without a lower validation loss and keep the best "
         "epoch's weights; 0 disables early stopping (preset).",
     )
-    training.add_argument("--mixed-precision", action="store_true", help=mixed_precision_help)
-    training.add_argument("--jit-compile", action="store_true",
-                          help="compile the training step with XLA.")
     return training
 
 
@@ -61,16 +57,32 @@ def add_output_flags(parser, default_output):
     return output
 
 
-def restore_resumed_flags(parser, args, run_defining):
+def _saved_command(saved, run_defining):
+    """The command that wrote a saved config: recorded, or (older runs) told by its flags."""
+    if "command" in saved:
+        return f"a {saved['command']}"
+    return "same" if all(name in saved for name in run_defining) else "another command's"
+
+
+def restore_resumed_flags(parser, args, run_defining, *, command, folder=None):
     """With `--resume`: the flags of the run in `--output`, checked against those given.
 
     Every flag in `run_defining` takes its saved value; one given with another value ends
-    the command (`parser.error`, exit code 2). `--epochs` and `--patience` may change.
+    the command (`parser.error`, exit code 2), and so does a folder that another command
+    (`config.json`'s `"command"` is not `command`) or no run wrote. `--epochs` and
+    `--patience` may change. The run is read from `folder` (default: `--output`).
     """
-    saved_path = pathlib.Path(args.output) / "config.json"
+    saved_path = pathlib.Path(folder or args.output) / "config.json"
     if not saved_path.is_file():
         parser.error(f"--resume: {saved_path} not found; there is no run to resume there.")
-    saved = json.loads(saved_path.read_text())
+    try:
+        saved = json.loads(saved_path.read_text())
+    except (ValueError, OSError) as error:
+        parser.error(f"--resume: {saved_path} is not a run's config.json ({error}).")
+    if not isinstance(saved, dict):
+        parser.error(f"--resume: {saved_path} is not a run's config.json.")
+    if "mixed_precision" in saved and "precision" not in saved:  # written before --precision
+        saved["precision"] = "mixed_float16" if saved["mixed_precision"] else "float32"
     for name in run_defining:
         value = getattr(args, name)
         default = parser.get_default(name)
@@ -80,8 +92,17 @@ def restore_resumed_flags(parser, args, run_defining):
                 f"resumed ({saved.get(name)!r}); resume without it or use another --output."
             )
         setattr(args, name, saved.get(name))
-    if args.epochs is None:
-        args.epochs = saved["epochs"]
-    if args.patience is None:
-        args.patience = saved["patience"]
+    written_by = _saved_command(saved, run_defining)
+    if written_by not in (f"a {command}", "same"):
+        parser.error(
+            f"--resume: {args.output} holds {written_by!s} run, not a {command} run; "
+            "resume it with its own command, or give another --output."
+        )
+    missing = [name for name in (*run_defining, "epochs", "patience") if name not in saved]
+    if missing:
+        parser.error(f"--resume: {saved_path} lacks {', '.join(missing)}; it is not a "
+                     f"complete {command} run.")
+    args.epochs = args.epochs or saved["epochs"]
+    args.patience = saved["patience"] if args.patience is None else args.patience
+    args.run_id = saved.get("run_id")
     return args

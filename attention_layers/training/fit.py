@@ -1,5 +1,7 @@
-"""What every training command shares: the device, precision and XLA flags, the Transformer
-learning-rate schedule, callbacks that survive `kill -9`, and clean command-line errors.
+"""What every training command shares: the device line, the Transformer learning-rate
+schedule, callbacks that survive `kill -9`, and clean command-line errors (the runner,
+`attention_layers.training.runner`, puts them together; `scale.py` sets devices, precision
+and XLA).
 
 A training script uses them in this order:
 
@@ -9,8 +11,7 @@ args = parser.parse_args()
 with command_line_errors(parser):          # bad data -> "error: ..." and exit code 2
     corpus = load_corpus(args.data)
 print(describe_device())
-configure_precision(args.mixed_precision)
-model.compile(optimizer, loss, jit_compile=args.jit_compile)
+model.compile(optimizer, loss)
 checkpoint = EpochCheckpoint(output / "checkpoints")
 initial_epoch = checkpoint.restore(model) if args.resume else checkpoint.clear()
 model.fit(..., initial_epoch=initial_epoch,
@@ -19,7 +20,6 @@ model.fit(..., initial_epoch=initial_epoch,
 """
 
 import contextlib
-import importlib.util
 import json
 import os
 import pathlib
@@ -28,6 +28,8 @@ import re
 import keras
 import numpy as np
 from keras import ops
+
+from attention_layers.utils.files import atomic_path, remove_partials
 
 # --- device and numerics ------------------------------------------------------------------
 
@@ -70,25 +72,6 @@ def describe_device():
     else:
         where = f"CPU ({os.cpu_count()} cores; no GPU found)"
     return f"Training on {where}, Keras {keras.__version__} with the {keras.backend.backend()} backend"
-
-
-def configure_precision(mixed_precision):
-    """Sets the global Keras dtype policy and returns its name.
-
-    Mixed precision (`mixed_float16`) computes in float16 and keeps the variables in
-    float32, with loss scaling added by Keras (Micikevicius et al. 2018); our attention
-    layers take their softmaxes in float32. It pays off on GPUs with tensor cores; most
-    CPUs run float16 no faster than float32.
-
-    Args:
-        mixed_precision: whether to use mixed precision; `False` sets `float32`.
-
-    Returns:
-        The policy name.
-    """
-    policy = "mixed_float16" if mixed_precision else "float32"
-    keras.config.set_dtype_policy(policy)
-    return policy
 
 
 @keras.saving.register_keras_serializable(package="attention_layers")
@@ -143,20 +126,20 @@ class TransformerSchedule(keras.optimizers.schedules.LearningRateSchedule):
 _CHECKPOINT_NAME = re.compile(r"^epoch_(\d+)\.weights\.h5$")
 
 
-def _write_atomically(path, write):
-    """Calls `write(temporary_path)`, then renames the file to `path`.
+def write_atomically(path, write):
+    """Calls `write(temporary_path)`, then renames the file to `path` (`atomic_path`).
 
     A rename within a folder is atomic, so a process killed at any moment (`kill -9`)
-    leaves either the old file or the new one, never half of one.
+    leaves either the old file or the new one, never half of one. The temporary name keeps
+    `path`'s ending (Keras insists on `.keras` and `.weights.h5`); `remove_partials`
+    deletes those that a killed process left.
+
+    Args:
+        path: the file to write.
+        write: `callable(temporary_path)` that writes the whole file.
     """
-    path = pathlib.Path(path)
-    # Keras insists on the `.weights.h5` ending, so the marker goes before it.
-    temporary = path.with_name(f".partial-{os.getpid()}-{path.name}")
-    try:
+    with atomic_path(path) as temporary:
         write(temporary)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 class EpochCheckpoint(keras.callbacks.Callback):
@@ -170,7 +153,8 @@ class EpochCheckpoint(keras.callbacks.Callback):
 
     - `epoch_NNNN.weights.h5`: model weights and optimizer variables (its step count,
       moments, loss scale), `NNNN` = epochs completed;
-    - `state.json`: `{"epoch", "best_epoch", "best", "finished"}`.
+    - `state.json`: `{"epoch", "best_epoch", "best", "finished"}`, and `"run_id"` when
+      one is given.
 
     `restore(model)` loads the last checkpoint and returns the epoch to pass to
     `fit(initial_epoch=...)`, so training continues with the next epoch, with the
@@ -180,6 +164,9 @@ class EpochCheckpoint(keras.callbacks.Callback):
         directory: the checkpoint folder (created when needed). Use one per run.
         monitor: the quantity that decides the best epoch, minimized.
         min_delta: the least decrease of `monitor` that counts as an improvement.
+        run_id: optional identifier of the run (the training commands write one to
+            `config.json`): recorded in `state.json`, and `restore` refuses a checkpoint
+            that another run wrote.
 
     Example:
 
@@ -188,11 +175,12 @@ class EpochCheckpoint(keras.callbacks.Callback):
     >>> model.fit(train, epochs=10, initial_epoch=initial_epoch, callbacks=[checkpoint])
     """
 
-    def __init__(self, directory, monitor="val_loss", min_delta=0.0):
+    def __init__(self, directory, monitor="val_loss", min_delta=0.0, run_id=None):
         super().__init__()
         self.directory = pathlib.Path(directory)
         self.monitor = monitor
         self.min_delta = abs(min_delta)
+        self.run_id = run_id
 
     # The state on disk.
 
@@ -215,6 +203,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
     def clear(self):
         """Deletes every checkpoint (for a fresh run in a used folder); returns 0."""
         if self.directory.is_dir():
+            remove_partials(self.directory)
             for path in self.directory.iterdir():
                 if _CHECKPOINT_NAME.match(path.name) or path.name == "state.json":
                     path.unlink()
@@ -226,7 +215,14 @@ class EpochCheckpoint(keras.callbacks.Callback):
         if model.optimizer is not None and not model.optimizer.built:
             # The file holds optimizer variables: they must exist to be loaded into.
             model.optimizer.build(model.trainable_variables)
-        model.load_weights(self.path(epoch))
+        try:
+            model.load_weights(self.path(epoch))
+        except ValueError as error:
+            # Keras says "A total of N objects could not be loaded": name the real cause.
+            raise UsageError(
+                f"the checkpoint {self.path(epoch)} does not fit this model (another model "
+                f"type or size wrote it): {str(error).splitlines()[0]}"
+            ) from error
 
     def restore(self, model):
         """Loads the last checkpoint into a built, compiled `model`.
@@ -234,10 +230,22 @@ class EpochCheckpoint(keras.callbacks.Callback):
         Returns:
             The number of completed epochs (0 when there is no checkpoint), to pass as
             `fit(initial_epoch=...)`.
+
+        Raises:
+            UsageError: the checkpoint was written by another run (`run_id`) or does not
+                fit `model`.
         """
+        remove_partials(self.directory)
         state = self.state
         if not state:
             return 0
+        saved_run = state.get("run_id")
+        if self.run_id is not None and saved_run is not None and saved_run != self.run_id:
+            raise UsageError(
+                f"the checkpoints in {self.directory} belong to another run than the "
+                f"config.json beside them ({saved_run} != {self.run_id}); start a new run "
+                "without --resume, or in another --output."
+            )
         self._load(model, state["epoch"])
         return state["epoch"]
 
@@ -267,12 +275,11 @@ class EpochCheckpoint(keras.callbacks.Callback):
         best, best_epoch = previous["best"], previous["best_epoch"]
         if current is not None and (best is None or current < best - self.min_delta):
             best, best_epoch = float(current), epoch
-        _write_atomically(
+        write_atomically(
             self.path(epoch), lambda path: self.model.save_weights(path, overwrite=True)
         )
-        self._write_state(
-            {"epoch": epoch, "best_epoch": best_epoch, "best": best, "finished": False}
-        )
+        state = {"epoch": epoch, "best_epoch": best_epoch, "best": best, "finished": False}
+        self._write_state(state if self.run_id is None else {**state, "run_id": self.run_id})
         keep = {self.path(epoch).name, self.path(best_epoch).name if best_epoch else None}
         for path in self.directory.iterdir():
             if _CHECKPOINT_NAME.match(path.name) and path.name not in keep:
@@ -285,7 +292,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
             self._write_state({**state, "finished": True})
 
     def _write_state(self, state):
-        _write_atomically(self.state_path, lambda path: path.write_text(json.dumps(state)))
+        write_atomically(self.state_path, lambda path: path.write_text(json.dumps(state)))
 
 
 class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
@@ -323,63 +330,6 @@ class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
 # --- logs ---------------------------------------------------------------------------------
 
 
-class EpochScalarLogger(keras.callbacks.Callback):
-    """Per-epoch TensorBoard scalars without the `tensorboard` package.
-
-    `keras.callbacks.TensorBoard` needs `tensorboard` installed to write anything. This
-    writes the same epoch curves (`train/epoch_loss`, `validation/epoch_loss`, ...) with
-    `tf.summary.write`, the op it calls underneath, so `tensorboard --logdir` shows them.
-
-    Args:
-        log_dir: the TensorBoard folder.
-    """
-
-    def __init__(self, log_dir):
-        super().__init__()
-        self.log_dir = pathlib.Path(log_dir)
-        self._writers = {}
-
-    def _writer(self, name):
-        import tensorflow as tf
-
-        if name not in self._writers:
-            self._writers[name] = tf.summary.create_file_writer(str(self.log_dir / name))
-        return self._writers[name]
-
-    def on_epoch_end(self, epoch, logs=None):
-        import tensorflow as tf
-        from tensorflow.core.framework import summary_pb2
-
-        metadata = summary_pb2.SummaryMetadata(
-            plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars"),
-            data_class=summary_pb2.DATA_CLASS_SCALAR,
-        )
-        logs = dict(logs or {})
-        if hasattr(self.model.optimizer, "learning_rate"):
-            logs["learning_rate"] = float(ops.convert_to_numpy(self.model.optimizer.learning_rate))
-        for key, value in logs.items():
-            split = "validation" if key.startswith("val_") else "train"
-            with self._writer(split).as_default():
-                tf.summary.write(
-                    f"epoch_{key.removeprefix('val_')}",
-                    tf.constant(float(value), tf.float32),
-                    step=epoch,
-                    metadata=metadata,
-                )
-
-    def on_train_end(self, logs=None):
-        for writer in self._writers.values():
-            writer.flush()
-
-
-def tensorboard_callback(log_dir):
-    """`keras.callbacks.TensorBoard(log_dir)` when `tensorboard` is installed, else an
-    `EpochScalarLogger` that writes the epoch curves."""
-    if importlib.util.find_spec("tensorboard") is not None:
-        return keras.callbacks.TensorBoard(str(log_dir))
-    return EpochScalarLogger(log_dir)
-
-
 def make_callbacks(output_dir, checkpoint, *, patience=3, tensorboard=True, resume=False):
     """The callbacks of a training run that writes under `output_dir`.
 
@@ -407,7 +357,10 @@ def make_callbacks(output_dir, checkpoint, *, patience=3, tensorboard=True, resu
     callbacks.append(checkpoint)
     callbacks.append(keras.callbacks.CSVLogger(str(output_dir / "training_log.csv"), append=resume))
     if tensorboard:
-        callbacks.append(tensorboard_callback(output_dir / "logs"))
+        # Epoch curves and the learning rate, at steps 0, 1, ... (the epoch, from 0).
+        callbacks.append(
+            keras.callbacks.TensorBoard(str(output_dir / "logs"), write_graph=False)
+        )
     return callbacks
 
 

@@ -75,7 +75,8 @@ class AttentionPlotCallback(keras.callbacks.Callback):
       self-contained view (`to_html`) of every example and name at that epoch, to open in
       a browser;
     - with `log_dir`, the same image as a TensorBoard image summary, tag
-      `attention/{name}/example_{i}`, step = the epoch;
+      `attention/{name}/example_{i}`, step = the epoch counted from 0, the step at which
+      `keras.callbacks.TensorBoard` writes the epoch scalars;
 
     and keeps the weights (`weights_by_epoch`). At the start of training it asks for the
     weights once, so that a model it cannot read, or tokens that do not fit the weights,
@@ -230,7 +231,7 @@ class AttentionPlotCallback(keras.callbacks.Callback):
                 path.write_bytes(png)
                 paths.append(path)
                 if self.log_dir is not None:
-                    self._write_summary(f"attention/{name}/example_{index}", png, epoch)
+                    self._write_summary(f"attention/{name}/example_{index}", png, epoch - 1)
         return paths
 
     def write_html(self, epoch):

@@ -6,9 +6,9 @@ import keras
 import numpy as np
 import pytest
 
-import train_classifier
 from attention_layers.data import make_classification_dataset
 from attention_layers.models import TransformerClassifier
+from attention_layers.training import classification_task, runner
 
 
 @pytest.mark.data
@@ -17,11 +17,12 @@ def test_sst2_loads_and_trains(data_dir, tmp_path):
         dataset="sst2", data=str(data_dir / "SST-2"), resume=False, vocabulary_size=20_000,
         min_count=2,
     )
-    corpus = train_classifier.load_corpus(args)
+    corpus, (tokenizer,) = runner.prepare_data(
+        classification_task.ClassificationTask(), args, tmp_path
+    )
     assert (len(corpus.train), len(corpus.validation), len(corpus.test)) == (67_349, 872, 1_821)
     assert corpus.test[0][1] is None  # GLUE keeps the test labels private
 
-    tokenizer = train_classifier.build_tokenizer(args, corpus, tmp_path)
     assert (tmp_path / "vocab.txt").is_file()
     # The text is lower-cased and tokenized already: "it 's" and "n't" are words.
     assert tokenizer.vocabulary_size > 10_000
@@ -38,7 +39,7 @@ def test_sst2_loads_and_trains(data_dir, tmp_path):
     loss, accuracy = model.evaluate(dev, verbose=0)
     assert np.isfinite(loss) and 0 <= accuracy <= 1
 
-    samples = train_classifier.most_attended(model, tokenizer, corpus.validation[:2], 64)
+    samples = classification_task.most_attended(model, tokenizer, corpus.validation[:2], 64)
     assert samples[0]["text"] == corpus.validation[0][0]
     assert all(0 <= weight <= 1 for _, weight in samples[0]["words"])
     assert keras.ops.convert_to_numpy(model(np.array([[5, 6, 0]]))).shape == (1, 1)

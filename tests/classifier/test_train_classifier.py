@@ -14,6 +14,7 @@ import tensorflow as tf
 
 import train_classifier
 from attention_layers.text import WordTokenizer
+from attention_layers.training import classification_task
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 # A small Transformer on a small generated corpus: seconds per epoch.
@@ -54,7 +55,7 @@ def test_train_resume_and_outputs(tmp_path, capsys):
     results = json.loads((output / "results.json").read_text())
     assert 0 <= results["validation_accuracy"] <= 1
     sample = results["samples"][0]
-    assert len(sample["words"]) == train_classifier.TOP_WORDS
+    assert len(sample["words"]) == classification_task.TOP_WORDS
     weights = [weight for _, weight in sample["words"]]
     assert weights == sorted(weights, reverse=True)
 
@@ -121,7 +122,7 @@ def test_ensemble_run_export_and_resume(tmp_path, capsys):
     assert getattr(model, "optimizer", None) is None
     assert type(model).__name__ == "ClassifierEnsemble"
     assert [member.bigram_buckets for member in model.members] == [1009, 1009]
-    ids = train_classifier.make_token_ids(
+    ids = classification_task.make_token_ids(
         WordTokenizer.load(output / "vocab.txt"), ["The acting was not boring."], 32
     )
     first, second = (keras.ops.convert_to_numpy(member(ids))[0, 0] for member in model.members)
@@ -182,7 +183,7 @@ def test_resume_without_a_run(tmp_path, capsys):
 def test_resume_with_a_different_model_flag(tmp_path, capsys):
     output = tmp_path / "run"
     output.mkdir()
-    config = {name: None for name in train_classifier.RUN_DEFINING}
+    config = {name: None for name in classification_task.RUN_DEFINING}
     (output / "config.json").write_text(json.dumps({**config, "model": "transformer"}))
     code, _, err = run(["--resume", "--model", "bigru", "--output", output], capsys)
     assert code == 2

@@ -175,15 +175,16 @@ def test_translator_plots_every_epoch_writes_tensorboard_and_animates(tmp_path):
     written_png = _png_pixels(tmp_path / "attention/epoch_002/example_1_cross.png")
     np.testing.assert_array_equal(written_png, _figure_pixels(expected_png))
 
-    # TensorBoard holds the same images, one per epoch, example and name.
+    # TensorBoard holds the same images, one per epoch, example and name, at the steps of
+    # keras.callbacks.TensorBoard's epoch scalars (the epoch counted from 0).
     summaries = _image_summaries(tmp_path / "logs")
     assert set(summaries) == {
-        (f"attention/{name}/example_{index}", epoch)
+        (f"attention/{name}/example_{index}", epoch - 1)
         for epoch in (1, 2, 3)
         for index in (0, 1)
         for name in ("cross", "encoder/self_attention")
     }
-    width, height, png = summaries[("attention/cross/example_1", 2)]
+    width, height, png = summaries[("attention/cross/example_1", 2 - 1)]
     np.testing.assert_array_equal(_png_pixels(png), written_png)
     assert (width, height) == (written_png.shape[1], written_png.shape[0])
 

@@ -1,0 +1,327 @@
+"""What `train_translator.py` trains: a Spanish -> English translator, scored by test BLEU.
+
+The runner (`attention_layers.training.runner`) does the training; this `Task` gives the
+flags and presets, the corpus, the tokenizers, the model, the evaluation and the export.
+"""
+
+import pathlib
+
+import numpy as np
+
+from attention_layers.data import (
+    CorpusFormatError,
+    generate_translation_corpus,
+    load_spa_eng,
+    make_translation_datasets,
+)
+from attention_layers.models import ATTENTIONS, RNNTranslator, TransformerTranslator
+from attention_layers.text import WordPieceTokenizer, WordTokenizer
+from attention_layers.training.evaluation import evaluate_bleu
+from attention_layers.training.fit import UsageError, positive_int, unit_interval
+from attention_layers.training.metrics import masked_accuracy, masked_loss
+from attention_layers.training.runner import Task
+
+# Defaults per dataset. The generated corpus is small and regular: a small Transformer
+# learns it in four epochs. Tatoeba needs a bigger model and more epochs. Its training
+# side has 8,100 English and 13,400 Spanish words seen twice or more, so word vocabularies
+# of 10,000 cover nearly all of it; learning WordPiece vocabularies instead takes minutes
+# on its 93,000 sentences (`--vocabulary wordpiece`).
+PRESETS = {
+    "builtin": {
+        "num_pairs": 20_000,
+        "model": "transformer",
+        "vocabulary": "word",
+        "vocabulary_size": 8000,
+        "layers": 2,
+        "model_dim": 128,
+        "heads": 4,
+        "feed_forward_dim": 256,
+        "embedding_dim": 128,
+        "units": 256,
+        "dropout": 0.1,
+        "epochs": 4,
+        "batch_size": 64,
+        "max_length": 32,
+        "learning_rate": 2e-3,
+        "warmup_steps": 400,
+        "patience": 3,
+    },
+    "spa-eng": {
+        "num_pairs": None,
+        "model": "transformer",
+        "vocabulary": "word",
+        "vocabulary_size": 10000,
+        "layers": 2,
+        "model_dim": 256,
+        "heads": 4,
+        "feed_forward_dim": 1024,
+        "embedding_dim": 256,
+        "units": 512,
+        "dropout": 0.1,
+        "epochs": 30,
+        "batch_size": 128,
+        "max_length": 32,
+        "learning_rate": 1e-3,
+        "warmup_steps": 1000,
+        "patience": 3,
+    },
+}
+
+# Flags that define the model and its data: a resumed run must keep them.
+RUN_DEFINING = (
+    "dataset", "data", "num_pairs", "model", "attention", "cell", "input_feeding",
+    "vocabulary", "vocabulary_size", "layers", "model_dim", "heads", "feed_forward_dim",
+    "embedding_dim", "units", "dropout", "batch_size", "max_length", "learning_rate",
+    "warmup_steps", "precision", "seed",
+)
+RNN_ONLY = ("attention", "cell", "input_feeding", "embedding_dim", "units")
+TRANSFORMER_ONLY = ("layers", "model_dim", "heads", "feed_forward_dim", "warmup_steps")
+SAMPLES = 5
+
+
+def misplaced_flags(parser, given, model, only_for):
+    """`parser.error` when a flag of another `--model` was given.
+
+    Args:
+        given: the names of the flags given.
+        model: the chosen `--model`.
+        only_for: `{model: flag names that apply to that model only}`.
+    """
+    wrong = [name for other, names in only_for.items() if other != model for name in names]
+    misplaced = sorted(name for name in wrong if name in given)
+    if misplaced:
+        flags = ", ".join(f"--{name.replace('_', '-')}" for name in misplaced)
+        parser.error(f"{flags} do(es) not apply to --model {model}.")
+
+
+def token_strings(tokenizer, ids):
+    """The token strings of each row of `ids`, padding dropped."""
+    return [
+        [token.decode("utf-8") for token in tokenizer.ids_to_tokens(row[row != 0]).numpy()]
+        for row in np.asarray(ids)
+    ]
+
+
+class TranslationTask(Task):
+    """Spanish -> English translation: Transformer or RNN with attention, test BLEU."""
+
+    name = "translator"
+    description = (
+        "Train a Spanish -> English translator with attention (RNN or Transformer), report "
+        "test BLEU and sample translations, and save the model."
+    )
+    default_output = "runs/translator"
+    presets = PRESETS
+    run_defining = RUN_DEFINING
+    recurrent_model = "rnn"
+    example = "sentence pairs"
+    data_errors = (CorpusFormatError,)
+    vocabulary_files = ("source_vocab.txt", "target_vocab.txt")
+
+    def add_flags(self, parser):
+        data = parser.add_argument_group("data")
+        data.add_argument(
+            "--dataset", choices=sorted(PRESETS), default="builtin",
+            help="'builtin': the generated Spanish-English corpus (offline, with gold "
+            "alignments); 'spa-eng': the Tatoeba pairs (spa.txt). Default: builtin.",
+        )
+        data.add_argument(
+            "--data", metavar="PATH",
+            help="spa-eng only: a local spa.txt (or its folder). Without it the file is "
+            "downloaded, which needs internet access.",
+        )
+        data.add_argument("--num-pairs", type=positive_int, metavar="N",
+                          help="builtin only: sentence pairs to generate (preset: 20000).")
+        data.add_argument("--vocabulary", choices=("word", "wordpiece"),
+                          help="word-level or WordPiece subword tokenizers (preset).")
+        data.add_argument(
+            "--vocabulary-size", type=positive_int, metavar="N",
+            help="the most tokens per language, the 4 reserved ones included; at least 5 "
+            "(preset).",
+        )
+        data.add_argument(
+            "--max-length", type=positive_int, metavar="N",
+            help="the most tokens per sentence, [START]/[END] included; longer ones are cut. "
+            "Also the longest translation decoded (preset).",
+        )
+        data.add_argument("--seed", type=int, default=0,
+                          help="corpus, split and shuffling seed (0).")
+        self._add_model_flags(parser.add_argument_group("model"))
+
+    def _add_model_flags(self, model):
+        model.add_argument(
+            "--model", choices=("transformer", "rnn"),
+            help="a Transformer, or a recurrent encoder-decoder with attention (preset).",
+        )
+        model.add_argument("--attention", choices=ATTENTIONS,
+                           help="rnn only: the attention of the decoder (default: bahdanau).")
+        model.add_argument("--cell", choices=("gru", "lstm"),
+                           help="rnn only: the cell (default: gru).")
+        model.add_argument(
+            "--input-feeding", action="store_true", default=None,
+            help="rnn only: feed the last attentional vector into the next step (Luong §3.3).",
+        )
+        model.add_argument("--layers", type=positive_int, metavar="N",
+                           help="transformer only: encoder and decoder blocks, each (preset).")
+        model.add_argument("--model-dim", type=positive_int, metavar="N",
+                           help="transformer only: d_model (preset).")
+        model.add_argument("--heads", type=positive_int, metavar="N",
+                           help="transformer only: attention heads (preset).")
+        model.add_argument("--feed-forward-dim", type=positive_int, metavar="N",
+                           help="transformer only: feed-forward hidden size (preset).")
+        model.add_argument("--embedding-dim", type=positive_int, metavar="N",
+                           help="rnn only: word embedding size (preset).")
+        model.add_argument("--units", type=positive_int, metavar="N",
+                           help="rnn only: RNN state and attention size (preset).")
+        model.add_argument("--dropout", type=unit_interval, metavar="P",
+                           help="dropout rate (preset).")
+
+    def fill_flags(self, parser, args, given):
+        if args.dataset == "builtin" and args.data is not None:
+            parser.error("--data is for --dataset spa-eng; the builtin corpus is generated.")
+        if args.dataset != "builtin" and args.num_pairs is not None:
+            parser.error("--num-pairs is for --dataset builtin.")
+        preset = PRESETS[args.dataset]
+        model = args.model or preset["model"]
+        misplaced_flags(parser, given, model, {"rnn": RNN_ONLY, "transformer": TRANSFORMER_ONLY})
+        for name, value in preset.items():
+            if getattr(args, name, None) is None:
+                setattr(args, name, value)
+        if model == "rnn":
+            args.attention = args.attention or "bahdanau"
+            args.cell = args.cell or "gru"
+            args.input_feeding = bool(args.input_feeding)
+
+    def check_flags(self, parser, args):
+        if args.max_length < 3:
+            parser.error("--max-length must be at least 3 ([START], a word, [END]).")
+
+    def load_corpus(self, args):
+        if args.dataset == "builtin":
+            return generate_translation_corpus(args.num_pairs, seed=args.seed)
+        if args.data is not None and not pathlib.Path(args.data).exists():
+            raise UsageError(f"--data {args.data}: no such file or directory")
+        corpus = load_spa_eng(args.data, seed=args.seed, strict=True)
+        for name in ("train", "validation", "test"):
+            if not corpus.split(name):
+                raise UsageError(
+                    f"--data {args.data}: the {name} split is empty; the file has too few "
+                    "sentence pairs."
+                )
+        return corpus
+
+    def tokenizer_class(self, args):
+        return WordPieceTokenizer if args.vocabulary == "wordpiece" else WordTokenizer
+
+    def build_tokenizers(self, args, corpus):
+        kind = self.tokenizer_class(args)
+        tokenizers = []
+        for side in (0, 1):
+            texts = [pair[side] for pair in corpus.train]
+            if kind is WordPieceTokenizer:
+                tokenizers.append(kind.build(texts, vocabulary_size=args.vocabulary_size))
+            else:
+                tokenizers.append(kind.build(texts, max_vocabulary_size=args.vocabulary_size))
+        return tuple(tokenizers)
+
+    def describe_data(self, args, corpus, tokenizers):
+        source, target = tokenizers
+        return (
+            f"Data: {args.dataset}, {len(corpus.train)} / {len(corpus.validation)} / "
+            f"{len(corpus.test)} train / validation / test pairs; {args.vocabulary} "
+            f"vocabularies of {source.vocabulary_size} (source) and "
+            f"{target.vocabulary_size} (target) tokens"
+        )
+
+    def make_datasets(self, args, corpus, tokenizers, seed, batch_multiple):
+        return make_translation_datasets(
+            corpus, *tokenizers, batch_size=args.batch_size, max_length=args.max_length,
+            seed=seed, batch_multiple=batch_multiple,
+        )
+
+    def build_model(self, args, tokenizers):
+        sizes = [tokenizer.vocabulary_size for tokenizer in tokenizers]
+        if args.model == "transformer":
+            return TransformerTranslator(
+                *sizes, num_layers=args.layers, model_dim=args.model_dim,
+                num_heads=args.heads, feed_forward_dim=args.feed_forward_dim,
+                dropout=args.dropout,
+            )
+        return RNNTranslator(
+            *sizes, embedding_dim=args.embedding_dim, units=args.units, cell=args.cell,
+            attention=args.attention, input_feeding=args.input_feeding,
+            max_source_length=args.max_length, dropout=args.dropout,
+        )
+
+    def loss_and_metrics(self):
+        return {"loss": masked_loss(), "metrics": [masked_accuracy]}
+
+    def dummy_inputs(self):
+        dummy = np.ones((1, 2), "int32")
+        return (dummy, dummy)
+
+    def describe_model(self, args):
+        return args.model + (f" with {args.attention} attention" if args.model == "rnn" else "")
+
+    def attention_callback(self, args, corpus, datasets, tokenizers, run):
+        """Plots the cross-attention of two validation sentences after every epoch."""
+        from attention_layers.visualization import AttentionPlotCallback
+
+        (source, target_in), target_out = next(iter(datasets.validation))
+        source, target_in, target_out = (
+            np.asarray(t)[:2] for t in (source, target_in, target_out)
+        )
+
+        def cross_attention(model, inputs):
+            # Self-attention plots would triple the plotting time for little insight.
+            return {
+                name: weights
+                for name, weights in model.get_attention_weights(inputs).items()
+                if "self" not in name
+            }
+
+        return AttentionPlotCallback(
+            (source, target_in),
+            run / "attention",
+            source_tokens=token_strings(tokenizers[0], source),
+            # Row t reads target_in[t] and predicts target_out[t]: label it with the prediction.
+            target_tokens=token_strings(tokenizers[1], target_out),
+            log_dir=run / "logs" / "attention",
+            attention_fn=cross_attention,
+        )
+
+    def evaluate(self, args, model, members, corpus, tokenizers, datasets):
+        bleu, hypotheses, references = evaluate_bleu(
+            model, *tokenizers, corpus.test, max_length=args.max_length
+        )
+        print(
+            f"Test BLEU: {bleu.score:.2f} on {len(corpus.test)} pairs (sacrebleu, greedy "
+            f"decoding, lower-cased)\n  {bleu}\nSample translations (test split):"
+        )
+        samples = []
+        for (source, _), reference, hypothesis in list(
+            zip(corpus.test, references, hypotheses, strict=True)
+        )[:SAMPLES]:
+            samples.append({"source": source, "reference": reference, "translation": hypothesis})
+            print(f"  source:      {source}\n  reference:   {reference}\n"
+                  f"  translation: {hypothesis}\n")
+        return {"test_bleu": bleu.score, "bleu": str(bleu), "samples": samples}
+
+    def headline(self, results):
+        return f"test BLEU {results['test_bleu']:.2f}"
+
+    def export(self, args, model, tokenizers, path):
+        from attention_layers.export import export_translator
+
+        return export_translator(
+            model, *tokenizers, path,
+            max_input_tokens=args.max_length, max_output_length=args.max_length,
+        )
+
+    def serving_example(self, path):
+        return (
+            "python -c \"import tensorflow as tf, tensorflow_text; "
+            f"m = tf.saved_model.load('{path}'); "
+            "print(m.signatures['serving_default'](text=tf.constant(['¿Dónde duermen mis gatos?']))"
+            "['translation'])\""
+        )

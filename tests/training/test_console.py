@@ -1,0 +1,57 @@
+"""The commands' console (issue 15): TensorFlow's start-up lines dropped and nothing else,
+datasets of a known number of batches, one line per epoch off a terminal."""
+
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+import tensorflow as tf
+
+from attention_layers.data import DatasetSplits
+from attention_layers.training import console
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+NOISE = [
+    "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
+    "I0000 00:00:1 1 port.cc:153] oneDNN custom operations are on. You may see ...",
+    "I0000 00:00:1 1 cudart_stub.cc:31] Could not find cuda drivers on your machine, ...",
+    "E0000 00:00:1 1 cuda_platform.cc:52] failed call to cuInit: INTERNAL: CUDA error",
+]
+
+
+def test_start_up_noise_is_dropped_and_everything_else_is_kept():
+    script = (
+        "import importlib.util, os, sys\n"
+        "spec = importlib.util.spec_from_file_location('c', sys.argv[1])\n"
+        "console = importlib.util.module_from_spec(spec)\n"
+        "spec.loader.exec_module(console)\n"
+        "console.drop_start_up_noise()\n"
+        "for line in sys.argv[2:]:\n"
+        "    os.write(2, (line + '\\n').encode())\n"
+        "print('a real warning', file=sys.stderr)\n"
+        "raise SystemExit('error: a real error')\n"
+    )
+    kept = ["E0000 util.cc:1] a real error from TensorFlow", "Traceback (most recent call last):"]
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(ROOT / "attention_layers/training/console.py"),
+         *NOISE, *kept],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [*kept, "a real warning", "error: a real error"]
+
+
+def test_known_steps_counts_the_batches_of_a_bucketed_dataset():
+    lengths = np.random.default_rng(0).integers(1, 20, size=100)
+    rows = tf.ragged.constant([[1] * int(length) for length in lengths])
+    bucketed = tf.data.Dataset.from_tensor_slices(rows).map(lambda row: row).shuffle(100, seed=0)
+    bucketed = bucketed.bucket_by_sequence_length(
+        lambda row: tf.shape(row)[0], bucket_boundaries=[5, 10], bucket_batch_sizes=[8, 8, 8]
+    )
+    assert bucketed.cardinality() == tf.data.UNKNOWN_CARDINALITY
+    counted = console.known_steps(DatasetSplits(bucketed, bucketed, bucketed))
+    expected = sum(-(-int(np.sum(in_bucket)) // 8) for in_bucket in (
+        lengths < 5, (lengths >= 5) & (lengths < 10), lengths >= 10))
+    assert int(counted.train.cardinality()) == expected
+    assert len(list(counted.train)) == expected  # the same every epoch, whatever the order
