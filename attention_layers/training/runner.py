@@ -298,7 +298,8 @@ def train_member(task, args, corpus, tokenizers, run, seed, plan):
         f"policy {plan.precision}" + (", XLA" if plan.jit_compile else "")
     )
     checkpoint = EpochCheckpoint(run / "checkpoints", run_id=args.run_id)
-    initial_epoch, state = restore_or_clear(checkpoint, model, args.resume)
+    with plan.scope():  # restoring builds the optimizer's variables: mirrored ones
+        initial_epoch, state = restore_or_clear(checkpoint, model, args.resume)
     callbacks = make_callbacks(
         run, checkpoint, patience=args.patience or None, resume=args.resume,
         tensorboard=plan.is_chief,
