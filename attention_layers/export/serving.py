@@ -21,7 +21,9 @@ from attention_layers.decoding import (
     check_translator,
     greedy_decode,
 )
-from attention_layers.text.tokenizers import DEFAULT_MAX_LENGTH, PAD_ID
+from attention_layers.text.tokenizers import DEFAULT_MAX_LENGTH
+from attention_layers.utils.checks import check_positive_int
+from attention_layers.utils.token_ids import PAD_ID, padding_mask
 
 # The limits of an export, unless told otherwise (see the README's "Serving" section).
 MAX_INPUT_CHARACTERS = 4096
@@ -56,7 +58,7 @@ def clean_text(strings, max_characters=MAX_INPUT_CHARACTERS):
     >>> clean_text([b"caf\\xe9 ok", "hola"], max_characters=3).numpy().tolist()
     [b'caf', b'hol']
     """
-    _check_positive("max_characters", max_characters)
+    check_positive_int("max_characters", max_characters)
     strings = tf.convert_to_tensor(strings, tf.string)
     strings = tf.strings.unicode_transcode(
         strings, "UTF-8", "UTF-8", errors="replace", replacement_char=0xFFFD
@@ -97,11 +99,6 @@ def check_text_batch(text):
         return tf.identity(text)
 
 
-def _check_positive(name, value):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"`{name}` must be a positive int; received {value!r}.")
-
-
 def _check_tokenizer(name, tokenizer, vocabulary_size):
     if tokenizer.vocabulary_size != vocabulary_size:
         raise ValueError(
@@ -116,7 +113,7 @@ def _max_input_tokens(model, max_input_tokens):
     limit = model.max_source_length
     if max_input_tokens is None:
         return min(DEFAULT_MAX_LENGTH, limit or DEFAULT_MAX_LENGTH)
-    _check_positive("max_input_tokens", max_input_tokens)
+    check_positive_int("max_input_tokens", max_input_tokens)
     if max_input_tokens < 2:
         raise ValueError(f"`max_input_tokens` must be >= 2; received {max_input_tokens}.")
     if limit is not None and max_input_tokens > limit:
@@ -155,7 +152,7 @@ def _track_weights(module, model):
 
 def _token_strings(tokenizer, ids):
     """Token strings of `ids`, `""` where the id is `[PAD]`."""
-    return tf.where(ids == PAD_ID, "", tokenizer.ids_to_tokens(ids))
+    return tf.where(padding_mask(ids), tokenizer.ids_to_tokens(ids), "")
 
 
 def _empty_with_attention():
@@ -225,10 +222,10 @@ class TranslatorServer(tf.Module):
         super().__init__(name=name)
         _check_tokenizer("source_tokenizer", source_tokenizer, model.source_vocab_size)
         _check_tokenizer("target_tokenizer", target_tokenizer, model.target_vocab_size)
-        _check_positive("max_input_characters", max_input_characters)
-        _check_positive("max_output_length", max_output_length)
-        _check_positive("max_beam_width", max_beam_width)
-        _check_positive("max_batch_size", max_batch_size)
+        check_positive_int("max_input_characters", max_input_characters)
+        check_positive_int("max_output_length", max_output_length)
+        check_positive_int("max_beam_width", max_beam_width)
+        check_positive_int("max_batch_size", max_batch_size)
         self._model = _Untracked(model)
         self.source_tokenizer = source_tokenizer
         self.target_tokenizer = target_tokenizer
@@ -385,8 +382,8 @@ class ClassifierServer(tf.Module):
         name=None,
     ):
         super().__init__(name=name)
-        _check_positive("max_input_tokens", max_input_tokens)
-        _check_positive("max_input_characters", max_input_characters)
+        check_positive_int("max_input_tokens", max_input_tokens)
+        check_positive_int("max_input_characters", max_input_characters)
         if not 0.0 <= threshold <= 1.0:
             raise ValueError(f"`threshold` must be in [0, 1]; received {threshold!r}.")
         self._model = _Untracked(model)
@@ -488,7 +485,7 @@ def translate(
     >>> translate(model, spanish, english, ["El gato duerme."], beam_width=4)
     ['the cat sleeps.']
     """
-    _check_positive("beam_width", beam_width)
+    check_positive_int("beam_width", beam_width)
     max_input_tokens = _max_input_tokens(model, max_input_tokens)
     source_ids = _source_ids(source_tokenizer, strings, max_input_tokens, max_input_characters)
     if beam_width == 1:
