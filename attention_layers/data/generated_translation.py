@@ -26,7 +26,7 @@ import random
 import re
 
 from attention_layers.data import lexicon
-from attention_layers.data.corpora import TranslationCorpus, split_indices_by_key
+from attention_layers.data.corpora import TranslationCorpus, split_annotated
 
 MIN_WORDS, MAX_WORDS = 3, 15
 
@@ -498,15 +498,8 @@ def generate_translation_corpus(
     >>> alignment = corpus.alignments["train"][0]  # {english index: spanish index}
     """
     pairs = generate_translation_pairs(num_pairs, seed=seed)
-    splits = split_indices_by_key(
-        [spanish for spanish, _, _ in pairs],
-        validation_fraction=validation_fraction,
-        test_fraction=test_fraction,
-        seed=seed,
+    splits, alignments = split_annotated(
+        pairs, [spanish for spanish, _, _ in pairs], validation_fraction=validation_fraction,
+        test_fraction=test_fraction, seed=seed,
     )
-    return TranslationCorpus(
-        **{name: [pairs[index][:2] for index in indices] for name, indices in splits.items()},
-        alignments={
-            name: [pairs[index][2] for index in indices] for name, indices in splits.items()
-        },
-    )
+    return TranslationCorpus(**splits, alignments=alignments)

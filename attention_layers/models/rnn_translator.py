@@ -9,7 +9,7 @@ from attention_layers.layers import (
     LocationSensitiveAttention,
     LuongAttention,
 )
-from attention_layers.utils.checks import check_one_of, check_positive_int
+from attention_layers.utils.checks import check_one_of, check_positive_ints
 from attention_layers.utils.token_ids import padding_mask
 
 ATTENTIONS = (
@@ -106,13 +106,10 @@ class RNNTranslator(keras.Model):
     ):
         super().__init__(**kwargs)
         check_one_of("cell", cell, CELLS)
-        for name, size in (
-            ("source_vocab_size", source_vocab_size),
-            ("target_vocab_size", target_vocab_size),
-            ("embedding_dim", embedding_dim),
-            ("units", units),
-        ):
-            check_positive_int(name, size)
+        check_positive_ints(
+            source_vocab_size=source_vocab_size, target_vocab_size=target_vocab_size,
+            embedding_dim=embedding_dim, units=units,
+        )
         self.source_vocab_size = source_vocab_size
         self.target_vocab_size = target_vocab_size
         self.embedding_dim = embedding_dim

@@ -5,7 +5,7 @@ from keras import ops
 
 from attention_layers.layers import TransformerDecoderBlock
 from attention_layers.models.encoder_stack import TransformerEncoderStack, final_norm
-from attention_layers.utils.checks import check_positive_int
+from attention_layers.utils.checks import check_positive_ints
 from attention_layers.utils.token_ids import padding_mask
 
 
@@ -68,27 +68,12 @@ class TransformerTranslator(TransformerEncoderStack, keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        for name, size in (
-            ("source_vocab_size", source_vocab_size),
-            ("target_vocab_size", target_vocab_size),
-            ("num_layers", num_layers),
-            ("model_dim", model_dim),
-            ("num_heads", num_heads),
-            ("feed_forward_dim", feed_forward_dim),
-        ):
-            check_positive_int(name, size)
-        if model_dim % num_heads:
-            raise ValueError(
-                f"`model_dim` ({model_dim}) must be divisible by `num_heads` ({num_heads})."
-            )
+        check_positive_ints(source_vocab_size=source_vocab_size, target_vocab_size=target_vocab_size)
+        self._set_stack_config(
+            num_layers, model_dim, num_heads, feed_forward_dim, dropout, norm_first
+        )
         self.source_vocab_size = source_vocab_size
         self.target_vocab_size = target_vocab_size
-        self.num_layers = num_layers
-        self.model_dim = model_dim
-        self.num_heads = num_heads
-        self.feed_forward_dim = feed_forward_dim
-        self.dropout = dropout
-        self.norm_first = norm_first
 
         self.source_embedding = keras.layers.Embedding(
             source_vocab_size, model_dim, name="source_embedding"
@@ -241,10 +226,5 @@ class TransformerTranslator(TransformerEncoderStack, keras.Model):
             **super().get_config(),
             "source_vocab_size": self.source_vocab_size,
             "target_vocab_size": self.target_vocab_size,
-            "num_layers": self.num_layers,
-            "model_dim": self.model_dim,
-            "num_heads": self.num_heads,
-            "feed_forward_dim": self.feed_forward_dim,
-            "dropout": self.dropout,
-            "norm_first": self.norm_first,
+            **self._stack_config(),
         }
