@@ -22,7 +22,7 @@ from attention_layers.decoding import (
     greedy_decode,
 )
 from attention_layers.text.tokenizers import DEFAULT_MAX_LENGTH
-from attention_layers.utils.checks import check_positive_int
+from attention_layers.utils.checks import check_positive_int, check_positive_ints
 from attention_layers.utils.token_ids import PAD_ID, padding_mask
 
 # The limits of an export, unless told otherwise (see the README's "Serving" section).
@@ -271,10 +271,10 @@ class TranslatorServer(_Server):
         super().__init__(model, name)
         _check_tokenizer("source_tokenizer", source_tokenizer, model.source_vocab_size)
         _check_tokenizer("target_tokenizer", target_tokenizer, model.target_vocab_size)
-        check_positive_int("max_input_characters", max_input_characters)
-        check_positive_int("max_output_length", max_output_length)
-        check_positive_int("max_beam_width", max_beam_width)
-        check_positive_int("max_batch_size", max_batch_size)
+        check_positive_ints(
+            max_input_characters=max_input_characters, max_output_length=max_output_length,
+            max_beam_width=max_beam_width, max_batch_size=max_batch_size,
+        )
         self.source_tokenizer = source_tokenizer
         self.target_tokenizer = target_tokenizer
         self.max_input_tokens = _max_input_tokens(model, max_input_tokens)
@@ -408,8 +408,9 @@ class ClassifierServer(_Server):
         name=None,
     ):
         super().__init__(model, name)
-        check_positive_int("max_input_tokens", max_input_tokens)
-        check_positive_int("max_input_characters", max_input_characters)
+        check_positive_ints(
+            max_input_tokens=max_input_tokens, max_input_characters=max_input_characters
+        )
         if not 0.0 <= threshold <= 1.0:
             raise ValueError(f"`threshold` must be in [0, 1]; received {threshold!r}.")
         self.tokenizer = tokenizer
