@@ -43,9 +43,11 @@ class AdditiveAttention(BaseAttention):
         units: size of the hidden layer of the score (the papers' alignment model).
         dropout, sliding_window, seed: see `BaseAttention`.
 
-    Call arguments and returns:
-        See `BaseAttention`: `context (batch, T_q, d_v)`, or `(context, weights (batch, T_q,
-        T_k))` with `return_attention_scores=True`.
+    Call arguments:
+        See `BaseAttention`.
+
+    Returns:
+        `context (batch, T_q, d_v)`, or `(context, weights (batch, T_q, T_k))`.
 
     Example:
 

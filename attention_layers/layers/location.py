@@ -26,8 +26,10 @@ class LocationAttention(BaseAttention):
             outputs); a longer `value` is an error.
         dropout, sliding_window, seed: see `BaseAttention`.
 
-    Call arguments and returns:
-        See `BaseAttention` (`key` is accepted for uniformity but not used by the score):
+    Call arguments:
+        See `BaseAttention`; `key` is accepted for uniformity but not used by the score.
+
+    Returns:
         `context (batch, T_q, d_v)`, or `(context, weights (batch, T_q, T_k))`.
 
     Example:

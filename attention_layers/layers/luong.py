@@ -32,9 +32,11 @@ class LuongAttention(BaseAttention):
         units: hidden size of the `concat` score (required for it, unused otherwise).
         dropout, sliding_window, seed: see `BaseAttention`.
 
-    Call arguments and returns:
-        See `BaseAttention`: `context (batch, T_q, d_v)`, or `(context, weights (batch, T_q,
-        T_k))` with `return_attention_scores=True`.
+    Call arguments:
+        See `BaseAttention`.
+
+    Returns:
+        `context (batch, T_q, d_v)`, or `(context, weights (batch, T_q, T_k))`.
 
     Example:
 
