@@ -328,13 +328,8 @@ def plot_heads(
         target_tokens: optional list of `T_q` strings (the queries).
         layer_names: optional row names when `weights` is an array or a list.
         title: optional figure title.
-        source_label: the title of the key (column) axis.
-        target_label: the title of the query (row) axis.
-        cmap: a matplotlib colour map name.
-        vmax: the weight drawn with the brightest colour. The default, 1, fixes the scale
-            at 0-1 so that maps compare across plots and epochs (an untrained, even spread
-            over 6 words is drawn dim, at 1/6); `None` stretches it to the largest weight,
-            to see the shape of a flat map.
+        source_label, target_label, cmap, vmax: as in `plot_attention` (by default a
+            fixed 0-1 colour scale; `vmax=None`: up to the largest weight).
 
     Returns:
         The `matplotlib.figure.Figure`; panels are in `fig.axes` row by row (one
