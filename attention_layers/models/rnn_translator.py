@@ -73,12 +73,9 @@ class RNNTranslator(keras.Model):
             model then accepts no longer one; the other attentions take any length).
         dropout: on embeddings and the attentional vector.
 
-    Call arguments:
-        inputs: `(source_ids (batch, S), target_in_ids (batch, T))`.
-        training: whether dropout is active.
-
-    Returns:
-        Logits `(batch, T, target_vocab_size)`.
+    Call arguments and returns: as `TransformerTranslator`, for which this model can stand
+    in: `inputs = (source_ids (batch, S), target_in_ids (batch, T))` and `training` ->
+    logits `(batch, T, target_vocab_size)`.
 
     Example:
 
