@@ -18,8 +18,14 @@ def _no_skips():
     return dict.fromkeys(SPLIT_NAMES, 0)
 
 
+@dataclasses.dataclass(frozen=True)
 class _Splits:
-    """What both corpora share: `split(name)` and the report of skipped overlong lines."""
+    """What both corpora share: the three splits, `split(name)` and the report of skipped
+    overlong lines."""
+
+    train: list
+    validation: list
+    test: list
 
     def split(self, name):
         """Returns the split called `name` (`"train"`, `"validation"` or `"test"`)."""
@@ -74,9 +80,6 @@ class TranslationCorpus(_Splits):
     ```
     """
 
-    train: list
-    validation: list
-    test: list
     alignments: dict | None = None
     skipped_overlong: dict = dataclasses.field(default_factory=_no_skips)
 
@@ -110,11 +113,25 @@ class SentimentCorpus(_Splits):
     ```
     """
 
-    train: list
-    validation: list
-    test: list
     deciding_tokens: dict | None = None
     skipped_overlong: dict = dataclasses.field(default_factory=_no_skips)
+
+
+def split_annotated(examples, keys, *, validation_fraction, test_fraction, seed):
+    """Splits `(a, b, annotation)` triples as `split_indices_by_key(keys)` does.
+
+    Returns:
+        `({split: [(a, b), ...]}, {split: [annotation, ...]})`, for a corpus's splits and
+        its per-example annotations (alignments, deciding tokens).
+    """
+    splits = split_indices_by_key(
+        keys, validation_fraction=validation_fraction, test_fraction=test_fraction, seed=seed
+    )
+    pairs = {name: [examples[index][:2] for index in indices] for name, indices in splits.items()}
+    annotations = {
+        name: [examples[index][2] for index in indices] for name, indices in splits.items()
+    }
+    return pairs, annotations
 
 
 def split_indices_by_key(keys, *, validation_fraction=0.1, test_fraction=0.1, seed=0):

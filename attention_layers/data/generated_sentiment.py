@@ -16,7 +16,7 @@ an attention-based classifier looks at.
 import random
 import re
 
-from attention_layers.data.corpora import SentimentCorpus, split_indices_by_key
+from attention_layers.data.corpora import SentimentCorpus, split_annotated
 
 POSITIVE_WORDS = (
     "good",
@@ -157,15 +157,8 @@ def generate_sentiment_corpus(
         if text not in seen:
             seen.add(text)
             examples.append((text, label, deciding))
-    splits = split_indices_by_key(
-        [text for text, _, _ in examples],
-        validation_fraction=validation_fraction,
-        test_fraction=test_fraction,
-        seed=seed,
+    splits, deciding_tokens = split_annotated(
+        examples, [text for text, _, _ in examples], validation_fraction=validation_fraction,
+        test_fraction=test_fraction, seed=seed,
     )
-    return SentimentCorpus(
-        **{name: [examples[index][:2] for index in indices] for name, indices in splits.items()},
-        deciding_tokens={
-            name: [examples[index][2] for index in indices] for name, indices in splits.items()
-        },
-    )
+    return SentimentCorpus(**splits, deciding_tokens=deciding_tokens)

@@ -26,7 +26,7 @@ import random
 import re
 
 from attention_layers.data import lexicon
-from attention_layers.data.corpora import TranslationCorpus, split_indices_by_key
+from attention_layers.data.corpora import TranslationCorpus, split_annotated
 
 MIN_WORDS, MAX_WORDS = 3, 15
 
@@ -153,39 +153,31 @@ class _Grammar:
         verb = self.rng.choice(
             [v for v in lexicon.TRANSITIVE_VERBS if v.object_kinds - lexicon.ANIMATE]
         )
+        return self._inverted_question(lexicon.WHAT, verb, with_place=True)
+
+    def _where_question(self):
+        # "¿Dónde duerme el gato?" -> "Where does the cat sleep?"
+        verb = self.rng.choice(lexicon.INTRANSITIVE_VERBS)
+        return self._inverted_question(lexicon.WHERE, verb, with_place=False)
+
+    def _inverted_question(self, question_word, verb, with_place):
+        """`(spanish, english)` of "<qué/dónde> <verb> <subject> [place]" -> "<what/where>
+        do(es) <subject> <verb> [place]", the subject drawn for `verb`."""
         subject = self.subject(verb.subject_kinds, depth=1)
         link, verb_link = self._new_link(), self._new_link()
-        place_spanish, place_english = self._maybe_place()
+        place_spanish, place_english = self._maybe_place() if with_place else ([], [])
         spanish = [
-            _Word(lexicon.WHAT[0], link),
+            _Word(question_word[0], link),
             _Word(verb.spanish[subject.person], verb_link),
             *subject.spanish,
             *place_spanish,
         ]
         english = [
-            _Word(lexicon.WHAT[1], link),
+            _Word(question_word[1], link),
             self._do(subject.person),
             *subject.english,
             *self._english_verb(verb, "base", verb_link),
             *place_english,
-        ]
-        return spanish, english
-
-    def _where_question(self):
-        # "¿Dónde duerme el gato?" -> "Where does the cat sleep?"
-        verb = self.rng.choice(lexicon.INTRANSITIVE_VERBS)
-        subject = self.subject(verb.subject_kinds, depth=1)
-        link, verb_link = self._new_link(), self._new_link()
-        spanish = [
-            _Word(lexicon.WHERE[0], link),
-            _Word(verb.spanish[subject.person], verb_link),
-            *subject.spanish,
-        ]
-        english = [
-            _Word(lexicon.WHERE[1], link),
-            self._do(subject.person),
-            *subject.english,
-            *self._english_verb(verb, "base", verb_link),
         ]
         return spanish, english
 
@@ -498,15 +490,8 @@ def generate_translation_corpus(
     >>> alignment = corpus.alignments["train"][0]  # {english index: spanish index}
     """
     pairs = generate_translation_pairs(num_pairs, seed=seed)
-    splits = split_indices_by_key(
-        [spanish for spanish, _, _ in pairs],
-        validation_fraction=validation_fraction,
-        test_fraction=test_fraction,
-        seed=seed,
+    splits, alignments = split_annotated(
+        pairs, [spanish for spanish, _, _ in pairs], validation_fraction=validation_fraction,
+        test_fraction=test_fraction, seed=seed,
     )
-    return TranslationCorpus(
-        **{name: [pairs[index][:2] for index in indices] for name, indices in splits.items()},
-        alignments={
-            name: [pairs[index][2] for index in indices] for name, indices in splits.items()
-        },
-    )
+    return TranslationCorpus(**splits, alignments=alignments)

@@ -10,10 +10,7 @@ from keras import ops
 
 from attention_layers.decoding.compiled import run_compiled
 from attention_layers.decoding.interface import (
-    END_ID,
-    PAD_ID,
     check_length_penalty,
-    check_positive_int,
     check_translator,
     source_tensor,
 )
@@ -27,6 +24,8 @@ from attention_layers.decoding.loop import (
     write_at,
     write_weights,
 )
+from attention_layers.utils.checks import check_positive_int
+from attention_layers.utils.token_ids import END_ID, PAD_ID
 
 
 def length_penalty_factor(length, alpha):

@@ -3,13 +3,7 @@
 from keras import ops
 
 from attention_layers.decoding.compiled import run_compiled
-from attention_layers.decoding.interface import (
-    END_ID,
-    PAD_ID,
-    check_positive_int,
-    check_translator,
-    source_tensor,
-)
+from attention_layers.decoding.interface import check_translator, source_tensor
 from attention_layers.decoding.loop import (
     decoded,
     forbid_reserved,
@@ -17,6 +11,8 @@ from attention_layers.decoding.loop import (
     write_at,
     write_weights,
 )
+from attention_layers.utils.checks import check_positive_int
+from attention_layers.utils.token_ids import END_ID, PAD_ID
 
 
 def greedy_loop(step_fn, state, batch, source_length, max_length, return_attention):

@@ -9,10 +9,6 @@ from typing import Protocol
 
 from keras import ops
 
-# The reserved ids of `attention_layers.text` (not imported: that package needs TensorFlow,
-# and decoding runs on any backend).
-PAD_ID, START_ID, END_ID = 0, 2, 3
-
 DECODING_METHODS = ("start_decoding", "decode_step", "decode_prefix")
 
 
@@ -66,12 +62,6 @@ def check_translator(model):
             f"{type(model).__name__}, which lacks "
             f"{', '.join(f'`{name}`' for name in missing)}."
         )
-
-
-def check_positive_int(name, value):
-    """Raises `ValueError` naming `name` unless `value` is an int >= 1 (not a bool)."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"`{name}` must be a positive int; received {value!r}.")
 
 
 def check_length_penalty(length_penalty):

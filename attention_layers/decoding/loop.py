@@ -4,7 +4,7 @@ step at a time, so that a loop traces once (`keras.ops.while_loop`)."""
 import keras
 from keras import ops
 
-from attention_layers.decoding.interface import PAD_ID, START_ID
+from attention_layers.utils.token_ids import PAD_ID, START_ID
 
 # Stands in for log(0): finite, so that sums and divisions never make NaNs.
 NEGATIVE_INFINITY = -1e9

@@ -10,13 +10,9 @@ from keras import ops
 
 from attention_layers.decoding.compiled import run_compiled
 from attention_layers.decoding.greedy import greedy_loop
-from attention_layers.decoding.interface import (
-    PAD_ID,
-    START_ID,
-    check_positive_int,
-    check_translator,
-    source_tensor,
-)
+from attention_layers.decoding.interface import check_translator, source_tensor
+from attention_layers.utils.checks import check_positive_int
+from attention_layers.utils.token_ids import START_ID, padding_mask
 
 
 def _greedy_full_prefix(model, source_ids, max_length, return_attention):
@@ -80,5 +76,5 @@ def sequence_log_probability(model, source_ids, token_ids):
     logits = model((source, target_in), training=False)  # (batch, T, V)
     log_probs = ops.log_softmax(ops.cast(logits, "float32"), axis=-1)
     token_log_probs = ops.take_along_axis(log_probs, ops.expand_dims(targets, -1), axis=-1)
-    real = ops.not_equal(targets, PAD_ID)
+    real = padding_mask(targets)
     return ops.sum(ops.where(real, token_log_probs[..., 0], 0.0), axis=1)

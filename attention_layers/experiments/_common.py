@@ -57,6 +57,15 @@ def write_json(path, payload):
     return path
 
 
+def publish(report, output, name, plot, table):
+    """Writes `<name>.json` and the `plot` `<name>.png` under `output`, prints the `table`
+    of the report, and returns the report."""
+    write_json(output / f"{name}.json", report)
+    plot(report, output / f"{name}.png")
+    print(table(report))
+    return report
+
+
 def _to_builtin(value):
     if isinstance(value, np.generic):
         return value.item()

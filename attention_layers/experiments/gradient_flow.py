@@ -107,10 +107,7 @@ def run(config=None, output=None):
         print(f"{kind}: accuracy after training {results[kind]['accuracy']:.3f}", flush=True)
     report = {"config": dataclasses.asdict(config), "environment": _common.environment(),
               "results": results}
-    _common.write_json(output / "gradient_flow.json", report)
-    plot(report, output / "gradient_flow.png")
-    print(table(report))
-    return report
+    return _common.publish(report, output, "gradient_flow", plot, table)
 
 
 def decay_ratio(norms):

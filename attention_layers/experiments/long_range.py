@@ -160,10 +160,7 @@ def run(config=None, output=None):
                 )
     report["total_seconds"] = round(time.perf_counter() - start, 1)
     report["total_cpu_seconds"] = round(time.process_time() - cpu_start, 1)
-    _common.write_json(output / "long_range.json", report)
-    plot(report, output / "long_range.png")
-    print(table(report))
-    return report
+    return _common.publish(report, output, "long_range", plot, table)
 
 
 def table(report):

@@ -83,10 +83,7 @@ def run(config=None, output=None):
         "results": results,
         "growth": {kind: _growth(rows) for kind, rows in results.items()},
     }
-    _common.write_json(output / "parallelism.json", report)
-    plot(report, output / "parallelism.png")
-    print(table(report))
-    return report
+    return _common.publish(report, output, "parallelism", plot, table)
 
 
 def _growth(rows):

@@ -170,10 +170,7 @@ def run(config=None, output=None):
     environment["command"] = _common.environment()["command"]
     report = {"config": dataclasses.asdict(config), "environment": environment,
               "results": results}
-    _common.write_json(output / "quadratic_cost.json", report)
-    plot(report, output / "quadratic_cost.png")
-    print(table(report))
-    return report
+    return _common.publish(report, output, "quadratic_cost", plot, table)
 
 
 def table(report):

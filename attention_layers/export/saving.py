@@ -15,15 +15,7 @@ import pathlib
 
 import tensorflow as tf
 
-from attention_layers.export.serving import (
-    LENGTH_PENALTY,
-    MAX_BATCH_SIZE,
-    MAX_BEAM_WIDTH,
-    MAX_INPUT_CHARACTERS,
-    MAX_OUTPUT_LENGTH,
-    ClassifierServer,
-    TranslatorServer,
-)
+from attention_layers.export import serving
 from attention_layers.text.tokenizers import DEFAULT_MAX_LENGTH
 from attention_layers.utils.files import atomic_path, remove_partials
 
@@ -44,6 +36,21 @@ def _describe(signatures):
             "outputs": {key: spec(value) for key, value in function.structured_outputs.items()},
         }
     return description
+
+
+def _save_server(server, kind, vocabularies, path):
+    """Saves `server` with `export.json` and its `{file name: tokenizer}` vocabularies."""
+    signatures = server.signatures()
+    info = {
+        "kind": kind,
+        "model": type(server.model).__name__,
+        "limits": server.limits(),
+        "signatures": _describe(signatures),
+    }
+    extra_files = {"export.json": json.dumps(info, indent=2) + "\n"}
+    for name, tokenizer in vocabularies.items():
+        extra_files[name] = "".join(f"{token}\n" for token in tokenizer.vocabulary)
+    return save_atomically(server, signatures, path, extra_files=extra_files)
 
 
 def save_atomically(module, signatures, path, extra_files=None):
@@ -93,11 +100,11 @@ def export_translator(
     path,
     *,
     max_input_tokens=None,
-    max_input_characters=MAX_INPUT_CHARACTERS,
-    max_output_length=MAX_OUTPUT_LENGTH,
-    max_beam_width=MAX_BEAM_WIDTH,
-    max_batch_size=MAX_BATCH_SIZE,
-    length_penalty=LENGTH_PENALTY,
+    max_input_characters=serving.MAX_INPUT_CHARACTERS,
+    max_output_length=serving.MAX_OUTPUT_LENGTH,
+    max_beam_width=serving.MAX_BEAM_WIDTH,
+    max_batch_size=serving.MAX_BATCH_SIZE,
+    length_penalty=serving.LENGTH_PENALTY,
 ):
     """Exports a translator as a SavedModel that translates raw strings.
 
@@ -144,7 +151,7 @@ def export_translator(
     Returns:
         The export's path (`pathlib.Path`).
     """
-    server = TranslatorServer(
+    server = serving.TranslatorServer(
         model,
         source_tokenizer,
         target_tokenizer,
@@ -155,23 +162,11 @@ def export_translator(
         max_batch_size=max_batch_size,
         length_penalty=length_penalty,
     )
-    signatures = server.signatures()
-    info = {
-        "kind": "translator",
-        "model": type(model).__name__,
-        "limits": server.limits(),
-        "signatures": _describe(signatures),
+    vocabularies = {
+        "source_vocabulary.txt": source_tokenizer,
+        "target_vocabulary.txt": target_tokenizer,
     }
-    return save_atomically(
-        server,
-        signatures,
-        path,
-        extra_files={
-            "export.json": json.dumps(info, indent=2) + "\n",
-            "source_vocabulary.txt": "".join(f"{t}\n" for t in source_tokenizer.vocabulary),
-            "target_vocabulary.txt": "".join(f"{t}\n" for t in target_tokenizer.vocabulary),
-        },
-    )
+    return _save_server(server, "translator", vocabularies, path)
 
 
 def export_classifier(
@@ -180,7 +175,7 @@ def export_classifier(
     path,
     *,
     max_input_tokens=DEFAULT_MAX_LENGTH,
-    max_input_characters=MAX_INPUT_CHARACTERS,
+    max_input_characters=serving.MAX_INPUT_CHARACTERS,
     threshold=0.5,
 ):
     """Exports a sentiment classifier as a SavedModel that reads raw strings.
@@ -211,26 +206,11 @@ def export_classifier(
     Returns:
         The export's path (`pathlib.Path`).
     """
-    server = ClassifierServer(
+    server = serving.ClassifierServer(
         model,
         tokenizer,
         max_input_tokens=max_input_tokens,
         max_input_characters=max_input_characters,
         threshold=threshold,
     )
-    signatures = server.signatures()
-    info = {
-        "kind": "classifier",
-        "model": type(model).__name__,
-        "limits": server.limits(),
-        "signatures": _describe(signatures),
-    }
-    return save_atomically(
-        server,
-        signatures,
-        path,
-        extra_files={
-            "export.json": json.dumps(info, indent=2) + "\n",
-            "vocabulary.txt": "".join(f"{token}\n" for token in tokenizer.vocabulary),
-        },
-    )
+    return _save_server(server, "classifier", {"vocabulary.txt": tokenizer}, path)

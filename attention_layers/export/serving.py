@@ -21,7 +21,9 @@ from attention_layers.decoding import (
     check_translator,
     greedy_decode,
 )
-from attention_layers.text.tokenizers import DEFAULT_MAX_LENGTH, PAD_ID
+from attention_layers.text.tokenizers import DEFAULT_MAX_LENGTH
+from attention_layers.utils.checks import check_positive_int, check_positive_ints
+from attention_layers.utils.token_ids import PAD_ID, padding_mask
 
 # The limits of an export, unless told otherwise (see the README's "Serving" section).
 MAX_INPUT_CHARACTERS = 4096
@@ -56,7 +58,7 @@ def clean_text(strings, max_characters=MAX_INPUT_CHARACTERS):
     >>> clean_text([b"caf\\xe9 ok", "hola"], max_characters=3).numpy().tolist()
     [b'caf', b'hol']
     """
-    _check_positive("max_characters", max_characters)
+    check_positive_int("max_characters", max_characters)
     strings = tf.convert_to_tensor(strings, tf.string)
     strings = tf.strings.unicode_transcode(
         strings, "UTF-8", "UTF-8", errors="replace", replacement_char=0xFFFD
@@ -97,11 +99,6 @@ def check_text_batch(text):
         return tf.identity(text)
 
 
-def _check_positive(name, value):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"`{name}` must be a positive int; received {value!r}.")
-
-
 def _check_tokenizer(name, tokenizer, vocabulary_size):
     if tokenizer.vocabulary_size != vocabulary_size:
         raise ValueError(
@@ -116,7 +113,7 @@ def _max_input_tokens(model, max_input_tokens):
     limit = model.max_source_length
     if max_input_tokens is None:
         return min(DEFAULT_MAX_LENGTH, limit or DEFAULT_MAX_LENGTH)
-    _check_positive("max_input_tokens", max_input_tokens)
+    check_positive_int("max_input_tokens", max_input_tokens)
     if max_input_tokens < 2:
         raise ValueError(f"`max_input_tokens` must be >= 2; received {max_input_tokens}.")
     if limit is not None and max_input_tokens > limit:
@@ -155,7 +152,7 @@ def _track_weights(module, model):
 
 def _token_strings(tokenizer, ids):
     """Token strings of `ids`, `""` where the id is `[PAD]`."""
-    return tf.where(ids == PAD_ID, "", tokenizer.ids_to_tokens(ids))
+    return tf.where(padding_mask(ids), tokenizer.ids_to_tokens(ids), "")
 
 
 def _empty_with_attention():
@@ -168,7 +165,43 @@ def _empty_with_attention():
     }
 
 
-class TranslatorServer(tf.Module):
+class _Server(tf.Module):
+    """What both servers share: the model kept out of the object graph, the signatures
+    and the limits. A subclass names its `_LIMITS` (attributes) and `_SIGNATURES`
+    (`{signature name: tf.function attribute}`)."""
+
+    _LIMITS = ()
+    _SIGNATURES = {}
+
+    def __init__(self, model, name):
+        super().__init__(name=name)
+        self._model = _Untracked(model)
+
+    @property
+    def model(self):
+        """The served Keras model."""
+        return self._model.value
+
+    def signatures(self):
+        """Traces the functions and returns the SavedModel signatures, `{name: concrete
+        function}` (see the class docstring for the names).
+
+        Call it before `tf.saved_model.save(server, path, signatures=...)`: it also
+        records the model's weights on the module (see `export_translator`).
+        """
+        signatures = {
+            name: getattr(self, function).get_concrete_function()
+            for name, function in self._SIGNATURES.items()
+        }
+        _track_weights(self, self.model)
+        return signatures
+
+    def limits(self):
+        """The export's limits, as a dict of ints and floats."""
+        return {name: getattr(self, name) for name in self._LIMITS}
+
+
+class TranslatorServer(_Server):
     """A translator with its tokenizers, as string-to-string `tf.function`s.
 
     Functions (each takes `text`, `tf.string` `[batch]`, and returns a dict):
@@ -181,6 +214,9 @@ class TranslatorServer(tf.Module):
       "cross_attention" [batch, T, S] float32}`; token strings are `""` on padding,
       source tokens include `[START]` and `[END]`, target tokens end with `[END]`;
       an empty batch gives empty outputs (`[0]`, `[0, 0]`, `[0, 0]`, `[0, 0, 0]`).
+
+    `signatures()` exports them as `serving_default` (`translate`), `beam_search` and
+    `translate_with_attention`.
 
     `translate` and `beam_search` decode at most `max_batch_size` sentences at once: a
     larger batch is decoded in chunks, one after the other, so that memory stays bounded
@@ -208,6 +244,16 @@ class TranslatorServer(tf.Module):
     >>> server.translate(tf.constant(["¿Dónde está el gato?"]))["translation"]
     """
 
+    _LIMITS = (
+        "max_input_tokens", "max_input_characters", "max_output_length", "max_beam_width",
+        "max_batch_size", "length_penalty",
+    )
+    _SIGNATURES = {
+        "serving_default": "translate",
+        "beam_search": "beam_search",
+        "translate_with_attention": "translate_with_attention",
+    }
+
     def __init__(
         self,
         model,
@@ -222,14 +268,13 @@ class TranslatorServer(tf.Module):
         length_penalty=LENGTH_PENALTY,
         name=None,
     ):
-        super().__init__(name=name)
+        super().__init__(model, name)
         _check_tokenizer("source_tokenizer", source_tokenizer, model.source_vocab_size)
         _check_tokenizer("target_tokenizer", target_tokenizer, model.target_vocab_size)
-        _check_positive("max_input_characters", max_input_characters)
-        _check_positive("max_output_length", max_output_length)
-        _check_positive("max_beam_width", max_beam_width)
-        _check_positive("max_batch_size", max_batch_size)
-        self._model = _Untracked(model)
+        check_positive_ints(
+            max_input_characters=max_input_characters, max_output_length=max_output_length,
+            max_beam_width=max_beam_width, max_batch_size=max_batch_size,
+        )
         self.source_tokenizer = source_tokenizer
         self.target_tokenizer = target_tokenizer
         self.max_input_tokens = _max_input_tokens(model, max_input_tokens)
@@ -250,37 +295,6 @@ class TranslatorServer(tf.Module):
         self.translate_with_attention = tf.function(
             self._translate_with_attention, input_signature=[_TEXT], autograph=False
         )
-
-    @property
-    def model(self):
-        """The translator."""
-        return self._model.value
-
-    def signatures(self):
-        """Traces the functions and returns the SavedModel signatures:
-        `serving_default` (greedy), `beam_search`, `translate_with_attention`.
-
-        Call it before `tf.saved_model.save(server, path, signatures=...)`: it also
-        records the model's weights on the module (see `export_translator`).
-        """
-        signatures = {
-            "serving_default": self.translate.get_concrete_function(),
-            "beam_search": self.beam_search.get_concrete_function(),
-            "translate_with_attention": self.translate_with_attention.get_concrete_function(),
-        }
-        _track_weights(self, self.model)
-        return signatures
-
-    def limits(self):
-        """The export's limits, as a dict of ints and floats."""
-        return {
-            "max_input_tokens": self.max_input_tokens,
-            "max_input_characters": self.max_input_characters,
-            "max_output_length": self.max_output_length,
-            "max_beam_width": self.max_beam_width,
-            "max_batch_size": self.max_batch_size,
-            "length_penalty": self.length_penalty,
-        }
 
     def source_ids(self, text):
         """Raw strings `[batch]` -> source ids int32 `(batch, S)`, padded with 0."""
@@ -351,7 +365,7 @@ class TranslatorServer(tf.Module):
         }
 
 
-class ClassifierServer(tf.Module):
+class ClassifierServer(_Server):
     """A sentiment classifier with its tokenizer, as string-to-probability `tf.function`s.
 
     Functions (each takes `text`, `tf.string` `[batch]`, and returns a dict):
@@ -360,6 +374,9 @@ class ClassifierServer(tf.Module):
       "label": [batch] int64 (1 when probability >= threshold)}`;
     - `classify_with_attention(text)` -> also `{"tokens": [batch, T] string ("" on
       padding), "attention": [batch, T] float32}`, the pooling weights per token.
+
+    `signatures()` exports them as `serving_default` (`classify`) and
+    `classify_with_attention`.
 
     Text is tokenized without `[START]`/`[END]`, as the classification pipelines do.
 
@@ -374,6 +391,12 @@ class ClassifierServer(tf.Module):
         name: the `tf.Module` name.
     """
 
+    _LIMITS = ("max_input_tokens", "max_input_characters", "threshold")
+    _SIGNATURES = {
+        "serving_default": "classify",
+        "classify_with_attention": "classify_with_attention",
+    }
+
     def __init__(
         self,
         model,
@@ -384,12 +407,12 @@ class ClassifierServer(tf.Module):
         threshold=0.5,
         name=None,
     ):
-        super().__init__(name=name)
-        _check_positive("max_input_tokens", max_input_tokens)
-        _check_positive("max_input_characters", max_input_characters)
+        super().__init__(model, name)
+        check_positive_ints(
+            max_input_tokens=max_input_tokens, max_input_characters=max_input_characters
+        )
         if not 0.0 <= threshold <= 1.0:
             raise ValueError(f"`threshold` must be in [0, 1]; received {threshold!r}.")
-        self._model = _Untracked(model)
         self.tokenizer = tokenizer
         self.max_input_tokens = max_input_tokens
         self.max_input_characters = max_input_characters
@@ -398,30 +421,6 @@ class ClassifierServer(tf.Module):
         self.classify_with_attention = tf.function(
             self._classify_with_attention, input_signature=[_TEXT], autograph=False
         )
-
-    @property
-    def model(self):
-        """The classifier."""
-        return self._model.value
-
-    def signatures(self):
-        """Traces the functions and returns the SavedModel signatures:
-        `serving_default` and `classify_with_attention` (see `TranslatorServer.signatures`).
-        """
-        signatures = {
-            "serving_default": self.classify.get_concrete_function(),
-            "classify_with_attention": self.classify_with_attention.get_concrete_function(),
-        }
-        _track_weights(self, self.model)
-        return signatures
-
-    def limits(self):
-        """The export's limits, as a dict."""
-        return {
-            "max_input_tokens": self.max_input_tokens,
-            "max_input_characters": self.max_input_characters,
-            "threshold": self.threshold,
-        }
 
     def token_ids(self, text):
         """Raw strings `[batch]` -> int32 `(batch, T)` ids, `T >= 1`, padded with 0."""
@@ -488,7 +487,7 @@ def translate(
     >>> translate(model, spanish, english, ["El gato duerme."], beam_width=4)
     ['the cat sleeps.']
     """
-    _check_positive("beam_width", beam_width)
+    check_positive_int("beam_width", beam_width)
     max_input_tokens = _max_input_tokens(model, max_input_tokens)
     source_ids = _source_ids(source_tokenizer, strings, max_input_tokens, max_input_characters)
     if beam_width == 1:

@@ -69,18 +69,10 @@ class SpatialAttention(AdditiveAttention):
         )
 
     def call(
-        self,
-        query,
-        value,
-        key=None,
-        query_mask=None,
-        value_mask=None,
-        key_mask=None,
-        return_attention_scores=False,
-        training=None,
-        use_causal_mask=False,
-        **kwargs,
+        self, query, value, key=None, query_mask=None, value_mask=None, key_mask=None,
+        return_attention_scores=False, training=None, use_causal_mask=False, **kwargs,
     ):
+        # BaseAttention's arguments, named because Keras fills only named masks.
         if use_causal_mask:
             raise ValueError("`use_causal_mask` has no meaning over image regions.")
         self._check_spatial_shapes(query.shape, value.shape, None if key is None else key.shape)

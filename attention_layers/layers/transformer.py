@@ -6,7 +6,7 @@ from keras import ops
 from attention_layers.layers.multi_head import MultiHeadAttention
 from attention_layers.utils.checks import (
     check_optional_positive_int,
-    check_positive_int,
+    check_positive_ints,
     check_rate,
 )
 
@@ -26,8 +26,7 @@ class _TransformerBlock(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        check_positive_int("num_heads", num_heads)
-        check_positive_int("feed_forward_dim", feed_forward_dim)
+        check_positive_ints(num_heads=num_heads, feed_forward_dim=feed_forward_dim)
         check_optional_positive_int("key_dim", key_dim)
         check_rate("dropout", dropout)
         self.num_heads = num_heads

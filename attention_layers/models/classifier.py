@@ -23,7 +23,12 @@ from keras import ops
 
 from attention_layers.layers import AdditiveAttention, AttentionPooling
 from attention_layers.models.encoder_stack import TransformerEncoderStack, final_norm
-from attention_layers.utils.checks import check_positive_int, check_rate
+from attention_layers.utils.checks import (
+    check_optional_positive_int,
+    check_positive_int,
+    check_positive_ints,
+    check_rate,
+)
 from attention_layers.utils.token_ids import padding_mask
 
 
@@ -215,28 +220,12 @@ class TransformerClassifier(TransformerEncoderStack, _PooledValues, keras.Model)
         **kwargs,
     ):
         super().__init__(**kwargs)
-        for name, size in (
-            ("vocabulary_size", vocabulary_size),
-            ("num_layers", num_layers),
-            ("model_dim", model_dim),
-            ("num_heads", num_heads),
-            ("feed_forward_dim", feed_forward_dim),
-        ):
-            check_positive_int(name, size)
-        if pooling_units is not None:
-            check_positive_int("pooling_units", pooling_units)
-        check_rate("dropout", dropout)
-        if model_dim % num_heads:
-            raise ValueError(
-                f"`model_dim` ({model_dim}) must be divisible by `num_heads` ({num_heads})."
-            )
+        check_positive_int("vocabulary_size", vocabulary_size)
+        self._set_stack_config(
+            num_layers, model_dim, num_heads, feed_forward_dim, dropout, norm_first
+        )
+        check_optional_positive_int("pooling_units", pooling_units)
         self.vocabulary_size = vocabulary_size
-        self.num_layers = num_layers
-        self.model_dim = model_dim
-        self.num_heads = num_heads
-        self.feed_forward_dim = feed_forward_dim
-        self.dropout = dropout
-        self.norm_first = norm_first
         self.pooling_units = pooling_units
         self.bigram_buckets = bigram_buckets
         self.bigrams = _bigram_layer(bigram_buckets, model_dim)
@@ -283,12 +272,7 @@ class TransformerClassifier(TransformerEncoderStack, _PooledValues, keras.Model)
         return {
             **super().get_config(),
             "vocabulary_size": self.vocabulary_size,
-            "num_layers": self.num_layers,
-            "model_dim": self.model_dim,
-            "num_heads": self.num_heads,
-            "feed_forward_dim": self.feed_forward_dim,
-            "dropout": self.dropout,
-            "norm_first": self.norm_first,
+            **self._stack_config(),
             "pooling_units": self.pooling_units,
             "bigram_buckets": self.bigram_buckets,
         }
@@ -354,13 +338,10 @@ class BiGRUClassifier(_PooledValues, keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        for name, size in (
-            ("vocabulary_size", vocabulary_size),
-            ("embedding_dim", embedding_dim),
-            ("units", units),
-            ("attention_units", attention_units),
-        ):
-            check_positive_int(name, size)
+        check_positive_ints(
+            vocabulary_size=vocabulary_size, embedding_dim=embedding_dim, units=units,
+            attention_units=attention_units,
+        )
         check_rate("dropout", dropout)
         self.vocabulary_size = vocabulary_size
         self.embedding_dim = embedding_dim

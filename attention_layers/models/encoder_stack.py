@@ -17,6 +17,7 @@ from keras import ops
 
 from attention_layers.layers import SinusoidalPositionalEncoding, TransformerEncoderBlock
 from attention_layers.layers.positional import sinusoidal_encoding
+from attention_layers.utils.checks import check_positive_ints, check_rate
 
 
 def final_norm(name):
@@ -25,9 +26,33 @@ def final_norm(name):
 
 
 class TransformerEncoderStack:
-    """Mixin for a `keras.Model` with `model_dim`, `num_heads`, `feed_forward_dim`,
-    `dropout`, `norm_first` and an `encoder_norm` (`final_norm("encoder_norm")`, created by
-    the model where its weights belong in the model's order)."""
+    """Mixin for a `keras.Model` whose constructor calls `_set_stack_config` and creates an
+    `encoder_norm` (`final_norm("encoder_norm")`, where its weights belong in the model's
+    order)."""
+
+    def _set_stack_config(
+        self, num_layers, model_dim, num_heads, feed_forward_dim, dropout, norm_first
+    ):
+        """Checks the stack's hyper-parameters and keeps them as attributes."""
+        check_positive_ints(
+            num_layers=num_layers, model_dim=model_dim, num_heads=num_heads,
+            feed_forward_dim=feed_forward_dim,
+        )
+        check_rate("dropout", dropout)
+        if model_dim % num_heads:
+            raise ValueError(
+                f"`model_dim` ({model_dim}) must be divisible by `num_heads` ({num_heads})."
+            )
+        self.num_layers = num_layers
+        self.model_dim = model_dim
+        self.num_heads = num_heads
+        self.feed_forward_dim = feed_forward_dim
+        self.dropout = dropout
+        self.norm_first = norm_first
+
+    def _stack_config(self):
+        """The stack's part of the model's `get_config`."""
+        return {"num_layers": self.num_layers, "model_dim": self.model_dim, **self._block_args()}
 
     def _block_args(self):
         """The arguments of the model's Transformer blocks."""

@@ -9,6 +9,8 @@ from attention_layers.layers import (
     LocationSensitiveAttention,
     LuongAttention,
 )
+from attention_layers.utils.checks import check_one_of, check_positive_ints
+from attention_layers.utils.token_ids import padding_mask
 
 ATTENTIONS = (
     "bahdanau",
@@ -71,12 +73,9 @@ class RNNTranslator(keras.Model):
             model then accepts no longer one; the other attentions take any length).
         dropout: on embeddings and the attentional vector.
 
-    Call arguments:
-        inputs: `(source_ids (batch, S), target_in_ids (batch, T))`.
-        training: whether dropout is active.
-
-    Returns:
-        Logits `(batch, T, target_vocab_size)`.
+    Call arguments and returns: as `TransformerTranslator`, for which this model can stand
+    in: `inputs = (source_ids (batch, S), target_in_ids (batch, T))` and `training` ->
+    logits `(batch, T, target_vocab_size)`.
 
     Example:
 
@@ -103,16 +102,11 @@ class RNNTranslator(keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if cell not in CELLS:
-            raise ValueError(f"`cell` must be one of {CELLS}; received {cell!r}.")
-        for name, size in (
-            ("source_vocab_size", source_vocab_size),
-            ("target_vocab_size", target_vocab_size),
-            ("embedding_dim", embedding_dim),
-            ("units", units),
-        ):
-            if not isinstance(size, int) or size < 1:
-                raise ValueError(f"`{name}` must be a positive int; received {size!r}.")
+        check_one_of("cell", cell, CELLS)
+        check_positive_ints(
+            source_vocab_size=source_vocab_size, target_vocab_size=target_vocab_size,
+            embedding_dim=embedding_dim, units=units,
+        )
         self.source_vocab_size = source_vocab_size
         self.target_vocab_size = target_vocab_size
         self.embedding_dim = embedding_dim
@@ -169,7 +163,7 @@ class RNNTranslator(keras.Model):
         """Source ids `(batch, S)` -> `(encoder_outputs (batch, S, units), source_mask,
         initial decoder states)`."""
         self._ensure_built()
-        source_mask = ops.not_equal(source, 0)
+        source_mask = padding_mask(source)
         embedded = self.dropout_layer(self.source_embedding(source), training=training)
         outputs, *final_states = self.encoder_rnn(embedded, mask=source_mask, training=training)
         # final_states: forward then backward states (h, or h and c for an LSTM).

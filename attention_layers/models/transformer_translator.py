@@ -5,6 +5,8 @@ from keras import ops
 
 from attention_layers.layers import TransformerDecoderBlock
 from attention_layers.models.encoder_stack import TransformerEncoderStack, final_norm
+from attention_layers.utils.checks import check_positive_ints
+from attention_layers.utils.token_ids import padding_mask
 
 
 @keras.saving.register_keras_serializable(package="attention_layers")
@@ -66,28 +68,12 @@ class TransformerTranslator(TransformerEncoderStack, keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        for name, size in (
-            ("source_vocab_size", source_vocab_size),
-            ("target_vocab_size", target_vocab_size),
-            ("num_layers", num_layers),
-            ("model_dim", model_dim),
-            ("num_heads", num_heads),
-            ("feed_forward_dim", feed_forward_dim),
-        ):
-            if not isinstance(size, int) or size < 1:
-                raise ValueError(f"`{name}` must be a positive int; received {size!r}.")
-        if model_dim % num_heads:
-            raise ValueError(
-                f"`model_dim` ({model_dim}) must be divisible by `num_heads` ({num_heads})."
-            )
+        check_positive_ints(source_vocab_size=source_vocab_size, target_vocab_size=target_vocab_size)
+        self._set_stack_config(
+            num_layers, model_dim, num_heads, feed_forward_dim, dropout, norm_first
+        )
         self.source_vocab_size = source_vocab_size
         self.target_vocab_size = target_vocab_size
-        self.num_layers = num_layers
-        self.model_dim = model_dim
-        self.num_heads = num_heads
-        self.feed_forward_dim = feed_forward_dim
-        self.dropout = dropout
-        self.norm_first = norm_first
 
         self.source_embedding = keras.layers.Embedding(
             source_vocab_size, model_dim, name="source_embedding"
@@ -122,13 +108,13 @@ class TransformerTranslator(TransformerEncoderStack, keras.Model):
         """Source ids `(batch, S)` -> `(memory (batch, S, d_model), source_mask (batch, S))`."""
         if not self.built:
             self.build()
-        source_mask = ops.not_equal(source, 0)
+        source_mask = padding_mask(source)
         memory, _ = self._encode_embedded(self.source_embedding(source), source_mask, training)
         return memory, source_mask
 
     def decode(self, target_in, memory, source_mask, training=None, return_attention=False):
         """Teacher-forced decoding: logits `(batch, T, V)` (and per-layer cross-attention)."""
-        target_mask = ops.not_equal(target_in, 0)
+        target_mask = padding_mask(target_in)
         x = self._add_positions(self.target_embedding(target_in), training)
         attention = {}
         for index, block in enumerate(self.decoder_blocks):
@@ -240,10 +226,5 @@ class TransformerTranslator(TransformerEncoderStack, keras.Model):
             **super().get_config(),
             "source_vocab_size": self.source_vocab_size,
             "target_vocab_size": self.target_vocab_size,
-            "num_layers": self.num_layers,
-            "model_dim": self.model_dim,
-            "num_heads": self.num_heads,
-            "feed_forward_dim": self.feed_forward_dim,
-            "dropout": self.dropout,
-            "norm_first": self.norm_first,
+            **self._stack_config(),
         }

@@ -112,13 +112,8 @@ def canonical_text(text):
     """Returns text in the form `Tokenizer.detokenize` produces: `join_punctuation(normalize(text))`.
 
     Use it on reference translations before computing BLEU against detokenized model
-    output, so that case and spacing differences do not count as errors.
-
-    Args:
-        text: a `tf.string` tensor of raw text, any shape.
-
-    Returns:
-        A `tf.string` tensor of the same shape.
+    output, so that case and spacing differences do not count as errors. `text` is a
+    `tf.string` tensor of raw text, of any shape; the result has the same shape.
 
     Example:
 

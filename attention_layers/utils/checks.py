@@ -35,6 +35,12 @@ def check_positive_int(name, value):
         raise ValueError(f"`{name}` must be a positive int; received {value!r}.")
 
 
+def check_positive_ints(**values):
+    """Each keyword's value is an int >= 1: `check_positive_ints(units=units, heads=heads)`."""
+    for name, value in values.items():
+        check_positive_int(name, value)
+
+
 def check_optional_positive_int(name, value):
     """`value` is `None` or an int >= 1 (not a bool)."""
     if value is not None and (not _is_int(value) or value < 1):

@@ -123,24 +123,27 @@ def _heatmap_grid(
     source_tokens,
     target_tokens,
     *,
-    row_names,
-    column_names,
     title,
     axis_labels,
     cmap,
     vmax,
-    budget_inches,
-    min_cell,
+    row_names=None,
+    column_names=None,
 ):
     """A figure of heatmaps, `grid[row][column]` each `(T_q, T_k)`; returns (fig, images).
 
     `axis_labels` is `(key_label, query_label)`: the titles of the grid's x and y axes.
+    A single map (no row or column titles) gets large cells (6 inches for its longest
+    side); the panels of a titled grid get 3 inches each and may shrink further.
 
     The layout is computed here, in inches, from the measured token labels, rather than by
     a layout engine, which draws every label several times: the callback draws each epoch.
     """
     num_rows = len(grid)
     num_columns = max(len(row) for row in grid)
+    single_map = row_names is None and column_names is None
+    budget_inches = 6.0 if single_map else 3.0
+    min_cell = _MIN_CELL_INCHES if single_map else _MIN_GRID_CELL_INCHES
     num_queries = max(panel.shape[0] for row in grid for panel in row)
     num_keys = max(panel.shape[1] for row in grid for panel in row)
     cell = _cell_inches(num_queries, num_keys, budget_inches, min_cell)
@@ -198,9 +201,14 @@ def _heatmap_grid(
     return fig, images
 
 
-def _check_heatmap_tokens(name, weights, source_tokens, target_tokens):
-    check_tokens(name, weights.shape, -2, target_tokens, "target_tokens", "query (row)")
-    check_tokens(name, weights.shape, -1, source_tokens, "source_tokens", "key (column)")
+def _checked_tokens(source_tokens, target_tokens, named_weights):
+    """The token lists as lists of strings, checked against every `(name, weights)`."""
+    source_tokens = to_tokens("source_tokens", source_tokens)
+    target_tokens = to_tokens("target_tokens", target_tokens)
+    for name, weights in named_weights:
+        check_tokens(name, weights.shape, -2, target_tokens, "target_tokens", "query (row)")
+        check_tokens(name, weights.shape, -1, source_tokens, "source_tokens", "key (column)")
+    return source_tokens, target_tokens
 
 
 def _vmax(vmax, *arrays):
@@ -267,33 +275,19 @@ def plot_attention(
     """
     weights = to_numpy("weights", weights)
     check_ndim("weights", weights, (2,), "(T_q, T_k); use plot_heads for several heads")
-    source_tokens = to_tokens("source_tokens", source_tokens)
-    target_tokens = to_tokens("target_tokens", target_tokens)
-    _check_heatmap_tokens("weights", weights, source_tokens, target_tokens)
+    source_tokens, target_tokens = _checked_tokens(
+        source_tokens, target_tokens, [("weights", weights)]
+    )
     vmax = _vmax(vmax, weights)
     if ax is None:
         fig, _ = _heatmap_grid(
-            [[weights]],
-            source_tokens,
-            target_tokens,
-            row_names=None,
-            column_names=None,
-            title=title,
-            axis_labels=(source_label, target_label),
-            cmap=cmap,
-            vmax=vmax,
-            budget_inches=6.0,
-            min_cell=_MIN_CELL_INCHES,
+            [[weights]], source_tokens, target_tokens, title=title,
+            axis_labels=(source_label, target_label), cmap=cmap, vmax=vmax,
         )
         return fig
     cell = _cell_inches(*weights.shape, 6.0, _MIN_CELL_INCHES)
     image = _draw_heatmap(
-        ax,
-        weights,
-        source_tokens,
-        target_tokens,
-        cmap=cmap,
-        vmax=vmax,
+        ax, weights, source_tokens, target_tokens, cmap=cmap, vmax=vmax,
         fontsize=_label_points(cell),
     )
     ax.figure.colorbar(image, ax=ax).set_label(COLORBAR_LABEL)
@@ -334,13 +328,8 @@ def plot_heads(
         target_tokens: optional list of `T_q` strings (the queries).
         layer_names: optional row names when `weights` is an array or a list.
         title: optional figure title.
-        source_label: the title of the key (column) axis.
-        target_label: the title of the query (row) axis.
-        cmap: a matplotlib colour map name.
-        vmax: the weight drawn with the brightest colour. The default, 1, fixes the scale
-            at 0-1 so that maps compare across plots and epochs (an untrained, even spread
-            over 6 words is drawn dim, at 1/6); `None` stretches it to the largest weight,
-            to see the shape of a flat map.
+        source_label, target_label, cmap, vmax: as in `plot_attention` (by default a
+            fixed 0-1 colour scale; `vmax=None`: up to the largest weight).
 
     Returns:
         The `matplotlib.figure.Figure`; panels are in `fig.axes` row by row (one
@@ -355,23 +344,14 @@ def plot_heads(
     9
     """
     layers, names, labels = as_layers(weights, layer_names)
-    source_tokens = to_tokens("source_tokens", source_tokens)
-    target_tokens = to_tokens("target_tokens", target_tokens)
-    for label, layer in zip(labels, layers, strict=True):
-        _check_heatmap_tokens(label, layer, source_tokens, target_tokens)
+    source_tokens, target_tokens = _checked_tokens(
+        source_tokens, target_tokens, zip(labels, layers, strict=True)
+    )
     num_heads = max(layer.shape[0] for layer in layers)
     fig, _ = _heatmap_grid(
-        [list(layer) for layer in layers],
-        source_tokens,
-        target_tokens,
-        row_names=names,
-        column_names=head_names(num_heads),
-        title=title,
-        axis_labels=(source_label, target_label),
-        cmap=cmap,
-        vmax=_vmax(vmax, *layers),
-        budget_inches=3.0,
-        min_cell=_MIN_GRID_CELL_INCHES,
+        [list(layer) for layer in layers], source_tokens, target_tokens, title=title,
+        axis_labels=(source_label, target_label), cmap=cmap, vmax=_vmax(vmax, *layers),
+        row_names=names, column_names=head_names(num_heads),
     )
     return fig
 
@@ -436,23 +416,15 @@ def animate_attention(
         titles = [f"frame {index}" for index in range(len(frames))]
     elif len(titles) != len(frames):
         raise ValueError(f"`titles` has {len(titles)} entries but there are {len(frames)} frames.")
-    source_tokens = to_tokens("source_tokens", source_tokens)
-    target_tokens = to_tokens("target_tokens", target_tokens)
-    _check_heatmap_tokens("frames[0]", frames[0], source_tokens, target_tokens)
+    source_tokens, target_tokens = _checked_tokens(
+        source_tokens, target_tokens, [("frames[0]", frames[0])]
+    )
 
     heads = [frame[None] if frame.ndim == 2 else frame for frame in frames]
     fig, images = _heatmap_grid(
-        [list(heads[0])],
-        source_tokens,
-        target_tokens,
-        row_names=None,
+        [list(heads[0])], source_tokens, target_tokens, title=titles[0],
+        axis_labels=(source_label, target_label), cmap=cmap, vmax=_vmax(vmax, *frames),
         column_names=head_names(len(heads[0])) if frames[0].ndim == 3 else None,
-        title=titles[0],
-        axis_labels=(source_label, target_label),
-        cmap=cmap,
-        vmax=_vmax(vmax, *frames),
-        budget_inches=6.0 if frames[0].ndim == 2 else 3.0,
-        min_cell=_MIN_CELL_INCHES if frames[0].ndim == 2 else _MIN_GRID_CELL_INCHES,
     )
 
     def draw_frame(index):

@@ -7,13 +7,12 @@ JSON, and a small inline script draws the tokens and the lines between them.
 import hashlib
 import html
 import json
-import os
 import pathlib
 import re
-import tempfile
 
 import numpy as np
 
+from attention_layers.utils.files import atomic_write_text
 from attention_layers.visualization._common import as_layers, check_tokens, to_tokens
 
 # The document. `__...__` markers are replaced by `to_html`; every element is looked up
@@ -344,22 +343,8 @@ def _page(data, path):
     # One pass, so that a title or a token spelling a marker is never substituted.
     page = re.sub("__ROOT__|__TITLE__|__DATA__", lambda match: fields[match.group()], _TEMPLATE)
     if path is not None:
-        _write_atomically(pathlib.Path(path), page)
+        # All or nothing: a browser (or a killed run) never sees half a page.
+        path = pathlib.Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, page)
     return page
-
-
-def _write_atomically(path, text):
-    """Writes `text` to a temporary file beside `path`, then renames it into place, so a
-    browser (or a killed run) never sees half a page; permissions follow the umask."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)
-        os.replace(temporary, path)
-    except BaseException:
-        pathlib.Path(temporary).unlink(missing_ok=True)
-        raise
