@@ -154,13 +154,9 @@ def make_translation_dataset(
     def teacher_forcing(source, target):
         return (source, target[:-1]), target[1:]
 
-    dataset = tf.data.Dataset.from_tensor_slices((sources, targets))
-    dataset = (
-        dataset.batch(_TOKENIZATION_CHUNK)
-        .map(tokenize, num_parallel_calls=tf.data.AUTOTUNE)
-        .unbatch()
+    dataset = _tokenized(
+        tf.data.Dataset.from_tensor_slices((sources, targets)), tokenize, teacher_forcing
     )
-    dataset = dataset.map(teacher_forcing).cache()
     if shuffle:
         dataset = dataset.shuffle(len(pairs), seed=seed, reshuffle_each_iteration=True)
 
@@ -178,23 +174,14 @@ def make_translation_dataset(
     return batched.map(targets_within_max_length).prefetch(tf.data.AUTOTUNE)
 
 
-def make_translation_datasets(
-    corpus,
-    source_tokenizer,
-    target_tokenizer,
-    *,
-    batch_size=64,
-    max_length=DEFAULT_MAX_LENGTH,
-    bucket_by_length=True,
-    seed=0,
-    batch_multiple=1,
-):
+def make_translation_datasets(corpus, source_tokenizer, target_tokenizer, **options):
     """Builds the train (shuffled), validation and test datasets of a `TranslationCorpus`.
 
     Args:
         corpus: a `TranslationCorpus` (`load_spa_eng`, `generate_translation_corpus`).
-        source_tokenizer, target_tokenizer, batch_size, max_length, bucket_by_length,
-        seed, batch_multiple: as for `make_translation_dataset`.
+        source_tokenizer, target_tokenizer: as for `make_translation_dataset`.
+        **options: `batch_size`, `max_length`, `bucket_by_length`, `seed`,
+            `batch_multiple`, as for `make_translation_dataset`.
 
     Returns:
         A `DatasetSplits` of `((source, target_in), target_out)` datasets.
@@ -209,22 +196,7 @@ def make_translation_datasets(
     model.fit(datasets.train, validation_data=datasets.validation, epochs=10)
     ```
     """
-    return DatasetSplits(
-        **{
-            name: make_translation_dataset(
-                corpus.split(name),
-                source_tokenizer,
-                target_tokenizer,
-                batch_size=batch_size,
-                max_length=max_length,
-                bucket_by_length=bucket_by_length,
-                shuffle=name == "train",
-                seed=seed,
-                batch_multiple=batch_multiple,
-            )
-            for name in ("train", "validation", "test")
-        }
-    )
+    return _splits(make_translation_dataset, corpus, (source_tokenizer, target_tokenizer), options)
 
 
 def make_classification_dataset(
@@ -278,12 +250,7 @@ def make_classification_dataset(
         dataset = tf.data.Dataset.from_tensor_slices((texts, tf.constant(labels, tf.int32)))
     else:
         dataset = tf.data.Dataset.from_tensor_slices(texts)
-    dataset = (
-        dataset.batch(_TOKENIZATION_CHUNK)
-        .map(tokenize, num_parallel_calls=tf.data.AUTOTUNE)
-        .unbatch()
-    )
-    dataset = dataset.map(_as_dense).cache()
+    dataset = _tokenized(dataset, tokenize, _as_dense)
     if shuffle:
         dataset = dataset.shuffle(len(examples), seed=seed, reshuffle_each_iteration=True)
 
@@ -295,22 +262,14 @@ def make_classification_dataset(
     ).prefetch(tf.data.AUTOTUNE)
 
 
-def make_classification_datasets(
-    corpus,
-    tokenizer,
-    *,
-    batch_size=64,
-    max_length=DEFAULT_MAX_LENGTH,
-    bucket_by_length=True,
-    seed=0,
-    batch_multiple=1,
-):
+def make_classification_datasets(corpus, tokenizer, **options):
     """Builds the train (shuffled), validation and test datasets of a `SentimentCorpus`.
 
     Args:
         corpus: a `SentimentCorpus` (`load_sst2`, `generate_sentiment_corpus`).
-        tokenizer, batch_size, max_length, bucket_by_length, seed, batch_multiple: as for
-            `make_classification_dataset`.
+        tokenizer: as for `make_classification_dataset`.
+        **options: `batch_size`, `max_length`, `bucket_by_length`, `seed`,
+            `batch_multiple`, as for `make_classification_dataset`.
 
     Returns:
         A `DatasetSplits`; a split without labels (SST-2 test) yields tokens only.
@@ -324,21 +283,7 @@ def make_classification_datasets(
     model.fit(datasets.train, validation_data=datasets.validation, epochs=5)
     ```
     """
-    return DatasetSplits(
-        **{
-            name: make_classification_dataset(
-                corpus.split(name),
-                tokenizer,
-                batch_size=batch_size,
-                max_length=max_length,
-                bucket_by_length=bucket_by_length,
-                shuffle=name == "train",
-                seed=seed,
-                batch_multiple=batch_multiple,
-            )
-            for name in ("train", "validation", "test")
-        }
-    )
+    return _splits(make_classification_dataset, corpus, (tokenizer,), options)
 
 
 def padding_fraction(dataset):
@@ -368,6 +313,26 @@ def padding_fraction(dataset):
                 padding += int(tf.reduce_sum(tf.cast(tf.equal(tensor, PAD_ID), tf.int64)))
                 total += int(tf.size(tensor))
     return padding / total if total else 0.0
+
+
+def _tokenized(dataset, tokenize, per_example):
+    """Tokenizes `dataset` a chunk at a time, then maps and caches each example."""
+    dataset = (
+        dataset.batch(_TOKENIZATION_CHUNK)
+        .map(tokenize, num_parallel_calls=tf.data.AUTOTUNE)
+        .unbatch()
+    )
+    return dataset.map(per_example).cache()
+
+
+def _splits(make_dataset, corpus, tokenizers, options):
+    """The `DatasetSplits` of `corpus`, made by `make_dataset`; only `train` is shuffled."""
+    return DatasetSplits(
+        **{
+            name: make_dataset(corpus.split(name), *tokenizers, shuffle=name == "train", **options)
+            for name in ("train", "validation", "test")
+        }
+    )
 
 
 def _as_dense(*element):
