@@ -27,34 +27,16 @@ validation split is GLUE's dev set (the test labels are not public). What is tra
 that module's `ClassificationTask`; how, the runner's (`attention_layers/training/runner.py`).
 """
 
-import importlib.util
 import os
-import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-# TensorFlow's start-up lines come while it is imported: the filter that drops them starts
-# first, loaded from its file (importing the package would import TensorFlow).
-_console = importlib.util.spec_from_file_location(
-    "_console", os.path.join(os.path.dirname(os.path.abspath(__file__)), "attention_layers",
-                             "training", "console.py"))
-_console.loader.exec_module(console := importlib.util.module_from_spec(_console))
-console.drop_start_up_noise()
+# Before the package is imported: it asks for a quiet start (`attention_layers/_start_up.py`).
+if __name__ == "__main__":
+    os.environ["ATTENTION_LAYERS_QUIET_START"] = "1"
 
 from attention_layers.training import runner  # noqa: E402
 from attention_layers.training.classification_task import ClassificationTask  # noqa: E402
 
-TASK = ClassificationTask()
-
-
-def build_parser():
-    return runner.build_parser(TASK)
-
-
-def main(argv=None):
-    """Trains, evaluates, saves and exports; returns the results (`results.json`)."""
-    return runner.run_command(TASK, argv)
-
+build_parser, main = runner.entry_points(ClassificationTask())
 
 if __name__ == "__main__":
     main()
-    sys.exit(0)

@@ -9,6 +9,9 @@ sub-packages that need TensorFlow (`text`, `data`, `export`, ...) are imported o
 use, so `import attention_layers` stays backend-neutral.
 """
 
+# First, before Keras imports TensorFlow: the training commands' quiet start.
+import attention_layers._start_up  # noqa: F401  # isort: skip
+
 import importlib
 
 import keras

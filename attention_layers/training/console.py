@@ -36,8 +36,8 @@ def drop_start_up_noise():
     TensorFlow's C++ logging writes to file descriptor 2 while TensorFlow is imported,
     before `TF_CPP_MIN_LOG_LEVEL` can act, so the descriptor itself is routed through a
     thread that forwards every line except those matching `START_UP_NOISE`; tracebacks,
-    warnings and real errors pass. Call it before importing Keras or TensorFlow (the
-    commands load this module from its file for that, without importing the package). At
+    warnings and real errors pass. Call it before importing Keras or TensorFlow (for the
+    commands, `attention_layers/_start_up.py` loads this module from its file first). At
     exit the descriptor is restored and the last lines forwarded.
     """
     sys.stderr.flush()

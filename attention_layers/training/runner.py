@@ -414,6 +414,19 @@ def print_summary(task, args, results, paths, output):
     print("\n".join(lines))
 
 
+def entry_points(task):
+    """A command script's `build_parser()` and `main(argv=None)`, for `task`."""
+
+    def build_task_parser():
+        return build_parser(task)
+
+    def main(argv=None):
+        """Trains, evaluates, saves and exports; returns the results (`results.json`)."""
+        return run_command(task, argv)
+
+    return build_task_parser, main
+
+
 def run_command(task, argv=None):
     """Runs a training command for `task` with the command-line `argv`.
 
