@@ -25,9 +25,10 @@ from attention_layers.models.classifier import (
     valid_bigram_buckets,
 )
 from attention_layers.text import WordTokenizer
-from attention_layers.training.fit import UsageError, positive_int, unit_interval
+from attention_layers.training import command_line
+from attention_layers.training.fit import UsageError
 from attention_layers.training.runner import Task
-from attention_layers.training.translation_task import misplaced_flags, token_strings
+from attention_layers.training.translation_task import token_strings
 
 # Defaults per dataset, then per model within it; flags override them. The generated corpus
 # is small and regular. SST-2's settings are those of benchmarks/sentiment_quality.py: the
@@ -227,33 +228,24 @@ class ClassificationTask(Task):
     vocabulary_files = ("vocab.txt",)
 
     def add_flags(self, parser):
-        data = parser.add_argument_group("data")
-        data.add_argument(
-            "--dataset", choices=sorted(PRESETS), default="builtin",
-            help="'builtin': the generated sentiment corpus (offline, with the deciding words "
-            "recorded); 'sst2': GLUE SST-2. Default: builtin.",
-        )
-        data.add_argument(
-            "--data", metavar="PATH",
-            help="sst2 only: a local folder in the GLUE layout (SST-2/ with train.tsv, "
+        data = command_line.add_dataset_flags(
+            parser, PRESETS,
+            dataset_help="'builtin': the generated sentiment corpus (offline, with the deciding "
+            "words recorded); 'sst2': GLUE SST-2. Default: builtin.",
+            data_help="sst2 only: a local folder in the GLUE layout (SST-2/ with train.tsv, "
             "dev.tsv, test.tsv, or its parent). Without it SST-2.zip is downloaded (needs "
             "internet).",
+            size_flag="--num-examples",
+            size_help="builtin only: sentences to generate (preset: 20000).",
         )
-        data.add_argument("--num-examples", type=positive_int, metavar="N",
-                          help="builtin only: sentences to generate (preset: 20000).")
-        data.add_argument(
-            "--vocabulary-size", type=positive_int, metavar="N",
-            help="the most words in the vocabulary, the 4 reserved tokens included; at least "
-            "5 (preset).",
-        )
-        data.add_argument(
-            "--min-count", type=positive_int, metavar="N",
-            help="the fewest occurrences in train for a word to get its own id; rarer words "
-            "become [UNK], which so learns to stand for the unseen words of new text "
+        command_line.add_count_flags(data, {
+            "--vocabulary-size": "the most words in the vocabulary, the 4 reserved tokens "
+            "included; at least 5 (preset).",
+            "--min-count": "the fewest occurrences in train for a word to get its own id; rarer "
+            "words become [UNK], which so learns to stand for the unseen words of new text "
             "(preset).",
-        )
-        data.add_argument("--max-length", type=positive_int, metavar="N",
-                          help="the most tokens per sentence; longer ones are cut (preset).")
+            "--max-length": "the most tokens per sentence; longer ones are cut (preset).",
+        })
         data.add_argument("--seed", type=int, default=0,
                           help="corpus, split, shuffling and initialization seed (0).")
         self._add_model_flags(parser.add_argument_group("model"))
@@ -264,44 +256,33 @@ class ClassificationTask(Task):
             help="a Transformer encoder with attention pooling, or a bidirectional GRU with "
             "additive attention pooling (preset).",
         )
-        for flag, what in (
-            ("--layers", "transformer only: encoder blocks"),
-            ("--model-dim", "transformer only: d_model"),
-            ("--heads", "transformer only: attention heads"),
-            ("--feed-forward-dim", "transformer only: feed-forward hidden size"),
-            ("--embedding-dim", "bigru only: word embedding size"),
-            ("--units", "bigru only: GRU size per direction"),
-            ("--attention-units", "bigru only: hidden size of the additive attention"),
-        ):
-            model.add_argument(flag, type=positive_int, metavar="N", help=f"{what} (preset).")
-        model.add_argument("--dropout", type=unit_interval, metavar="P",
-                           help="dropout rate (preset).")
+        command_line.add_model_size_flags(model, layers_help="encoder blocks", recurrent={
+            "--embedding-dim": "bigru only: word embedding size (preset).",
+            "--units": "bigru only: GRU size per direction (preset).",
+            "--attention-units": "bigru only: hidden size of the additive attention (preset).",
+        })
         model.add_argument(
             "--bigram-buckets", type=non_negative_int, metavar="N",
             help="rows of the hashed bigram embedding added to each pooled word "
             f"(HashedBigramEmbedding, at most {MAX_BIGRAM_BUCKETS:,}); 0: words only "
             "(preset).",
         )
-        model.add_argument(
-            "--ensemble", type=positive_int, metavar="M",
-            help="train M classifiers one after the other (seeds --seed, --seed + 1, ...; "
-            "each in OUTPUT/member_I) and save their mean, a ClassifierEnsemble (preset).",
-        )
+        command_line.add_count_flags(model, {
+            "--ensemble": "train M classifiers one after the other (seeds --seed, --seed + 1, "
+            "...; each in OUTPUT/member_I) and save their mean, a ClassifierEnsemble (preset).",
+        }, metavar="M")
 
     def fill_flags(self, parser, args, given):
-        if args.dataset == "builtin" and args.data is not None:
-            parser.error("--data is for --dataset sst2; the builtin corpus is generated.")
-        if args.dataset != "builtin" and args.num_examples is not None:
-            parser.error("--num-examples is for --dataset builtin.")
+        command_line.check_dataset_flags(
+            parser, args, real_dataset="sst2", size_flag="--num-examples"
+        )
         preset = PRESETS[args.dataset]
         args.model = args.model or preset["model"]
-        misplaced_flags(
+        command_line.misplaced_flags(
             parser, given, args.model, {"bigru": BIGRU_ONLY, "transformer": TRANSFORMER_ONLY}
         )
         settings = {name: value for name, value in preset.items() if name not in MODELS}
-        for name, value in {**settings, **preset[args.model]}.items():
-            if getattr(args, name, None) is None:
-                setattr(args, name, value)
+        command_line.fill_preset(args, {**settings, **preset[args.model]})
 
     def check_flags(self, parser, args):
         if args.bigram_buckets and not valid_bigram_buckets(args.bigram_buckets):

@@ -8,7 +8,85 @@ that defines its model and data, and refuses one given with another value.
 import json
 import pathlib
 
-from attention_layers.training.fit import positive_float, positive_int
+from attention_layers.training.fit import positive_float, positive_int, unit_interval
+
+
+def add_count_flags(group, helps, metavar="N"):
+    """Adds an optional positive-int flag for each `flag: help` of `helps`, in order."""
+    for flag, help_text in helps.items():
+        group.add_argument(flag, type=positive_int, metavar=metavar, help=help_text)
+
+
+def add_dataset_flags(parser, presets, *, dataset_help, data_help, size_flag, size_help):
+    """Starts the `data` group: `--dataset`, `--data` and the generated corpus's size.
+
+    Args:
+        parser: the command's `argparse.ArgumentParser`.
+        presets: `{dataset: {flag: value}}`; `--dataset` is one of its names (default
+            `builtin`, the generated corpus).
+        dataset_help, data_help: the help of `--dataset` and of `--data PATH` (a local copy
+            of the real corpus).
+        size_flag, size_help: the flag (e.g. `"--num-pairs"`) of the generated corpus's
+            size, a positive int, and its help.
+
+    Returns:
+        The `data` argument group, for the task's other data flags.
+    """
+    data = parser.add_argument_group("data")
+    data.add_argument("--dataset", choices=sorted(presets), default="builtin", help=dataset_help)
+    data.add_argument("--data", metavar="PATH", help=data_help)
+    add_count_flags(data, {size_flag: size_help})
+    return data
+
+
+def add_model_size_flags(model, *, layers_help, recurrent):
+    """The sizes of both models, then `--dropout`, in the `model` group.
+
+    Args:
+        model: the `model` argument group.
+        layers_help: what `--layers` counts, e.g. `"encoder blocks"`.
+        recurrent: `{flag: help}` of the recurrent model's sizes (positive ints).
+    """
+    add_count_flags(model, {
+        "--layers": f"transformer only: {layers_help} (preset).",
+        "--model-dim": "transformer only: d_model (preset).",
+        "--heads": "transformer only: attention heads (preset).",
+        "--feed-forward-dim": "transformer only: feed-forward hidden size (preset).",
+        **recurrent,
+    })
+    model.add_argument("--dropout", type=unit_interval, metavar="P", help="dropout rate (preset).")
+
+
+def check_dataset_flags(parser, args, *, real_dataset, size_flag):
+    """`parser.error` for `--data` with the generated corpus, or its size with a real one."""
+    if args.dataset == "builtin" and args.data is not None:
+        parser.error(
+            f"--data is for --dataset {real_dataset}; the builtin corpus is generated."
+        )
+    if args.dataset != "builtin" and getattr(args, size_flag[2:].replace("-", "_")) is not None:
+        parser.error(f"{size_flag} is for --dataset builtin.")
+
+
+def misplaced_flags(parser, given, model, only_for):
+    """`parser.error` when a flag of another `--model` was given.
+
+    Args:
+        given: the names of the flags given.
+        model: the chosen `--model`.
+        only_for: `{model: flag names that apply to that model only}`.
+    """
+    wrong = [name for other, names in only_for.items() if other != model for name in names]
+    misplaced = sorted(name for name in wrong if name in given)
+    if misplaced:
+        flags = ", ".join(f"--{name.replace('_', '-')}" for name in misplaced)
+        parser.error(f"{flags} do(es) not apply to --model {model}.")
+
+
+def fill_preset(args, preset):
+    """Gives every flag still unset (`None`) its value in `preset`."""
+    for name, value in preset.items():
+        if getattr(args, name, None) is None:
+            setattr(args, name, value)
 
 
 def add_training_flags(parser, *, recurrent_model, example):
@@ -20,18 +98,19 @@ def add_training_flags(parser, *, recurrent_model, example):
         example: what one batch holds, e.g. `"sentence pairs"`.
     """
     training = parser.add_argument_group("training")
-    training.add_argument("--epochs", type=positive_int, metavar="N",
-                          help="the most epochs; early stopping may end sooner (preset).")
-    training.add_argument("--batch-size", type=positive_int, metavar="N",
-                          help=f"{example} per batch, over all devices (preset).")
+    add_count_flags(training, {
+        "--epochs": "the most epochs; early stopping may end sooner (preset).",
+        "--batch-size": f"{example} per batch, over all devices (preset).",
+    })
     training.add_argument(
         "--learning-rate", type=positive_float, metavar="LR",
         help="peak learning rate of Adam. Transformer: reached after --warmup-steps, then "
         f"decays as 1/sqrt(step) (Vaswani et al. 2017, §5.3); {recurrent_model}: constant "
         "(preset).",
     )
-    training.add_argument("--warmup-steps", type=positive_int, metavar="N",
-                          help="transformer only: warm-up steps of the learning rate (preset).")
+    add_count_flags(training, {
+        "--warmup-steps": "transformer only: warm-up steps of the learning rate (preset).",
+    })
     training.add_argument(
         "--patience", type=int, metavar="N",
         help="stop after N epochs without a lower validation loss and keep the best "

@@ -16,8 +16,9 @@ from attention_layers.data import (
 )
 from attention_layers.models import ATTENTIONS, RNNTranslator, TransformerTranslator
 from attention_layers.text import WordPieceTokenizer, WordTokenizer
+from attention_layers.training import command_line
 from attention_layers.training.evaluation import evaluate_bleu
-from attention_layers.training.fit import UsageError, positive_int, unit_interval
+from attention_layers.training.fit import UsageError
 from attention_layers.training.metrics import masked_accuracy, masked_loss
 from attention_layers.training.runner import Task
 
@@ -79,21 +80,6 @@ TRANSFORMER_ONLY = ("layers", "model_dim", "heads", "feed_forward_dim", "warmup_
 SAMPLES = 5
 
 
-def misplaced_flags(parser, given, model, only_for):
-    """`parser.error` when a flag of another `--model` was given.
-
-    Args:
-        given: the names of the flags given.
-        model: the chosen `--model`.
-        only_for: `{model: flag names that apply to that model only}`.
-    """
-    wrong = [name for other, names in only_for.items() if other != model for name in names]
-    misplaced = sorted(name for name in wrong if name in given)
-    if misplaced:
-        flags = ", ".join(f"--{name.replace('_', '-')}" for name in misplaced)
-        parser.error(f"{flags} do(es) not apply to --model {model}.")
-
-
 def token_strings(tokenizer, ids):
     """The token strings of each row of `ids`, padding dropped."""
     return [
@@ -119,31 +105,23 @@ class TranslationTask(Task):
     vocabulary_files = ("source_vocab.txt", "target_vocab.txt")
 
     def add_flags(self, parser):
-        data = parser.add_argument_group("data")
-        data.add_argument(
-            "--dataset", choices=sorted(PRESETS), default="builtin",
-            help="'builtin': the generated Spanish-English corpus (offline, with gold "
+        data = command_line.add_dataset_flags(
+            parser, PRESETS,
+            dataset_help="'builtin': the generated Spanish-English corpus (offline, with gold "
             "alignments); 'spa-eng': the Tatoeba pairs (spa.txt). Default: builtin.",
-        )
-        data.add_argument(
-            "--data", metavar="PATH",
-            help="spa-eng only: a local spa.txt (or its folder). Without it the file is "
+            data_help="spa-eng only: a local spa.txt (or its folder). Without it the file is "
             "downloaded, which needs internet access.",
+            size_flag="--num-pairs",
+            size_help="builtin only: sentence pairs to generate (preset: 20000).",
         )
-        data.add_argument("--num-pairs", type=positive_int, metavar="N",
-                          help="builtin only: sentence pairs to generate (preset: 20000).")
         data.add_argument("--vocabulary", choices=("word", "wordpiece"),
                           help="word-level or WordPiece subword tokenizers (preset).")
-        data.add_argument(
-            "--vocabulary-size", type=positive_int, metavar="N",
-            help="the most tokens per language, the 4 reserved ones included; at least 5 "
-            "(preset).",
-        )
-        data.add_argument(
-            "--max-length", type=positive_int, metavar="N",
-            help="the most tokens per sentence, [START]/[END] included; longer ones are cut. "
-            "Also the longest translation decoded (preset).",
-        )
+        command_line.add_count_flags(data, {
+            "--vocabulary-size": "the most tokens per language, the 4 reserved ones included; "
+            "at least 5 (preset).",
+            "--max-length": "the most tokens per sentence, [START]/[END] included; longer "
+            "ones are cut. Also the longest translation decoded (preset).",
+        })
         data.add_argument("--seed", type=int, default=0,
                           help="corpus, split and shuffling seed (0).")
         self._add_model_flags(parser.add_argument_group("model"))
@@ -161,32 +139,19 @@ class TranslationTask(Task):
             "--input-feeding", action="store_true", default=None,
             help="rnn only: feed the last attentional vector into the next step (Luong §3.3).",
         )
-        model.add_argument("--layers", type=positive_int, metavar="N",
-                           help="transformer only: encoder and decoder blocks, each (preset).")
-        model.add_argument("--model-dim", type=positive_int, metavar="N",
-                           help="transformer only: d_model (preset).")
-        model.add_argument("--heads", type=positive_int, metavar="N",
-                           help="transformer only: attention heads (preset).")
-        model.add_argument("--feed-forward-dim", type=positive_int, metavar="N",
-                           help="transformer only: feed-forward hidden size (preset).")
-        model.add_argument("--embedding-dim", type=positive_int, metavar="N",
-                           help="rnn only: word embedding size (preset).")
-        model.add_argument("--units", type=positive_int, metavar="N",
-                           help="rnn only: RNN state and attention size (preset).")
-        model.add_argument("--dropout", type=unit_interval, metavar="P",
-                           help="dropout rate (preset).")
+        command_line.add_model_size_flags(
+            model, layers_help="encoder and decoder blocks, each", recurrent={
+                "--embedding-dim": "rnn only: word embedding size (preset).",
+                "--units": "rnn only: RNN state and attention size (preset).",
+            },
+        )
 
     def fill_flags(self, parser, args, given):
-        if args.dataset == "builtin" and args.data is not None:
-            parser.error("--data is for --dataset spa-eng; the builtin corpus is generated.")
-        if args.dataset != "builtin" and args.num_pairs is not None:
-            parser.error("--num-pairs is for --dataset builtin.")
+        command_line.check_dataset_flags(parser, args, real_dataset="spa-eng", size_flag="--num-pairs")
         preset = PRESETS[args.dataset]
         model = args.model or preset["model"]
-        misplaced_flags(parser, given, model, {"rnn": RNN_ONLY, "transformer": TRANSFORMER_ONLY})
-        for name, value in preset.items():
-            if getattr(args, name, None) is None:
-                setattr(args, name, value)
+        command_line.misplaced_flags(parser, given, model, {"rnn": RNN_ONLY, "transformer": TRANSFORMER_ONLY})
+        command_line.fill_preset(args, preset)
         if model == "rnn":
             args.attention = args.attention or "bahdanau"
             args.cell = args.cell or "gru"
