@@ -15,6 +15,7 @@ import tensorflow as tf
 import train_classifier
 from attention_layers.text import WordTokenizer
 from attention_layers.training import classification_task
+from tests.helpers import run_in_process
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 # A small Transformer on a small generated corpus: seconds per epoch.
@@ -30,13 +31,7 @@ TINY_BIGRU = [
 
 def run(argv, capsys):
     """Runs the command in this process; returns `(exit code, stdout, stderr)`."""
-    try:
-        train_classifier.main([str(arg) for arg in argv])
-        code = 0
-    except SystemExit as exit:
-        code = exit.code
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+    return run_in_process(train_classifier, argv, capsys)
 
 
 @pytest.mark.slow

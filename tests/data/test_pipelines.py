@@ -9,7 +9,6 @@ import tensorflow as tf
 from attention_layers.data import (
     bucket_boundaries,
     generate_sentiment_corpus,
-    generate_translation_corpus,
     make_classification_dataset,
     make_classification_datasets,
     make_translation_dataset,
@@ -23,6 +22,7 @@ from attention_layers.text import (
     WordTokenizer,
     canonical_text,
 )
+from tests.helpers import generated_translation
 
 
 def decoded(tensor):
@@ -31,10 +31,7 @@ def decoded(tensor):
 
 @pytest.fixture(scope="module")
 def translation():
-    corpus = generate_translation_corpus(1000, seed=1)
-    spanish = WordTokenizer.build([source for source, _ in corpus.train])
-    english = WordTokenizer.build([target for _, target in corpus.train])
-    return corpus, spanish, english
+    return generated_translation(1000, seed=1)
 
 
 def test_batches_are_teacher_forcing_pairs_padded_with_zero(translation):

@@ -21,6 +21,7 @@ from attention_layers.export import export_classifier, export_translator
 from attention_layers.models import RNNTranslator, TransformerClassifier, TransformerTranslator
 from attention_layers.text import WordTokenizer
 from attention_layers.training import masked_loss
+from tests.helpers import word_tokenizers
 
 # Export is TensorFlow (SavedModels, tokenizers); the full-prefix reference decoder needs
 # its dynamic shapes too. On other backends these tests are not collected.
@@ -70,11 +71,16 @@ def corpus():
 
 
 @pytest.fixture(scope="session")
-def trained_transformer(corpus):
+def tokenizers(corpus):
+    """The source and target word tokenizers of `corpus`."""
+    return word_tokenizers(corpus)
+
+
+@pytest.fixture(scope="session")
+def trained_transformer(corpus, tokenizers):
     """A one-layer Transformer trained for 8 epochs on 2,400 generated pairs."""
     keras.utils.set_random_seed(0)
-    source_tokenizer = WordTokenizer.build([source for source, _ in corpus.train])
-    target_tokenizer = WordTokenizer.build([target for _, target in corpus.train])
+    source_tokenizer, target_tokenizer = tokenizers
     # Fixed shapes: the training step is traced once.
     source = _ids(source_tokenizer, [source for source, _ in corpus.train], TRAINING_LENGTH)
     target = _ids(target_tokenizer, [target for _, target in corpus.train], TRAINING_LENGTH + 1)
@@ -95,11 +101,10 @@ def trained_transformer(corpus):
 
 
 @pytest.fixture(scope="session")
-def rnn_translator(corpus):
+def rnn_translator(corpus, tokenizers):
     """An untrained GRU translator with Bahdanau attention (its outputs are arbitrary)."""
     keras.utils.set_random_seed(1)
-    source_tokenizer = WordTokenizer.build([source for source, _ in corpus.train])
-    target_tokenizer = WordTokenizer.build([target for _, target in corpus.train])
+    source_tokenizer, target_tokenizer = tokenizers
     model = RNNTranslator(
         source_tokenizer.vocabulary_size,
         target_tokenizer.vocabulary_size,

@@ -6,19 +6,16 @@ import pytest
 from attention_layers.data import (
     bucket_lengths,
     generate_sentiment_corpus,
-    generate_translation_corpus,
     make_classification_dataset,
     make_translation_dataset,
 )
 from attention_layers.text import WordTokenizer
+from tests.helpers import generated_translation
 
 
 @pytest.fixture(scope="module")
 def translation():
-    corpus = generate_translation_corpus(1500, seed=3)
-    spanish = WordTokenizer.build([source for source, _ in corpus.train])
-    english = WordTokenizer.build([target for _, target in corpus.train])
-    return corpus, spanish, english
+    return generated_translation(1500, seed=3)
 
 
 def shapes_of(dataset):

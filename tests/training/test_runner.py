@@ -17,6 +17,7 @@ import train_classifier
 import train_translator
 from attention_layers.training import classification_task, runner
 from attention_layers.training.translation_task import TranslationTask
+from tests.helpers import run_in_process as run
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 TINY_TRANSLATOR = [
@@ -29,17 +30,6 @@ TINY_CLASSIFIER = [
     "--feed-forward-dim", "16", "--batch-size", "64", "--epochs", "1",
     "--no-attention-plots", "--no-export",
 ]
-
-
-def run(command, argv, capsys):
-    """Runs `command.main(argv)` in this process; returns `(exit code, stdout, stderr)`."""
-    try:
-        command.main([str(arg) for arg in argv])
-        code = 0
-    except SystemExit as exit:
-        code = exit.code
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture(scope="module")

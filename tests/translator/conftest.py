@@ -7,10 +7,11 @@ import keras
 import numpy as np
 import pytest
 
-from attention_layers.data import generate_translation_corpus, make_translation_dataset
+from attention_layers.data import make_translation_dataset
 from attention_layers.models import RNNTranslator
 from attention_layers.text import WordTokenizer
 from attention_layers.training import masked_accuracy, masked_loss
+from tests.helpers import generated_translation
 
 MAX_LENGTH = 24  # the generated sentences have at most 17 words and marks, plus [START]/[END]
 
@@ -27,10 +28,7 @@ class Trained:
 @pytest.fixture(scope="session")
 def generated_corpus():
     """3,000 generated pairs (2,400 for training) and their word tokenizers."""
-    corpus = generate_translation_corpus(3000, seed=0)
-    source_tokenizer = WordTokenizer.build([source for source, _ in corpus.train])
-    target_tokenizer = WordTokenizer.build([target for _, target in corpus.train])
-    return corpus, source_tokenizer, target_tokenizer
+    return generated_translation(3000, seed=0)
 
 
 @pytest.fixture(scope="session")

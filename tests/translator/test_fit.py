@@ -51,6 +51,17 @@ def _model():
     return model
 
 
+class _ValidationLosses(keras.callbacks.Callback):
+    """Puts the given `val_loss` values in the logs, one per epoch, as validation would."""
+
+    def __init__(self, losses):
+        super().__init__()
+        self.losses = iter(losses)
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs["val_loss"] = next(self.losses)
+
+
 def _data():
     rng = np.random.default_rng(0)
     features = rng.normal(size=(32, 3)).astype("float32")
@@ -62,15 +73,9 @@ def test_checkpoint_restores_weights_and_optimizer_and_keeps_last_and_best(tmp_p
     model = _model()
     checkpoint = EpochCheckpoint(tmp_path / "checkpoints")
     # val_loss falls, then rises: epoch 2 stays the best.
-    losses = iter([3.0, 1.0, 2.0, 2.5])
-
-    class FakeValidation(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            logs["val_loss"] = next(losses)
-
+    validation = _ValidationLosses([3.0, 1.0, 2.0, 2.5])
     model.fit(
-        features, targets, batch_size=8, epochs=4, verbose=0,
-        callbacks=[FakeValidation(), checkpoint],
+        features, targets, batch_size=8, epochs=4, verbose=0, callbacks=[validation, checkpoint]
     )
     files = sorted(path.name for path in checkpoint.directory.iterdir())
     assert files == ["epoch_0002.weights.h5", "epoch_0004.weights.h5", "state.json"]
@@ -102,15 +107,9 @@ def test_early_stopping_goes_on_counting_after_a_restart(tmp_path):
     features, targets = _data()
     model = _model()
     checkpoint = EpochCheckpoint(tmp_path)
-    losses = iter([1.0, 0.5, 0.7])
-
-    class FakeValidation(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            logs["val_loss"] = next(losses)
-
+    validation = _ValidationLosses([1.0, 0.5, 0.7])
     model.fit(
-        features, targets, batch_size=8, epochs=3, verbose=0,
-        callbacks=[FakeValidation(), checkpoint],
+        features, targets, batch_size=8, epochs=3, verbose=0, callbacks=[validation, checkpoint]
     )
     best_model = _model()
     checkpoint._load(best_model, 2)
@@ -120,15 +119,9 @@ def test_early_stopping_goes_on_counting_after_a_restart(tmp_path):
     resumed = _model()
     initial_epoch = checkpoint.restore(resumed)
     stopping = ResumableEarlyStopping(checkpoint, patience=2, restore_best_weights=True)
-    later_losses = iter([0.9, 0.8])
-
-    class LaterValidation(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            logs["val_loss"] = next(later_losses)
-
     history = resumed.fit(
         features, targets, batch_size=8, epochs=10, initial_epoch=initial_epoch, verbose=0,
-        callbacks=[LaterValidation(), stopping, checkpoint],
+        callbacks=[_ValidationLosses([0.9, 0.8]), stopping, checkpoint],
     )
     # Epoch 3 was already one without improvement: epoch 4 is the second, so it stops.
     assert len(history.history["loss"]) == 1
