@@ -1,6 +1,7 @@
 """Helpers that tests in several folders share (fixtures stay in the conftest files)."""
 
 from attention_layers.data import generate_translation_corpus
+from attention_layers.models import RNNTranslator
 from attention_layers.text import WordTokenizer
 
 
@@ -16,6 +17,16 @@ def generated_translation(num_pairs, seed):
     """`(corpus, source_tokenizer, target_tokenizer)` of a generated Spanish-English corpus."""
     corpus = generate_translation_corpus(num_pairs, seed=seed)
     return (corpus, *word_tokenizers(corpus))
+
+
+def bahdanau_translator(source_tokenizer, target_tokenizer, **options):
+    """An `RNNTranslator` with Bahdanau attention over the two tokenizers' vocabularies."""
+    return RNNTranslator(
+        source_tokenizer.vocabulary_size,
+        target_tokenizer.vocabulary_size,
+        attention="bahdanau",
+        **options,
+    )
 
 
 def run_in_process(command, argv, capsys):

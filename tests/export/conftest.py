@@ -18,10 +18,10 @@ import pytest
 
 from attention_layers.data import generate_sentiment_corpus, generate_translation_corpus
 from attention_layers.export import export_classifier, export_translator
-from attention_layers.models import RNNTranslator, TransformerClassifier, TransformerTranslator
+from attention_layers.models import TransformerClassifier, TransformerTranslator
 from attention_layers.text import WordTokenizer
 from attention_layers.training import masked_loss
-from tests.helpers import word_tokenizers
+from tests.helpers import bahdanau_translator, word_tokenizers
 
 # Export is TensorFlow (SavedModels, tokenizers); the full-prefix reference decoder needs
 # its dynamic shapes too. On other backends these tests are not collected.
@@ -105,13 +105,7 @@ def rnn_translator(corpus, tokenizers):
     """An untrained GRU translator with Bahdanau attention (its outputs are arbitrary)."""
     keras.utils.set_random_seed(1)
     source_tokenizer, target_tokenizer = tokenizers
-    model = RNNTranslator(
-        source_tokenizer.vocabulary_size,
-        target_tokenizer.vocabulary_size,
-        embedding_dim=16,
-        units=24,
-        attention="bahdanau",
-    )
+    model = bahdanau_translator(source_tokenizer, target_tokenizer, embedding_dim=16, units=24)
     return Translator(model, source_tokenizer, target_tokenizer, corpus)
 
 

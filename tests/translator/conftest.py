@@ -8,10 +8,9 @@ import numpy as np
 import pytest
 
 from attention_layers.data import make_translation_dataset
-from attention_layers.models import RNNTranslator
 from attention_layers.text import WordTokenizer
 from attention_layers.training import masked_accuracy, masked_loss
-from tests.helpers import generated_translation
+from tests.helpers import bahdanau_translator, generated_translation
 
 MAX_LENGTH = 24  # the generated sentences have at most 17 words and marks, plus [START]/[END]
 
@@ -40,13 +39,8 @@ def trained_rnn(generated_corpus):
         corpus.train, source_tokenizer, target_tokenizer,
         batch_size=32, max_length=MAX_LENGTH, shuffle=True,
     )
-    model = RNNTranslator(
-        source_tokenizer.vocabulary_size,
-        target_tokenizer.vocabulary_size,
-        embedding_dim=32,
-        units=96,
-        attention="bahdanau",
-        dropout=0.0,
+    model = bahdanau_translator(
+        source_tokenizer, target_tokenizer, embedding_dim=32, units=96, dropout=0.0
     )
     model.compile(
         keras.optimizers.Adam(3e-3, clipnorm=1.0), masked_loss(), metrics=[masked_accuracy]
