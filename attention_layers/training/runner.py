@@ -235,7 +235,9 @@ def prepare_data(task, args, output):
             tokenizer.save(output / name)  # all or nothing, as every file below
         config = {**vars(args), "command": task.name}
         atomic_write_text(output / "config.json", json.dumps(config, indent=2))
-    print(f"{task.describe_data(args, corpus, tokenizers)} ({time.perf_counter() - start:.0f} s)")
+    skipped = corpus.skipped_summary()
+    print(f"{task.describe_data(args, corpus, tokenizers)}{'; ' + skipped if skipped else ''}"
+          f" ({time.perf_counter() - start:.0f} s)")
     return corpus, tokenizers
 
 
@@ -401,6 +403,8 @@ def print_summary(task, args, results, paths, output):
     """The closing lines: the figure, where everything is, what to run next."""
     lines = [f"\nDone: {task.headline(results)} (details in {paths['results']})",
              f"  model:       {paths['model']}"]
+    if results["skipped_overlong"]["summary"]:
+        lines.append(f"  data:        {results['skipped_overlong']['summary']}")
     if "export" in paths:
         lines.append(f"  export:      {paths['export']}")
     plots = sorted(output.rglob("attention/epoch_*"))
@@ -450,6 +454,7 @@ def run_command(task, argv=None):
         model, members, seconds, datasets = train(task, args, corpus, tokenizers, output, plan)
     results = task.evaluate(args, model, members, corpus, tokenizers, datasets)
     results["training_seconds"] = seconds
+    results["skipped_overlong"] = {**corpus.skipped_overlong, "summary": corpus.skipped_summary()}
     if not plan.is_chief:
         return results
     paths = save_run(task, args, model, tokenizers, results, output)

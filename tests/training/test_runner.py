@@ -248,3 +248,27 @@ def test_tensorboard_scalars_learning_rate_and_attention_images_share_the_steps(
     images = {tag: value for (folder, tag), value in steps.items() if folder == "attention"}
     assert set(images) == {f"attention/decoder_0/cross_attention/example_{i}" for i in (0, 1)}
     assert all(value == [0, 1] for value in images.values())
+
+
+def test_an_overlong_pair_is_skipped_and_reported(tmp_path, capsys):
+    """Issue 16 case 4 through the command: the data line, the summary and results.json
+    count the skipped pair, so a reader sees why the test split is one pair short."""
+    words = ["gato", "perro", "casa", "libro", "mesa", "agua"]
+    english = ["cat", "dog", "house", "book", "table", "water"]
+    pairs = [f"Veo el {es} {n}.\tI see the {en} {n}." for n in range(40)
+             for es, en in zip(words, english, strict=True)]
+    pairs.insert(100, "Hola " * 200 + ".\t" + "Hello " * 200 + ".")  # 1,000+ characters a side
+    data = tmp_path / "spa.txt"
+    data.write_text("\n".join(pairs) + "\n", encoding="utf-8")
+    argv = [
+        "--dataset", "spa-eng", "--data", data, "--layers", "1", "--model-dim", "8",
+        "--heads", "2", "--feed-forward-dim", "16", "--batch-size", "64", "--max-length", "12",
+        "--epochs", "1", "--no-attention-plots", "--no-export", "--output", tmp_path / "run",
+    ]
+    code, out, _ = run(train_translator, argv, capsys)
+    assert code == 0
+    data_line = next(line for line in out.splitlines() if line.startswith("Data:"))
+    assert "skipped 1 overlong example (" in data_line
+    assert "data:        skipped 1 overlong example" in out
+    skipped = json.loads((tmp_path / "run" / "results.json").read_text())["skipped_overlong"]
+    assert sum(count for split, count in skipped.items() if split != "summary") == 1
