@@ -103,11 +103,14 @@ def make_token_ids(tokenizer, texts, max_length):
     return ragged.to_tensor().numpy()
 
 
+def pooling_attention(model, ids):
+    """The pooling attention `(batch, T)` of the token ids `ids`."""
+    return keras.ops.convert_to_numpy(model.get_attention_weights(ids)["pooling"])[:, 0]
+
+
 def pooling_weights(model, ids):
     """`(probabilities (batch,), pooling attention (batch, T))` of the token ids `ids`."""
-    probabilities = keras.ops.convert_to_numpy(model(ids))[:, 0]
-    weights = keras.ops.convert_to_numpy(model.get_attention_weights(ids)["pooling"])[:, 0]
-    return probabilities, weights
+    return keras.ops.convert_to_numpy(model(ids))[:, 0], pooling_attention(model, ids)
 
 
 def most_attended(model, tokenizer, examples, max_length, top=TOP_WORDS):
@@ -151,7 +154,7 @@ def deciding_attention(model, tokenizer, examples, deciding, max_length, batch_s
     for start in range(0, len(examples), batch_size):
         chunk = examples[start : start + batch_size]
         ids = make_token_ids(tokenizer, [text for text, _ in chunk], max_length)
-        _, weights = pooling_weights(model, ids)
+        weights = pooling_attention(model, ids)
         for row, tokens, positions in zip(
             weights, ids, deciding[start : start + batch_size], strict=True
         ):

@@ -1,6 +1,7 @@
 """Test BLEU of a translator: greedy translations of a split, scored with sacrebleu."""
 
 import numpy as np
+import tensorflow as tf
 
 from attention_layers.decoding import greedy_decode
 from attention_layers.text.normalization import canonical_text
@@ -45,14 +46,12 @@ def evaluate_bleu(
         text.decode("utf-8")
         for text in canonical_text([reference for _, reference in pairs]).numpy()
     ]
-    lengths = source_tokenizer.tokenize(sources, max_length=max_length).row_lengths().numpy()
-    order = np.argsort(lengths, kind="stable")
+    all_ids = source_tokenizer.tokenize(clean_text(sources), max_length=max_length)  # ragged
+    order = np.argsort(all_ids.row_lengths().numpy(), kind="stable")
     hypotheses = [None] * len(sources)
     for start in range(0, len(sources), batch_size):
         indices = order[start : start + batch_size]
-        source_ids = source_tokenizer.tokenize(
-            clean_text([sources[i] for i in indices]), max_length=max_length
-        ).to_tensor()
+        source_ids = tf.gather(all_ids, indices).to_tensor()  # (batch, S)
         token_ids = greedy_decode(model, source_ids, max_length, return_attention=False)
         translations = target_tokenizer.detokenize(token_ids).numpy()
         for index, translation in zip(indices, translations, strict=True):
