@@ -99,6 +99,37 @@ class TimeBudget(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+class WeightAverages(keras.callbacks.Callback):
+    """Exponential moving averages of the weights (Polyak averaging), for several horizons.
+
+    Every `every` steps each average moves towards the current weights with momentum
+    `(1 - 1 / horizon) ** every`, so `horizon` is the average's time constant in steps.
+    Tracked in NumPy beside training (a copy of the weights every `every` steps); the
+    product's own averaging is `--weight-averaging` (Keras' optimizer EMA).
+    """
+
+    def __init__(self, horizons=(250, 500, 1000), every=10):
+        super().__init__()
+        self.horizons, self.every = horizons, every
+        self.averages = {}
+        self._step = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._step += 1
+        if self._step % self.every:
+            return
+        weights = self.model.get_weights()
+        for horizon in self.horizons:
+            average = self.averages.get(horizon)
+            if average is None:
+                self.averages[horizon] = [w.copy() for w in weights]
+                continue
+            momentum = (1 - 1 / horizon) ** self.every
+            for mean, value in zip(average, weights, strict=True):
+                mean *= momentum
+                mean += (1 - momentum) * value
+
+
 def token_statistics(dataset):
     """(batches, non-padding tokens, all token positions) of one epoch of `dataset`."""
     batches = tokens = positions = 0
@@ -110,18 +141,18 @@ def token_statistics(dataset):
     return batches, tokens, positions
 
 
-def train_for(model, dataset, seconds, clock):
+def train_for(model, dataset, seconds, clock, callbacks=()):
     """Trains until the budget is spent; returns the `TimeBudget` (steps, elapsed)."""
     budget = TimeBudget(seconds, clock)
     # Enough epochs that only the clock stops training.
-    model.fit(dataset, epochs=10_000, callbacks=[budget], verbose=2)
+    model.fit(dataset, epochs=10_000, callbacks=[budget, *callbacks], verbose=2)
     return budget
 
 
 # --- ours ---------------------------------------------------------------------------------
 
 
-def run_ours(corpus, seconds, clock):
+def run_ours(corpus, tests, seconds, clock, averages=False):
     preset = dict(PRESETS["spa-eng"])
     args = argparse.Namespace(
         **preset, distribution="none", replicas=None, precision="float32", jit_compile="off",
@@ -148,13 +179,50 @@ def run_ours(corpus, seconds, clock):
         f"{args.batch_size} bucketed by length; Adam, warm-up {args.warmup_steps} steps to "
         f"{args.learning_rate}, then 1/sqrt(step); {model.count_params():,} parameters"
     )
-    return evaluate(
-        "ours", config, model, train, seconds, clock,
-        lambda pairs: evaluate_bleu(
-            model, source_tokenizer, target_tokenizer, pairs, max_length=args.max_length
-        ),
-        corpus,
+    def bleu_fn(pairs, beam_width=1):
+        return evaluate_bleu(
+            model, source_tokenizer, target_tokenizer, pairs, max_length=args.max_length,
+            beam_width=beam_width,
+        )
+
+    averager = WeightAverages() if averages else None
+    result = evaluate(
+        "ours", config, model, train, seconds, clock, bleu_fn, tests,
+        callbacks=[averager] if averager else (),
     )
+    if averager:
+        validation = make_translation_dataset(
+            corpus.validation, source_tokenizer, target_tokenizer,
+            batch_size=args.batch_size, max_length=args.max_length,
+        )
+        result["averaged"] = evaluate_averages(model, averager, validation, bleu_fn, tests)
+    return result
+
+
+def evaluate_averages(model, averager, validation, bleu_fn, tests):
+    """Validation loss of the last weights and of each average; the average with the
+    lowest one (chosen on validation, never on test) is scored on the test splits,
+    greedy and with a beam of 4."""
+    losses = {"last": float(model.evaluate(validation, verbose=0)[0])}
+    last = model.get_weights()
+    for horizon, weights in averager.averages.items():
+        model.set_weights(weights)
+        losses[f"ema_{horizon}"] = float(model.evaluate(validation, verbose=0)[0])
+    chosen = min(losses, key=losses.get)
+    print("== ours, validation loss of the last weights and the averages: "
+          + ", ".join(f"{name} {loss:.4f}" for name, loss in losses.items())
+          + f"; chosen: {chosen}", flush=True)
+    model.set_weights(last if chosen == "last" else averager.averages[int(chosen[4:])])
+    scores = {}
+    for beam_width in (1, 4):
+        for split, pairs in tests.items():
+            start = time.perf_counter()
+            bleu, _, _ = bleu_fn(pairs, beam_width=beam_width)
+            scores[f"{split}_beam{beam_width}"] = round(bleu.score, 2)
+            print(f"== ours, {chosen} weights, {'greedy' if beam_width == 1 else 'beam 4'}, "
+                  f"{split} test split: BLEU {bleu.score:.2f} ({bleu}; "
+                  f"{time.perf_counter() - start:.0f} s)", flush=True)
+    return {"validation_losses": losses, "chosen": chosen, "test_bleu": scores}
 
 
 # --- the keras-io reference ---------------------------------------------------------------
@@ -301,7 +369,7 @@ def reference_translate(encoder, decoder, source_tokenizer, target_tokenizer, so
     return translations
 
 
-def run_reference(corpus, seconds, clock):
+def run_reference(corpus, tests, seconds, clock):
     source_tokenizer = WordTokenizer.build(
         [source for source, _ in corpus.train], max_vocabulary_size=REFERENCE["vocabulary_size"]
     )
@@ -334,20 +402,20 @@ def run_reference(corpus, seconds, clock):
         return corpus_bleu(hypotheses, references), hypotheses, references
 
     return evaluate(
-        "reference", config, model, train, seconds, clock, evaluate_reference, corpus
+        "reference", config, model, train, seconds, clock, evaluate_reference, tests
     )
 
 
 # --- both ---------------------------------------------------------------------------------
 
 
-def evaluate(name, config, model, train, seconds, clock, bleu_fn, corpus):
+def evaluate(name, config, model, train, seconds, clock, bleu_fn, tests, callbacks=()):
+    """Trains `model` for the budget, then scores greedy translations of each test split
+    (`tests`: `{split name: pairs}`, the first one the reported)."""
     print(f"\n== {name}: {config}", flush=True)
     batches, tokens, positions = token_statistics(train)
-    budget = train_for(model, train, seconds, clock)
+    budget = train_for(model, train, seconds, clock, callbacks)
     tokens_per_second = budget.steps * tokens / batches / budget.elapsed
-    start = time.perf_counter()
-    bleu, hypotheses, references = bleu_fn(corpus.test)
     result = {
         "name": name,
         "config": config,
@@ -357,26 +425,31 @@ def evaluate(name, config, model, train, seconds, clock, bleu_fn, corpus):
         "epochs": round(budget.steps / batches, 2),
         "tokens_per_second": round(tokens_per_second),
         "padding_fraction": round(1 - tokens / positions, 3),
-        "test_bleu": round(bleu.score, 2),
-        "bleu": str(bleu),
-        "samples": [
-            {"source": source, "reference": reference, "translation": hypothesis}
-            for (source, _), reference, hypothesis in list(
-                zip(corpus.test, references, hypotheses, strict=True)
-            )[:: max(1, len(hypotheses) // 5)][:5]
-        ],
     }
     print(
         f"== {name}: {result['steps']} steps ({result['epochs']} epochs) in "
         f"{result['train_seconds']} s ({result['train_cpu_seconds']} CPU s), "
         f"{result['tokens_per_second']:,} tokens/s (source + "
         f"target, padding excluded; {100 * result['padding_fraction']:.0f}% of positions "
-        f"were padding); test BLEU {bleu.score:.2f} ({bleu}; decoding took "
-        f"{time.perf_counter() - start:.0f} s)",
-        flush=True,
+        f"were padding)", flush=True,
     )
-    for sample in result["samples"]:
-        print(f"   {sample['source']}  ->  {sample['translation']}  (ref: {sample['reference']})")
+    for split, pairs in tests.items():
+        start = time.perf_counter()
+        bleu, hypotheses, references = bleu_fn(pairs)
+        result.setdefault("test_bleu_by_split", {})[split] = round(bleu.score, 2)
+        print(f"== {name}: {split} test split ({len(pairs)} pairs): BLEU {bleu.score:.2f} "
+              f"({bleu}; decoding took {time.perf_counter() - start:.0f} s)", flush=True)
+        if "test_bleu" in result:
+            continue
+        result.update(test_bleu=round(bleu.score, 2), bleu=str(bleu), samples=[
+            {"source": source, "reference": reference, "translation": hypothesis}
+            for (source, _), reference, hypothesis in list(
+                zip(pairs, references, hypotheses, strict=True)
+            )[:: max(1, len(hypotheses) // 5)][:5]
+        ])
+        for sample in result["samples"]:
+            print(f"   {sample['source']}  ->  {sample['translation']}  "
+                  f"(ref: {sample['reference']})")
     return result
 
 
@@ -398,6 +471,13 @@ def main():
     parser.add_argument("--test-pairs", type=int, metavar="N",
                         help="score a random N of the test pairs, the same for both models "
                         "(quicker; default all)")
+    parser.add_argument(
+        "--averages", action="store_true",
+        help="ours: also track moving averages of the weights (time constants 250, 500 "
+        "and 1000 steps), pick the one with the lowest validation loss and score it "
+        "greedy and with a beam of 4 (an exploration of what --weight-averaging and "
+        "--beam-width give)",
+    )
     parser.add_argument("--train-pairs", type=int, metavar="N",
                         help="train on a random N training pairs (a smoke test; default all)")
     args = parser.parse_args()
@@ -407,6 +487,8 @@ def main():
 
     keras.utils.set_random_seed(0)
     corpus = load_spa_eng(data, seed=0)
+    # The older random split has the same train and validation pairs, a larger test.
+    random_test = load_spa_eng(data, seed=0, split="random").test
     if args.train_pairs or args.test_pairs:
         rng = np.random.default_rng(0)
         train = corpus.train
@@ -415,10 +497,14 @@ def main():
         test = corpus.test
         if args.test_pairs:
             test = [test[i] for i in sorted(rng.permutation(len(test))[: args.test_pairs])]
+            random_test = [random_test[i] for i in
+                           sorted(rng.permutation(len(random_test))[: args.test_pairs])]
         corpus = dataclasses.replace(corpus, train=train, test=test)
+    tests = {"deduplicated": corpus.test, "random": random_test}
     print(
         f"spa.txt: {len(corpus.train)} / {len(corpus.validation)} / {len(corpus.test)} "
-        f"train / validation / test pairs (seed 0); budget {args.minutes} min ({args.clock} "
+        f"train / validation / test pairs (seed 0, de-duplicated test split; the random "
+        f"split's test has {len(random_test)}); budget {args.minutes} min ({args.clock} "
         "clock) per model; "
         f"{describe_device()}; {os.cpu_count()} CPUs, load average "
         f"{', '.join(f'{load:.1f}' for load in os.getloadavg())}",
@@ -426,20 +512,34 @@ def main():
     )
     results = {}
     if args.models in ("both", "ours"):
-        results["ours"] = run_ours(corpus, 60 * args.minutes, args.clock)
+        results["ours"] = run_ours(
+            corpus, tests, 60 * args.minutes, args.clock, averages=args.averages
+        )
     if args.models in ("both", "reference"):
         keras.utils.set_random_seed(0)
-        results["reference"] = run_reference(corpus, 60 * args.minutes, args.clock)
+        results["reference"] = run_reference(corpus, tests, 60 * args.minutes, args.clock)
     print()
     for name, result in results.items():
+        by_split = ", ".join(f"{split} {bleu:.2f}"
+                             for split, bleu in result["test_bleu_by_split"].items())
         print(
-            f"{name:>9}: test BLEU {result['test_bleu']:6.2f}, {result['tokens_per_second']:>7,} "
+            f"{name:>9}: test BLEU {by_split}; {result['tokens_per_second']:>7,} "
             f"tokens/s, {result['epochs']} epochs in {result['train_seconds']} s "
             f"({result['train_cpu_seconds']} CPU s)"
         )
     if len(results) == 2:
-        ratio = results["ours"]["test_bleu"] / max(results["reference"]["test_bleu"], 1e-9)
-        print(f"BLEU ratio ours / reference: {ratio:.2f}")
+        for split in tests:
+            ratio = (results["ours"]["test_bleu_by_split"][split]
+                     / max(results["reference"]["test_bleu_by_split"][split], 1e-9))
+            print(f"BLEU ratio ours / reference, {split} test split: {ratio:.2f}")
+        averaged = results["ours"].get("averaged")
+        if averaged:
+            for split in tests:
+                for beam in (1, 4):
+                    ratio = (averaged["test_bleu"][f"{split}_beam{beam}"]
+                             / max(results["reference"]["test_bleu_by_split"][split], 1e-9))
+                    print(f"BLEU ratio ours ({averaged['chosen']} weights, beam {beam}) / "
+                          f"reference (greedy), {split} test split: {ratio:.2f}")
     print(f"load average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
     if args.json:
         pathlib.Path(args.json).write_text(json.dumps(results, indent=2))
