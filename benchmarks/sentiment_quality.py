@@ -193,6 +193,7 @@ def run_ours(model_name, data, output, seed, extra_flags=()):
         "member_dev_accuracy": results.get("member_validation_accuracy"),
         "training_seconds": results["training_seconds"],
         "parameters": keras.saving.load_model(run / "classifier.keras").count_params(),
+        "model_megabytes": round((run / "classifier.keras").stat().st_size / 1e6, 1),
         "epochs": members[0],
         "members": len(members),
         "member_epochs": members,
@@ -257,15 +258,19 @@ def main():
             f"{row['training_seconds'] / 60:.1f} min | {row['cpu_seconds'] / 60:.1f} min | "
             f"{row['load_average']:.1f} |"
         )
-    print("\n| model | runs | SST-2 dev accuracy, mean (min - max) | training time, mean (wall) "
-          "| CPU time, mean |")
-    print("|---|---:|---:|---:|---:|")
+    print("\n| model | runs | SST-2 dev accuracy, mean ± std (min - max) | model file "
+          "| training time, mean (wall) | CPU time, mean |")
+    print("|---|---:|---:|---:|---:|---:|")
     for name in args.models:
         rows = [row for row in runs if row["model"] == name]
         accuracy = [row["dev_accuracy"] for row in rows]
+        spread = np.std(accuracy, ddof=1) if len(rows) > 1 else float("nan")  # sample std
+        size = rows[0].get("model_megabytes")
         print(
-            f"| {name} | {len(rows)} | **{np.mean(accuracy):.4f}** ({min(accuracy):.4f} - "
-            f"{max(accuracy):.4f}) | {np.mean([row['training_seconds'] for row in rows]) / 60:.1f} min "
+            f"| {name} | {len(rows)} | **{np.mean(accuracy):.4f}** ± {spread:.4f} "
+            f"({min(accuracy):.4f} - {max(accuracy):.4f}) | "
+            f"{f'{size} MB' if size is not None else '-'} | "
+            f"{np.mean([row['training_seconds'] for row in rows]) / 60:.1f} min "
             f"| {np.mean([row['cpu_seconds'] for row in rows]) / 60:.1f} min |"
         )
     (output / "sentiment_quality.json").write_text(json.dumps(runs, indent=2))

@@ -78,7 +78,7 @@ RUN_DEFINING = (
     "dataset", "data", "num_examples", "model", "vocabulary_size", "min_count", "layers",
     "model_dim", "heads", "feed_forward_dim", "embedding_dim", "units", "attention_units",
     "dropout", "batch_size", "max_length", "learning_rate", "warmup_steps", "precision",
-    "seed", "bigram_buckets", "ensemble",
+    "seed", "bigram_buckets", "ensemble", "weight_averaging",
 )
 BIGRU_ONLY = ("embedding_dim", "units", "attention_units")
 TRANSFORMER_ONLY = ("layers", "model_dim", "heads", "feed_forward_dim", "warmup_steps")

@@ -116,6 +116,19 @@ def add_training_flags(parser, *, recurrent_model, example):
         help="stop after N epochs without a lower validation loss and keep the best "
         "epoch's weights; 0 disables early stopping (preset).",
     )
+    training.add_argument(
+        "--weight-averaging", type=int, metavar="STEPS",
+        help="keep an exponential moving average of the weights with a time constant of "
+        "STEPS steps (Polyak averaging, momentum 1 - 1/STEPS) and validate, checkpoint and "
+        "save the average; 0 turns it off (preset).",
+    )
+    training.add_argument(
+        "--max-minutes", type=positive_float, metavar="N",
+        help="stop at the first step after N minutes of training (wall clock, counted "
+        "across --resume; with --ensemble M, N/M per member), keep the best epoch's "
+        "weights (the cut epoch is validated too), then evaluate, save and export as "
+        "usual. Default: no limit.",
+    )
     return training
 
 
@@ -148,8 +161,10 @@ def restore_resumed_flags(parser, args, run_defining, *, command, folder=None):
 
     Every flag in `run_defining` takes its saved value; one given with another value ends
     the command (`parser.error`, exit code 2), and so does a folder that another command
-    (`config.json`'s `"command"` is not `command`) or no run wrote. `--epochs` and
-    `--patience` may change. The run is read from `folder` (default: `--output`).
+    (`config.json`'s `"command"` is not `command`) or no run wrote. `--epochs`,
+    `--patience`, `--max-minutes` and `--beam-width` may change (when not given, the saved
+    ones apply).
+    The run is read from `folder` (default: `--output`).
     """
     saved_path = pathlib.Path(folder or args.output) / "config.json"
     if not saved_path.is_file():
@@ -162,6 +177,7 @@ def restore_resumed_flags(parser, args, run_defining, *, command, folder=None):
         parser.error(f"--resume: {saved_path} is not a run's config.json.")
     if "mixed_precision" in saved and "precision" not in saved:  # written before --precision
         saved["precision"] = "mixed_float16" if saved["mixed_precision"] else "float32"
+    saved.setdefault("weight_averaging", 0)  # written before --weight-averaging
     for name in run_defining:
         value = getattr(args, name)
         default = parser.get_default(name)
@@ -183,5 +199,8 @@ def restore_resumed_flags(parser, args, run_defining, *, command, folder=None):
                      f"complete {command} run.")
     args.epochs = args.epochs or saved["epochs"]
     args.patience = saved["patience"] if args.patience is None else args.patience
+    for name in ("max_minutes", "beam_width"):  # may change; the saved one when not given
+        if getattr(args, name, None) is None:
+            setattr(args, name, saved.get(name))
     args.run_id = saved.get("run_id")
     return args

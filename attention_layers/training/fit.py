@@ -24,6 +24,7 @@ import json
 import os
 import pathlib
 import re
+import time
 
 import keras
 import numpy as np
@@ -153,8 +154,9 @@ class EpochCheckpoint(keras.callbacks.Callback):
 
     - `epoch_NNNN.weights.h5`: model weights and optimizer variables (its step count,
       moments, loss scale), `NNNN` = epochs completed;
-    - `state.json`: `{"epoch", "best_epoch", "best", "finished"}`, and `"run_id"` when
-      one is given.
+    - `state.json`: `{"epoch", "best_epoch", "best", "finished", "training_seconds"}`
+      (wall-clock seconds of `fit` up to this checkpoint, over every resumed run), and
+      `"run_id"` when one is given.
 
     `restore(model)` loads the last checkpoint and returns the epoch to pass to
     `fit(initial_epoch=...)`, so training continues with the next epoch, with the
@@ -181,6 +183,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
         self.monitor = monitor
         self.min_delta = abs(min_delta)
         self.run_id = run_id
+        self._started = None
 
     # The state on disk.
 
@@ -265,7 +268,15 @@ class EpochCheckpoint(keras.callbacks.Callback):
         self._load(model, state["epoch"])
         return model.get_weights()
 
+    @property
+    def training_seconds(self):
+        """Seconds of training that the saved checkpoints hold (0 without any)."""
+        return (self.state or {}).get("training_seconds", 0.0)
+
     # Saving.
+
+    def on_train_begin(self, logs=None):
+        self._started = time.perf_counter() - self.training_seconds
 
     def on_epoch_end(self, epoch, logs=None):
         epoch += 1  # completed epochs
@@ -278,7 +289,13 @@ class EpochCheckpoint(keras.callbacks.Callback):
         write_atomically(
             self.path(epoch), lambda path: self.model.save_weights(path, overwrite=True)
         )
-        state = {"epoch": epoch, "best_epoch": best_epoch, "best": best, "finished": False}
+        state = {
+            "epoch": epoch, "best_epoch": best_epoch, "best": best, "finished": False,
+            "training_seconds": round(
+                previous.get("training_seconds", 0.0) if self._started is None
+                else time.perf_counter() - self._started, 3
+            ),
+        }
         self._write_state(state if self.run_id is None else {**state, "run_id": self.run_id})
         keep = {self.path(epoch).name, self.path(best_epoch).name if best_epoch else None}
         for path in self.directory.iterdir():
@@ -293,6 +310,80 @@ class EpochCheckpoint(keras.callbacks.Callback):
 
     def _write_state(self, state):
         write_atomically(self.state_path, lambda path: path.write_text(json.dumps(state)))
+
+
+class AveragedWeights(keras.callbacks.SwapEMAWeights):
+    """Validates, checkpoints and keeps the optimizer's moving average of the weights.
+
+    With `use_ema=True` the optimizer keeps an exponential moving average of the weights
+    (Polyak & Juditsky 1992; "checkpoint averaging" without the checkpoints). This callback
+    is Keras' `SwapEMAWeights(swap_on_epoch=True)`: at the end of every epoch the average
+    goes into the model (and the raw weights into the average's slots), so validation,
+    the `EpochCheckpoint`, early stopping's best weights and the saved model all see the
+    average; the next epoch swaps back and trains the raw weights. It must come before
+    those callbacks. A checkpoint therefore holds the swapped pair, and a resumed run
+    swaps back before its first epoch, so that it continues training the raw weights.
+
+    Args:
+        checkpoint: the run's `EpochCheckpoint` (does a resumed run start from one?).
+    """
+
+    def __init__(self, checkpoint):
+        super().__init__(swap_on_epoch=True)
+        self.checkpoint = checkpoint
+
+    def on_train_begin(self, logs=None):
+        # Every checkpoint was written after the end-of-epoch swap.
+        self._ema_weights_in_model = bool(self.checkpoint.state)
+
+
+class TrainingTimeLimit(keras.callbacks.Callback):
+    """Stops `fit` at the first step boundary after `seconds` of wall-clock training, and
+    keeps the best epoch's weights.
+
+    Keras then ends the cut epoch as usual (validation, `on_epoch_end`), so the
+    `EpochCheckpoint` records it and marks the run finished; at the end of training the
+    weights of the best epoch by the checkpoint's `monitor` (the cut one included) are
+    loaded, with or without early stopping. The time already spent by the checkpoint's
+    earlier runs counts, so a resumed run gets only what is left.
+
+    Args:
+        seconds: the budget, wall clock.
+        checkpoint: the run's `EpochCheckpoint` (for the time spent and the best weights).
+        clock: the function that reads the time in seconds (default `time.perf_counter`).
+
+    Attributes:
+        stopped: whether the limit ended training.
+
+    Example:
+
+    >>> checkpoint = EpochCheckpoint("runs/demo/checkpoints")
+    >>> limit = TrainingTimeLimit(20 * 60, checkpoint)
+    >>> model.fit(train, validation_data=validation, epochs=30, callbacks=[checkpoint, limit])
+    """
+
+    def __init__(self, seconds, checkpoint, clock=time.perf_counter):
+        super().__init__()
+        if not seconds > 0:
+            raise ValueError(f"`seconds` must be positive; received {seconds}.")
+        self.seconds = seconds
+        self.checkpoint = checkpoint
+        self.clock = clock
+        self.stopped = False
+
+    def on_train_begin(self, logs=None):
+        self._deadline = self.clock() + self.seconds - self.checkpoint.training_seconds
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.clock() >= self._deadline:
+            self.model.stop_training = True
+            self.stopped = True
+
+    def on_train_end(self, logs=None):
+        if self.stopped:
+            best = self.checkpoint.best_weights(self.model)
+            if best is not None:
+                self.model.set_weights(best)
 
 
 class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
@@ -330,11 +421,17 @@ class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
 # --- logs ---------------------------------------------------------------------------------
 
 
-def make_callbacks(output_dir, checkpoint, *, patience=3, tensorboard=True, resume=False):
+def make_callbacks(
+    output_dir, checkpoint, *, patience=3, tensorboard=True, resume=False, max_seconds=None,
+    averaged_weights=False,
+):
     """The callbacks of a training run that writes under `output_dir`.
 
-    In order: early stopping on the checkpoint's `monitor` with the best epoch's weights
-    restored at the end (`ResumableEarlyStopping`), the per-epoch `checkpoint`, a CSV log
+    In order: the moving average of the weights swapped in at each epoch's end
+    (`AveragedWeights`, when `averaged_weights`), early stopping on the checkpoint's
+    `monitor` with the best epoch's weights
+    restored at the end (`ResumableEarlyStopping`), the per-epoch `checkpoint`, the time
+    limit (`TrainingTimeLimit`, when `max_seconds` is given), a CSV log
     (`training_log.csv`, appended to when resuming) and TensorBoard logs (`logs/`).
 
     Args:
@@ -343,18 +440,23 @@ def make_callbacks(output_dir, checkpoint, *, patience=3, tensorboard=True, resu
         patience: epochs without improvement before stopping; `None` disables stopping.
         tensorboard: whether to write TensorBoard logs.
         resume: whether this run continues an earlier one (the CSV log is kept).
+        max_seconds: stop training after this many seconds (`None`: no limit).
+        averaged_weights: whether the optimizer keeps a moving average of the weights
+            (`use_ema=True`) that validation, checkpoints and the result should use.
 
     Returns:
         A list of callbacks for `model.fit`.
     """
     output_dir = pathlib.Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    callbacks = []
+    callbacks = [AveragedWeights(checkpoint)] if averaged_weights else []
     if patience is not None:
         callbacks.append(
             ResumableEarlyStopping(checkpoint, patience=patience, restore_best_weights=True, verbose=1)
         )
     callbacks.append(checkpoint)
+    if max_seconds is not None:
+        callbacks.append(TrainingTimeLimit(max_seconds, checkpoint))
     callbacks.append(keras.callbacks.CSVLogger(str(output_dir / "training_log.csv"), append=resume))
     if tensorboard:
         # Epoch curves and the learning rate, at steps 0, 1, ... (the epoch, from 0).

@@ -45,6 +45,7 @@ from attention_layers.training.command_line import (
 from attention_layers.training.console import known_steps, progress_verbosity
 from attention_layers.training.fit import (
     EpochCheckpoint,
+    TrainingTimeLimit,
     TransformerSchedule,
     command_line_errors,
     describe_device,
@@ -186,6 +187,10 @@ def resolve_flags(task, parser, args, folder):
     given = {name for name, value in vars(args).items() if value is not None}
     if args.patience is not None and args.patience < 0:
         parser.error(f"--patience must be 0 or more; received {args.patience}.")
+    if args.weight_averaging is not None and args.weight_averaging < 0:
+        parser.error(
+            f"--weight-averaging must be 0 or more; received {args.weight_averaging}."
+        )
     if args.resume:
         args = restore_resumed_flags(
             parser, args, task.run_defining, command=task.name, folder=folder
@@ -247,18 +252,29 @@ def prepare_data(task, args, output):
 def make_plan(parser, args):
     """The run's `ScalePlan` (`configure_scale`), set up before any tensor exists."""
     with command_line_errors(parser, ValueError):
-        return configure_scale(args)
+        plan = configure_scale(args)
+    if getattr(args, "max_minutes", None) and plan.num_workers > 1:
+        # Each worker's clock would stop it at its own step, and the others would wait
+        # for it in the next all-reduce.
+        parser.error("--max-minutes does not work with several workers (their clocks "
+                     "could stop them at different steps); limit the run with --epochs.")
+    return plan
 
 
 def make_optimizer(args):
-    """Adam: with Vaswani's warm-up schedule for a Transformer, clipped for an RNN."""
+    """Adam: with Vaswani's warm-up schedule for a Transformer, clipped for an RNN; with a
+    moving average of the weights when `--weight-averaging STEPS` is above 0."""
+    steps = getattr(args, "weight_averaging", None) or 0
+    averaging = {"use_ema": True, "ema_momentum": 1 - 1 / steps} if steps else {}
     if args.model == "transformer":
         # The schedule scaled so that its peak is --learning-rate.
         scale = args.learning_rate * (args.model_dim * args.warmup_steps) ** 0.5
         schedule = TransformerSchedule(args.model_dim, args.warmup_steps, scale)
-        return keras.optimizers.Adam(schedule, beta_1=0.9, beta_2=0.98, epsilon=1e-9)
+        return keras.optimizers.Adam(
+            schedule, beta_1=0.9, beta_2=0.98, epsilon=1e-9, **averaging
+        )
     # Clipping keeps the recurrent gradients from exploding on long sentences.
-    return keras.optimizers.Adam(args.learning_rate, clipnorm=1.0)
+    return keras.optimizers.Adam(args.learning_rate, clipnorm=1.0, **averaging)
 
 
 def build_model(task, args, tokenizers, plan):
@@ -283,8 +299,9 @@ def restore_or_clear(checkpoint, model, resume):
     return initial_epoch, checkpoint.state or {}
 
 
-def train_member(task, args, corpus, tokenizers, run, seed, plan):
-    """Trains (or resumes, or reloads when finished) one model in folder `run`.
+def train_member(task, args, corpus, tokenizers, run, seed, plan, max_seconds=None):
+    """Trains (or resumes, or reloads when finished) one model in folder `run`, for at
+    most `max_seconds` of training when given (`--max-minutes`).
 
     Returns:
         `(model, training_seconds, datasets)`: the model with its best epoch's weights and
@@ -304,7 +321,8 @@ def train_member(task, args, corpus, tokenizers, run, seed, plan):
         initial_epoch, state = restore_or_clear(checkpoint, model, args.resume)
     callbacks = make_callbacks(
         run, checkpoint, patience=args.patience or None, resume=args.resume,
-        tensorboard=plan.is_chief,
+        tensorboard=plan.is_chief, max_seconds=max_seconds,
+        averaged_weights=bool(getattr(args, "weight_averaging", None)),
     )
     if plan.is_chief and not args.no_attention_plots:
         callbacks.append(task.attention_callback(args, corpus, datasets, tokenizers, run))
@@ -321,6 +339,12 @@ def train_member(task, args, corpus, tokenizers, run, seed, plan):
         verbose=progress_verbosity(),
     )
     seconds = time.perf_counter() - start
+    limit = next((c for c in callbacks if isinstance(c, TrainingTimeLimit)), None)
+    if limit is not None and limit.stopped:
+        best = checkpoint.state["best_epoch"]
+        print(f"Stopped by --max-minutes after {checkpoint.training_seconds / 60:.1f} min of "
+              f"training, in epoch {checkpoint.state['epoch']}; keeping epoch {best}'s weights "
+              "(lowest validation loss)")
     print(f"Training took {seconds:.0f} s")
     return model, seconds, datasets
 
@@ -332,6 +356,9 @@ def train(task, args, corpus, tokenizers, output, plan):
         `(model, members, training_seconds, datasets)`.
     """
     count = getattr(args, "ensemble", None) or 1
+    max_seconds = None
+    if getattr(args, "max_minutes", None):
+        max_seconds = 60 * args.max_minutes / count  # each member an equal share
     members, seconds = [], 0.0
     for index in range(count):
         # One member: the run's own folder; several: one folder each.
@@ -339,7 +366,7 @@ def train(task, args, corpus, tokenizers, output, plan):
         if count > 1:
             print(f"\n--- Member {index + 1} of {count} (seed {args.seed + index}) ---")
         model, member_seconds, datasets = train_member(
-            task, args, corpus, tokenizers, run, args.seed + index, plan
+            task, args, corpus, tokenizers, run, args.seed + index, plan, max_seconds
         )
         members.append(model)
         seconds += member_seconds
