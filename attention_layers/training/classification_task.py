@@ -362,6 +362,11 @@ class ClassificationTask(Task):
             log_dir=run / "logs" / "attention", attention_fn=pooling_only,
         )
 
+    def final_model(self, models):
+        # classifier.keras is for inference and serving (training state is in checkpoints/):
+        # without Adam's two moments per weight it is a third of the size.
+        return weights_only(models[0]) if len(models) == 1 else self.combine(models)
+
     def combine(self, models):
         # Copies without the optimizers: a member's Adam moments would triple the file. The
         # ensemble is not compiled either, so that its file holds no optimizer at all.

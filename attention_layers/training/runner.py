@@ -141,6 +141,11 @@ class Task:
         """The one model that stands for several trained members (`--ensemble`)."""
         raise NotImplementedError(f"{self.name} has no ensembles")
 
+    def final_model(self, models):
+        """The model that is evaluated, saved and exported: the one trained, or the
+        `combine`d members."""
+        return models[0] if len(models) == 1 else self.combine(models)
+
     def evaluate(self, args, model, members, corpus, tokenizers, datasets):
         """Prints and returns the figures (a JSON-able dict) of the trained `model`."""
         raise NotImplementedError
@@ -370,7 +375,7 @@ def train(task, args, corpus, tokenizers, output, plan):
         )
         members.append(model)
         seconds += member_seconds
-    model = members[0] if count == 1 else task.combine(members)
+    model = task.final_model(members)
     return model, members, seconds, datasets
 
 

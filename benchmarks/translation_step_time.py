@@ -1,0 +1,92 @@
+"""Step time of the spa-eng preset's Transformer on this machine: XLA or not, and batch size.
+
+For each configuration (`jit:batch`, e.g. `off:128`) the preset's model is built afresh in
+this process and trained on the first `--steps` batches of the same shuffled spa-eng
+training pipeline; the first half of the steps (tracing, XLA compilation of each bucket
+length) is left out and the median step time of the second half is printed, with pairs per
+second and the ratio to the first configuration. Batches are bucketed by length, so step
+times vary with the bucket; medians over several runs (`--repeats`) say how much.
+
+    python benchmarks/translation_step_time.py --configs off:128 on:128 off:256
+"""
+
+import argparse
+import os
+import pathlib
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+from attention_layers.data import load_spa_eng, make_translation_dataset  # noqa: E402
+from attention_layers.text import WordTokenizer  # noqa: E402
+from attention_layers.training import describe_device  # noqa: E402
+from attention_layers.training.runner import build_model  # noqa: E402
+from attention_layers.training.scale import configure_scale  # noqa: E402
+from attention_layers.training.translation_task import PRESETS, TranslationTask  # noqa: E402
+
+
+class StepTimes(keras.callbacks.Callback):
+    def on_train_begin(self, logs=None):
+        self.times = [time.perf_counter()]
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.times.append(time.perf_counter())
+
+
+def step_time(corpus, tokenizers, jit, batch_size, steps):
+    """Median seconds per step over the second half of `steps` training steps."""
+    keras.utils.set_random_seed(0)
+    preset = dict(PRESETS["spa-eng"], batch_size=batch_size)
+    args = argparse.Namespace(
+        **preset, distribution="none", replicas=None, precision="float32",
+        jit_compile="on" if jit else "off", steps_per_execution=1,
+    )
+    train = make_translation_dataset(
+        corpus.train, *tokenizers, batch_size=batch_size, max_length=args.max_length,
+        shuffle=True, seed=0,
+    )
+    model = build_model(TranslationTask(), args, tokenizers, configure_scale(args))
+    times = StepTimes()
+    model.fit(train.take(steps), epochs=1, callbacks=[times], verbose=0)
+    return float(np.median(np.diff(times.times)[steps // 2:]))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--configs", nargs="+", default=["off:128", "on:128", "off:256"],
+                        help="jit:batch pairs, jit 'on' or 'off' (default: off:128 on:128 "
+                        "off:256; the first is the reference of the ratios)")
+    parser.add_argument("--steps", type=int, default=80, help="steps per run (80)")
+    parser.add_argument("--repeats", type=int, default=1, help="runs per configuration (1)")
+    parser.add_argument("--data", default=None, help="spa.txt (default: $ATTENTION_DATA_DIR)")
+    args = parser.parse_args()
+    data = args.data or os.path.join(os.environ.get("ATTENTION_DATA_DIR", ""), "spa.txt")
+    corpus = load_spa_eng(data, seed=0)
+    tokenizers = tuple(
+        WordTokenizer.build([pair[side] for pair in corpus.train],
+                            max_vocabulary_size=PRESETS["spa-eng"]["vocabulary_size"])
+        for side in (0, 1)
+    )
+    print(f"{describe_device()}; load average "
+          f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    reference = None
+    for config in args.configs:
+        jit, batch = config.split(":")
+        runs = [step_time(corpus, tokenizers, jit == "on", int(batch), args.steps)
+                for _ in range(args.repeats)]
+        median = float(np.median(runs))
+        rate = int(batch) / median
+        reference = reference or rate
+        print(f"jit {jit:>3}, batch {batch:>4}: {1000 * median:6.0f} ms/step (runs: "
+              f"{', '.join(f'{1000 * r:.0f}' for r in runs)}), {rate:5.0f} pairs/s, "
+              f"{rate / reference:.2f}x the first", flush=True)
+    print(f"load average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
+
+
+if __name__ == "__main__":
+    main()
