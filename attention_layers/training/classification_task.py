@@ -26,7 +26,7 @@ from attention_layers.models.classifier import (
 )
 from attention_layers.text import WordTokenizer
 from attention_layers.training import command_line
-from attention_layers.training.fit import UsageError
+from attention_layers.training.fit import UsageError, non_negative_int
 from attention_layers.training.runner import Task
 from attention_layers.training.translation_task import token_strings
 
@@ -85,16 +85,6 @@ TRANSFORMER_ONLY = ("layers", "model_dim", "heads", "feed_forward_dim", "warmup_
 SAMPLES = 5
 TOP_WORDS = 3
 
-
-def non_negative_int(text):
-    """`argparse` type: an int >= 0."""
-    value = int(text)
-    if value < 0:
-        raise ValueError(text)
-    return value
-
-
-non_negative_int.__name__ = "int >= 0"
 
 
 def make_token_ids(tokenizer, texts, max_length):

@@ -8,7 +8,12 @@ that defines its model and data, and refuses one given with another value.
 import json
 import pathlib
 
-from attention_layers.training.fit import positive_float, positive_int, unit_interval
+from attention_layers.training.fit import (
+    non_negative_int,
+    positive_float,
+    positive_int,
+    unit_interval,
+)
 
 
 def add_count_flags(group, helps, metavar="N"):
@@ -117,7 +122,7 @@ def add_training_flags(parser, *, recurrent_model, example):
         "epoch's weights; 0 disables early stopping (preset).",
     )
     training.add_argument(
-        "--weight-averaging", type=int, metavar="STEPS",
+        "--weight-averaging", type=non_negative_int, metavar="STEPS",
         help="keep an exponential moving average of the weights with a time constant of "
         "STEPS steps (Polyak averaging, momentum 1 - 1/STEPS) and validate, checkpoint and "
         "save the average; 0 turns it off (preset).",

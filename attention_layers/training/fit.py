@@ -516,6 +516,14 @@ def positive_int(text):
     return value
 
 
+def non_negative_int(text):
+    """`argparse` type: an int >= 0."""
+    value = int(text)
+    if value < 0:
+        raise ValueError(text)
+    return value
+
+
 def positive_float(text):
     """`argparse` type: a float > 0."""
     value = float(text)
@@ -534,5 +542,6 @@ def unit_interval(text):
 
 # argparse prints "invalid <name> value" using the function's name.
 positive_int.__name__ = "positive int"
+non_negative_int.__name__ = "int >= 0"
 positive_float.__name__ = "positive float"
 unit_interval.__name__ = "fraction in [0, 1)"

@@ -192,10 +192,6 @@ def resolve_flags(task, parser, args, folder):
     given = {name for name, value in vars(args).items() if value is not None}
     if args.patience is not None and args.patience < 0:
         parser.error(f"--patience must be 0 or more; received {args.patience}.")
-    if args.weight_averaging is not None and args.weight_averaging < 0:
-        parser.error(
-            f"--weight-averaging must be 0 or more; received {args.weight_averaging}."
-        )
     if args.resume:
         args = restore_resumed_flags(
             parser, args, task.run_defining, command=task.name, folder=folder
