@@ -101,8 +101,11 @@ def test_the_command_stops_by_the_clock_then_evaluates_saves_and_exports(tmp_pat
         [*argv, "--max-minutes", "0.05", "--patience", "0", "--output", output], capsys,
     )
     assert code == 0, err
-    assert "Stopped by --max-minutes after 0.1 min of training" in out
     state = json.loads((output / "checkpoints" / "state.json").read_text())
+    # The message reports the clock the state recorded (a slow machine's
+    # first step alone can outlast the 3-second budget).
+    minutes = state["training_seconds"] / 60
+    assert f"Stopped by --max-minutes after {minutes:.1f} min of training" in out
     assert state["finished"] and 1 <= state["epoch"] < 10000
     assert 3.0 <= state["training_seconds"] < 60
     results = json.loads((output / "results.json").read_text())
