@@ -64,6 +64,8 @@ from attention_layers.training.translation_task import (  # noqa: E402
     TranslationTask,
 )
 
+VALIDATION_PAIRS = 3000  # scored for ours, to compare settings without the test split
+
 REFERENCE = {
     "vocabulary_size": 15_000,
     "sequence_length": 20,
@@ -158,8 +160,8 @@ def train_for(model, dataset, seconds, clock, callbacks=()):
 # --- ours ---------------------------------------------------------------------------------
 
 
-def run_ours(corpus, tests, seconds, clock, averages=False):
-    preset = dict(PRESETS["spa-eng"])
+def run_ours(corpus, tests, seconds, clock, averages=False, overrides=None):
+    preset = {**PRESETS["spa-eng"], **(overrides or {})}
     if averages:  # the exploration starts from the raw weights, decoded greedily
         preset.update(weight_averaging=0, beam_width=1)
     args = argparse.Namespace(
@@ -188,6 +190,7 @@ def run_ours(corpus, tests, seconds, clock, averages=False):
         f"{args.learning_rate}, then 1/sqrt(step); "
         + (f"moving average of the weights over {args.weight_averaging} steps; "
            if args.weight_averaging else "")
+        + (f"label smoothing {args.label_smoothing}; " if args.label_smoothing else "")
         + f"{'greedy' if args.beam_width == 1 else f'beam {args.beam_width}'} decoding; "
         f"{model.count_params():,} parameters"
     )
@@ -202,6 +205,14 @@ def run_ours(corpus, tests, seconds, clock, averages=False):
         "ours", config, model, train, seconds, clock, bleu_fn, tests,
         callbacks=[averager] if averager else (),
     )
+    # Settings are compared on validation pairs, never on test.
+    rng = np.random.default_rng(0)
+    validation = [corpus.validation[i] for i in
+                  sorted(rng.permutation(len(corpus.validation))[:VALIDATION_PAIRS])]
+    bleu, _, _ = bleu_fn(validation)
+    result["validation_bleu"] = round(bleu.score, 2)
+    print(f"== ours: validation BLEU {bleu.score:.2f} ({len(validation)} validation pairs, "
+          "the same decoding; what settings are chosen on)", flush=True)
     if averager:
         validation = make_translation_dataset(
             corpus.validation, source_tokenizer, target_tokenizer,
@@ -465,6 +476,18 @@ def evaluate(name, config, model, train, seconds, clock, bleu_fn, tests, callbac
     return result
 
 
+def preset_override(text):
+    """`argparse` type of `--set NAME=VALUE`: a key of the spa-eng preset and a value of its
+    type."""
+    name, _, value = text.partition("=")
+    if name not in PRESETS["spa-eng"] or not value:
+        raise argparse.ArgumentTypeError(
+            f"expected NAME=VALUE with NAME one of {', '.join(PRESETS['spa-eng'])}; got {text!r}"
+        )
+    kind = type(PRESETS["spa-eng"][name])
+    return name, value if kind in (str, type(None)) else kind(float(value)) if kind is int else kind(value)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, default=20.0,
@@ -489,6 +512,11 @@ def main():
         "and 1000 steps), pick the one with the lowest validation loss and score it "
         "greedy and with a beam of 4 (an exploration of what --weight-averaging and "
         "--beam-width give)",
+    )
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="NAME=VALUE", type=preset_override,
+        help="ours: override a setting of the spa-eng preset, e.g. --set label_smoothing=0.1 "
+        "(repeatable; to explore settings, compared by the validation BLEU printed)",
     )
     parser.add_argument("--train-pairs", type=int, metavar="N",
                         help="train on a random N training pairs (a smoke test; default all)")
@@ -525,7 +553,8 @@ def main():
     results = {}
     if args.models in ("both", "ours"):
         results["ours"] = run_ours(
-            corpus, tests, 60 * args.minutes, args.clock, averages=args.averages
+            corpus, tests, 60 * args.minutes, args.clock, averages=args.averages,
+            overrides=dict(args.set),
         )
     if args.models in ("both", "reference"):
         keras.utils.set_random_seed(0)

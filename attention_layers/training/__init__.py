@@ -25,7 +25,12 @@ from attention_layers.training.fit import (
     positive_int,
     unit_interval,
 )
-from attention_layers.training.metrics import corpus_bleu, masked_accuracy, masked_loss
+from attention_layers.training.metrics import (
+    SmoothedSparseCrossentropy,
+    corpus_bleu,
+    masked_accuracy,
+    masked_loss,
+)
 
 __all__ = [
     "EpochCheckpoint",
@@ -42,6 +47,7 @@ __all__ = [
     "make_callbacks",
     "masked_accuracy",
     "masked_loss",
+    "SmoothedSparseCrossentropy",
     "positive_float",
     "positive_int",
     "restore_resumed_flags",

@@ -50,6 +50,7 @@ PRESETS = {
         "patience": 2,
         "bigram_buckets": 0,
         "ensemble": 1,
+        "label_smoothing": 0.0,
         "transformer": {**_TRANSFORMER, "epochs": 5, "warmup_steps": 200},
         "bigru": {**_BIGRU, "embedding_dim": 64, "dropout": 0.1, "epochs": 5},
     },
@@ -65,6 +66,7 @@ PRESETS = {
         # classifiers: each adds about a point of dev accuracy (benchmarks/RESULTS.md).
         "bigram_buckets": 65_521,
         "ensemble": 5,
+        "label_smoothing": 0.0,
         # One pass over the 67,349 phrases: a second one fits the phrases better and the
         # dev sentences worse (BiGRU, 4 seeds: 84.2% after one epoch, 83.5% after two).
         "transformer": {**_TRANSFORMER, "epochs": 1, "warmup_steps": 500},
@@ -78,7 +80,7 @@ RUN_DEFINING = (
     "dataset", "data", "num_examples", "model", "vocabulary_size", "min_count", "layers",
     "model_dim", "heads", "feed_forward_dim", "embedding_dim", "units", "attention_units",
     "dropout", "batch_size", "max_length", "learning_rate", "warmup_steps", "precision",
-    "seed", "bigram_buckets", "ensemble", "weight_averaging",
+    "seed", "bigram_buckets", "ensemble", "weight_averaging", "label_smoothing",
 )
 BIGRU_ONLY = ("embedding_dim", "units", "attention_units")
 TRANSFORMER_ONLY = ("layers", "model_dim", "heads", "feed_forward_dim", "warmup_steps")
@@ -327,9 +329,9 @@ class ClassificationTask(Task):
             bigram_buckets=bigrams,
         )
 
-    def loss_and_metrics(self):
+    def loss_and_metrics(self, args):
         return {
-            "loss": keras.losses.BinaryCrossentropy(),
+            "loss": keras.losses.BinaryCrossentropy(label_smoothing=args.label_smoothing or 0.0),
             "metrics": [keras.metrics.BinaryAccuracy(name="accuracy")],
         }
 

@@ -128,6 +128,12 @@ def add_training_flags(parser, *, recurrent_model, example):
         "save the average; 0 turns it off (preset).",
     )
     training.add_argument(
+        "--label-smoothing", type=unit_interval, metavar="EPS",
+        help="train against targets that put 1 - EPS on the true class and spread EPS "
+        "over all classes (Szegedy et al. 2016; Vaswani et al. 2017, §5.4); 0 turns it "
+        "off (preset).",
+    )
+    training.add_argument(
         "--max-minutes", type=positive_float, metavar="N",
         help="stop at the first step after N minutes of training (wall clock, counted "
         "across --resume; with --ensemble M, N/M per member), keep the best epoch's "
@@ -183,6 +189,7 @@ def restore_resumed_flags(parser, args, run_defining, *, command, folder=None):
     if "mixed_precision" in saved and "precision" not in saved:  # written before --precision
         saved["precision"] = "mixed_float16" if saved["mixed_precision"] else "float32"
     saved.setdefault("weight_averaging", 0)  # written before --weight-averaging
+    saved.setdefault("label_smoothing", 0.0)  # written before --label-smoothing
     for name in run_defining:
         value = getattr(args, name)
         default = parser.get_default(name)

@@ -6,15 +6,82 @@ from keras import ops
 PAD_ID = 0
 
 
-def masked_loss():
-    """Sparse cross-entropy over logits that ignores padding (id 0).
+def masked_loss(label_smoothing=0.0):
+    """Sparse cross-entropy over logits that ignores padding (id 0), averaged over the
+    real tokens only, so a batch with much padding is not under-weighted.
 
-    Keras averages over the real tokens only, so a batch with much padding is not
-    under-weighted.
+    Args:
+        label_smoothing: in [0, 1). 0 gives Keras' `SparseCategoricalCrossentropy`;
+            above 0, `SmoothedSparseCrossentropy` (Szegedy et al. 2016).
     """
+    if not 0 <= label_smoothing < 1:
+        raise ValueError(f"`label_smoothing` must be in [0, 1); received {label_smoothing}.")
+    if label_smoothing:
+        return SmoothedSparseCrossentropy(label_smoothing, name="masked_loss")
     return keras.losses.SparseCategoricalCrossentropy(
         from_logits=True, ignore_class=PAD_ID, name="masked_loss"
     )
+
+
+@keras.saving.register_keras_serializable(package="attention_layers")
+class SmoothedSparseCrossentropy(keras.losses.Loss):
+    """Cross-entropy against label-smoothed targets, from logits, padding ignored.
+
+    The target distribution puts `1 - label_smoothing` on the true token and spreads
+    `label_smoothing` uniformly over the V tokens (Szegedy et al. 2016, "Rethinking the
+    Inception Architecture", §7; used for translation by Vaswani et al. 2017, §5.4):
+
+        loss_t = -(1 - eps) * log p(y_t) - eps / V * sum_v log p(v)
+
+    Tokens equal to `ignore_class` (padding) count for nothing, and the batch's loss is the
+    mean over the other tokens.
+
+    Args:
+        label_smoothing: `eps`, in [0, 1).
+        ignore_class: the id that marks padding (0).
+
+    Call arguments:
+        y_true: int token ids, `(batch, T)`.
+        y_pred: logits, `(batch, T, V)`.
+
+    Returns:
+        A scalar: the mean smoothed cross-entropy of the non-padding tokens.
+
+    Example:
+
+    >>> loss = SmoothedSparseCrossentropy(0.1)
+    >>> float(loss([[1, 0]], [[[0.0, 0.0], [5.0, -5.0]]]))  # one real token, two classes
+    0.6931...
+    """
+
+    def __init__(self, label_smoothing=0.1, ignore_class=PAD_ID, name="masked_loss",
+                 **kwargs):
+        super().__init__(name=name, **kwargs)
+        if not 0 <= label_smoothing < 1:
+            raise ValueError(
+                f"`label_smoothing` must be in [0, 1); received {label_smoothing}."
+            )
+        self.label_smoothing = float(label_smoothing)
+        self.ignore_class = ignore_class
+
+    def call(self, y_true, y_pred):
+        y_true = ops.cast(y_true, "int32")
+        log_probabilities = ops.log_softmax(ops.cast(y_pred, "float32"), axis=-1)
+        true_log_probability = ops.take_along_axis(
+            log_probabilities, ops.expand_dims(y_true, -1), axis=-1
+        )[..., 0]
+        losses = -(1 - self.label_smoothing) * true_log_probability - (
+            self.label_smoothing * ops.mean(log_probabilities, axis=-1)
+        )
+        real = ops.cast(ops.not_equal(y_true, self.ignore_class), "float32")
+        # Keras divides the sum by the number of positions; scale so that it is the mean
+        # over the real tokens.
+        positions = ops.cast(ops.size(real), "float32")
+        return losses * real * positions / ops.maximum(ops.sum(real), 1.0)
+
+    def get_config(self):
+        return {**super().get_config(), "label_smoothing": self.label_smoothing,
+                "ignore_class": self.ignore_class}
 
 
 @keras.saving.register_keras_serializable(package="attention_layers")

@@ -122,8 +122,8 @@ class Task:
         """The model, not compiled; the runner compiles it in the distribution scope."""
         raise NotImplementedError
 
-    def loss_and_metrics(self):
-        """`{"loss": ..., "metrics": [...]}` for `compile`."""
+    def loss_and_metrics(self, args):
+        """`{"loss": ..., "metrics": [...]}` for `compile` (with `--label-smoothing`)."""
         raise NotImplementedError
 
     def dummy_inputs(self):
@@ -282,7 +282,7 @@ def build_model(task, args, tokenizers, plan):
     """The task's model, compiled and built inside the plan's distribution scope."""
     with plan.scope():
         model = task.build_model(args, tokenizers)
-        model.compile(optimizer=make_optimizer(args), **task.loss_and_metrics(),
+        model.compile(optimizer=make_optimizer(args), **task.loss_and_metrics(args),
                       **plan.compile_kwargs())
         model(task.dummy_inputs())
     return model

@@ -47,6 +47,7 @@ PRESETS = {
         "warmup_steps": 400,
         "patience": 3,
         "weight_averaging": 0,
+        "label_smoothing": 0.0,
         "beam_width": 1,
     },
     "spa-eng": {
@@ -70,6 +71,7 @@ PRESETS = {
         # A moving average of the weights over ~250 steps and a beam of 4: +1.6 and +1.1
         # test BLEU at the 20-minute budget (benchmarks/RESULTS.md, "Translation quality").
         "weight_averaging": 250,
+        "label_smoothing": 0.0,
         "beam_width": 4,
     },
 }
@@ -79,7 +81,7 @@ RUN_DEFINING = (
     "dataset", "data", "num_pairs", "model", "attention", "cell", "input_feeding",
     "vocabulary", "vocabulary_size", "layers", "model_dim", "heads", "feed_forward_dim",
     "embedding_dim", "units", "dropout", "batch_size", "max_length", "learning_rate",
-    "warmup_steps", "precision", "seed", "weight_averaging",
+    "warmup_steps", "precision", "seed", "weight_averaging", "label_smoothing",
 )
 RNN_ONLY = ("attention", "cell", "input_feeding", "embedding_dim", "units")
 TRANSFORMER_ONLY = ("layers", "model_dim", "heads", "feed_forward_dim", "warmup_steps")
@@ -229,8 +231,8 @@ class TranslationTask(Task):
             max_source_length=args.max_length, dropout=args.dropout,
         )
 
-    def loss_and_metrics(self):
-        return {"loss": masked_loss(), "metrics": [masked_accuracy]}
+    def loss_and_metrics(self, args):
+        return {"loss": masked_loss(args.label_smoothing or 0.0), "metrics": [masked_accuracy]}
 
     def dummy_inputs(self):
         dummy = np.ones((1, 2), "int32")
