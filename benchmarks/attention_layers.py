@@ -1,6 +1,7 @@
 """Benchmark: our `MultiHeadAttention` against `keras.layers.MultiHeadAttention` (issue 2, item 6).
 
     python benchmarks/attention_layers.py [--repeats 10] [--lengths 128 512]
+        [--memory-length 4096] [--window 128] [--memory-repeats 5] [--skip-memory]
 
 1. Speed. One forward+backward step of self-attention, batch 32, model width 256, 8 heads
    (key_dim 32), lengths 128 and 512, on the TensorFlow backend, our layer and Keras' with
@@ -15,8 +16,12 @@
    and is far less disturbed by other processes on a shared machine.
 2. Memory. Full against sliding-window (window 128) self-attention at length 4096, batch 1,
    width 256, 8 heads: each variant in a fresh process (`quadratic_cost.measure_variant`),
-   on TensorFlow (median step time, growth of the process's peak RSS over its level after
-   a short warm-up step) and on JAX (XLA's planned temporary memory for the compiled step).
+   on TensorFlow (median step time of `--memory-repeats` steps, growth of the process's
+   peak RSS over its level after a short warm-up step) and on JAX (XLA's planned temporary
+   memory for the compiled step). `measure_variant` returns the median step time only.
+
+The arguments and the load average (`os.getloadavg()`, before and after) are printed with
+the figures: on a shared machine they say how much to trust the wall-clock times.
 """
 
 import argparse
@@ -79,17 +84,31 @@ def speed(lengths, repeats):
                      "keras": make_step(theirs, inputs, scores)},
                     repeats,
                 )
-                wall = {name: np.median(t["wall"]) * 1000 for name, t in timings.items()}
-                cpu = {name: np.median(t["cpu"]) * 1000 for name, t in timings.items()}
-                rows.append([length, scores, mode, wall["ours"], wall["keras"],
-                             round(wall["ours"] / wall["keras"], 3), cpu["ours"], cpu["keras"],
-                             round(cpu["ours"] / cpu["keras"], 3), f"{difference:.1e}"])
-                print(f"T={length} scores={scores} {mode}: wall ours {wall['ours']:.1f} ms, "
-                      f"keras {wall['keras']:.1f} ms; CPU ours {cpu['ours']:.1f} ms, "
-                      f"keras {cpu['keras']:.1f} ms", flush=True)
+                cells = [length, scores, mode]
+                for clock in ("wall", "cpu"):
+                    ours_ms = 1000 * np.array(timings["ours"][clock])
+                    keras_ms = 1000 * np.array(timings["keras"][clock])
+                    cells += [_spread(ours_ms), _spread(keras_ms), _spread(ours_ms / keras_ms)]
+                rows.append([*cells, f"{difference:.1e}"])
+                print(f"T={length} scores={scores} {mode}: wall ours {cells[3]} ms, "
+                      f"keras {cells[4]} ms, ratio {cells[5]}; CPU ours {cells[6]} ms, "
+                      f"keras {cells[7]} ms, ratio {cells[8]}", flush=True)
     header = ["T", "return_scores", "mode", "wall ours ms", "wall keras ms", "wall ratio",
               "CPU ours ms", "CPU keras ms", "CPU ratio", "max |diff|"]
     return _common.format_table(header, rows)
+
+
+def _spread(values):
+    """`median (min-max)` of `values`, e.g. the per-round timings or ratios."""
+    return f"{_number(np.median(values))} ({_number(np.min(values))}-{_number(np.max(values))})"
+
+
+def _number(value):
+    return f"{value:.3g}" if abs(value) < 100 else f"{value:.0f}"
+
+
+def _load():
+    return ", ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 def memory(length, window, repeats):
@@ -113,21 +132,29 @@ def memory(length, window, repeats):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lengths", nargs="+", type=int, default=[128, 512])
-    parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--repeats", type=int, default=10,
+                        help="timed rounds per speed figure (at least 5 for a spread)")
     parser.add_argument("--memory-length", type=int, default=4096)
     parser.add_argument("--window", type=int, default=128)
+    parser.add_argument("--memory-repeats", type=int, default=5,
+                        help="timed steps per variant in the memory part")
     parser.add_argument("--skip-memory", action="store_true")
     args = parser.parse_args()
+    print("python benchmarks/attention_layers.py " + " ".join(sys.argv[1:]))
+    print("arguments: " + ", ".join(f"{name}={value}" for name, value in vars(args).items()))
     print(f"backend {keras.backend.backend()}, keras {keras.__version__}, "
-          f"{os.cpu_count()} CPUs; batch {BATCH}, width {WIDTH}, {HEADS} heads")
+          f"{os.cpu_count()} CPUs; batch {BATCH}, width {WIDTH}, {HEADS} heads; "
+          f"load average (1, 5, 15 min) at start {_load()}", flush=True)
     speed_table = speed(args.lengths, args.repeats)
-    print(f"\nForward+backward step, median of {args.repeats} interleaved rounds")
+    print(f"\nForward+backward step, median (min-max) of {args.repeats} interleaved rounds; "
+          "ratios per round")
     print(speed_table)
     if not args.skip_memory:
-        memory_table = memory(args.memory_length, args.window, max(2, args.repeats // 3))
+        memory_table = memory(args.memory_length, args.window, args.memory_repeats)
         print(f"\nT={args.memory_length}, batch 1: full attention against a sliding window "
-              f"of {args.window}")
+              f"of {args.window}; step ms: median of {args.memory_repeats} steps")
         print(memory_table)
+    print(f"\nload average (1, 5, 15 min) at end {_load()}")
 
 
 if __name__ == "__main__":

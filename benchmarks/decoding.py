@@ -15,19 +15,26 @@
    (`jit_compile=True`), which its fixed-size buffers allow and a growing prefix does
    not. `[END]` is made unreachable (its logit's bias is -1e4), so every
    sentence decodes exactly `length` tokens: lengths 20 and 80, batches of 1 and 64.
-   Rates are per wall-clock second and per CPU-second of this process (all threads);
-   on a machine shared with other work the CPU figure is the steadier one.
+   The three decoders are timed in turn, `--repeats` rounds after a warm-up, alternating
+   which goes first. Rates are per wall-clock second and per CPU-second of this process
+   (all threads), each `median [min-max]` over the rounds; on a machine shared with other
+   work the CPU figure is the steadier one. A speed-up over the full prefix is taken per
+   round (the decoders of a round ran back to back), then its median and range.
 
 2. The exported SavedModel's latency (`export_translator`, loaded back with
    `tf.saved_model.load`): one sentence and a batch of 64, `serving_default` (greedy)
    and `beam_search` with `beam_width=4`. The model is a small Transformer (1 layer,
    d_model 64) trained for a few epochs on the generated corpus, so outputs end at
-   `[END]` as a real model's do (about 6 to 15 tokens).
+   `[END]` as a real model's do (about 6 to 15 tokens). Greedy and beam search are timed
+   in turn; latencies are `median [min-max]`.
+
+The arguments and the load average (`os.getloadavg()`, before and after) are printed with
+the figures: on a shared machine they say how much to trust the wall-clock times.
 
 Usage:
 
-    python benchmarks/decoding.py               # about 10 minutes on 2 CPU cores
-    python benchmarks/decoding.py --repeats 1 --epochs 4   # a quicker look
+    python benchmarks/decoding.py               # 15-30 minutes on 2 CPU cores
+    python benchmarks/decoding.py --repeats 5 --epochs 4   # a quicker look
 """
 
 import argparse
@@ -50,22 +57,21 @@ import tensorflow as tf  # noqa: E402
 
 from attention_layers.data import generate_translation_corpus  # noqa: E402
 from attention_layers.decoding import greedy_decode, greedy_decode_full_prefix  # noqa: E402
+from attention_layers.experiments import _common  # noqa: E402
 from attention_layers.export import export_translator  # noqa: E402
 from attention_layers.models import TransformerTranslator  # noqa: E402
 from attention_layers.text import END_ID, START_ID, WordTokenizer  # noqa: E402
 from attention_layers.training import masked_loss  # noqa: E402
 
 
-def timed(function, repeats):
-    """Median wall-clock and CPU seconds of `function()` over `repeats` calls, and the
-    last call's result."""
-    walls, cpus = [], []
-    for _ in range(repeats):
-        wall, cpu = time.perf_counter(), time.process_time()
-        result = function()
-        walls.append(time.perf_counter() - wall)
-        cpus.append(time.process_time() - cpu)
-    return statistics.median(walls), statistics.median(cpus), result
+def spread(values, form="{:,.0f}"):
+    """`median [min-max]` of `values`, each number written with `form`."""
+    low, middle, high = min(values), statistics.median(values), max(values)
+    return f"{form.format(middle)} [{form.format(low)}-{form.format(high)}]"
+
+
+def load_average():
+    return ", ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 def random_sources(batch, length, vocabulary, rng):
@@ -88,7 +94,7 @@ def cached_against_full_prefix(args):
     print(
         f"Transformer: 4 layers, d_model 128, 8 heads, feed-forward 512, vocabularies "
         f"{args.vocabulary}: {model.count_params():,} parameters; sources of "
-        f"{args.source_length} tokens; medians of {args.repeats} runs"
+        f"{args.source_length} tokens; median [min-max] of {args.repeats} interleaved rounds"
     )
     decoders = {
         "cached": lambda sources, length: greedy_decode(
@@ -101,39 +107,41 @@ def cached_against_full_prefix(args):
             model, sources, length, return_attention=False
         ),
     }
-    print("tokens per second (per CPU-second in brackets); speed-up over the full prefix")
-    header = f"{'length':>6} {'batch':>5} | " + " | ".join(f"{name:>19}" for name in decoders)
-    header += f" | {'speed-up':>15} | {'speed-up XLA':>15}"
+    print("tokens per second, per wall-clock second and per CPU-second; speed-up over the "
+          "full prefix, per round")
+    header = (f"{'length':>6} {'batch':>5} {'decoder':<11} | {'tokens/s':>23} | "
+              f"{'tokens/CPU-s':>23} | {'speed-up':>18} | {'speed-up CPU':>18}")
     print(header)
     print("-" * len(header))
     for length in (20, 80):
         for batch in (1, 64):
             sources = random_sources(batch, args.source_length, args.vocabulary, rng)
-            results = {}
+            steps, token_ids = {}, {}
             for name, decode in decoders.items():
-                # Warm-up: traces (and, with XLA, compiles for this shape).
-                decode(sources, length)
-                wall, cpu, token_ids = timed(
+                steps[name] = (
                     lambda decode=decode, sources=sources, length=length: decode(
                         sources, length
-                    ).numpy(),
-                    args.repeats,
+                    ).numpy()
                 )
-                assert token_ids.shape == (batch, length), token_ids.shape
-                results[name] = (token_ids, wall, cpu)
+                # Warm-up: traces (and, with XLA, compiles for this shape).
+                token_ids[name] = steps[name]()
+                assert token_ids[name].shape == (batch, length), token_ids[name].shape
             for name in decoders:
-                np.testing.assert_array_equal(results[name][0], results["full prefix"][0])
+                np.testing.assert_array_equal(token_ids[name], token_ids["full prefix"])
+            timings = _common.interleaved_timings(steps, args.repeats, warmup=0)
             tokens = batch * length
-            cells = [
-                f"{tokens / wall:>8,.0f} ({tokens / cpu:>8,.0f})"
-                for _, wall, cpu in results.values()
-            ]
-            _, full_wall, full_cpu = results["full prefix"]
-            speed_ups = [
-                f"{full_wall / results[name][1]:>6.1f}x ({full_cpu / results[name][2]:>5.1f}x)"
-                for name in ("cached", "cached, XLA")
-            ]
-            print(f"{length:>6} {batch:>5} | " + " | ".join(cells + speed_ups))
+            full = timings["full prefix"]
+            for name, timing in timings.items():
+                rates = [spread([tokens / seconds for seconds in timing[clock]])
+                         for clock in ("wall", "cpu")]
+                speed_ups = [
+                    "-" if name == "full prefix" else spread(
+                        [full_seconds / seconds for full_seconds, seconds in
+                         zip(full[clock], timing[clock], strict=True)], "{:.1f}x")
+                    for clock in ("wall", "cpu")
+                ]
+                print(f"{length:>6} {batch:>5} {name:<11} | {rates[0]:>23} | {rates[1]:>23} | "
+                      f"{speed_ups[0]:>18} | {speed_ups[1]:>18}", flush=True)
     print("(the three decoders give the same tokens in every configuration)")
 
 
@@ -175,38 +183,50 @@ def export_latency(args):
             f"2,400 generated pairs ({trained:.0f} s), exported in {exported:.0f} s, "
             "loaded with tf.saved_model.load"
         )
-        header = f"{'signature':<22} {'batch':>5} | {'latency':>9} {'CPU':>9} | {'ms/sentence':>11} | {'words out':>9}"
-        print(header)
+        header = (f"{'signature':<16} {'batch':>5} | {'latency ms':>22} | {'CPU ms':>22} | "
+                  f"{'ms/sentence':>11} | {'words out':>9}")
+        print(f"median [min-max] of {4 * args.repeats + 1} calls (batch 1) and "
+              f"{args.repeats + 2} (batch 64), greedy and beam search in turn\n{header}")
         print("-" * len(header))
         for batch, repeats in ((1, 4 * args.repeats + 1), (64, args.repeats + 2)):
             text = tf.constant(sentences[:batch])
-            for name, call in (
-                ("serving_default", lambda text=text: greedy(text=text)),
-                ("beam_search (4)", lambda text=text: beam(text=text, beam_width=tf.constant(4))),
-            ):
+            calls = {
+                "serving_default": lambda text=text: greedy(text=text),
+                "beam_search (4)": lambda text=text: beam(text=text, beam_width=tf.constant(4)),
+            }
+            words = {}
+            for name, call in calls.items():
                 translations = call()["translation"].numpy()  # warm-up
-                words = np.mean([len(line.split()) for line in translations])
-                wall, cpu, _ = timed(call, repeats)
+                words[name] = np.mean([len(line.split()) for line in translations])
+            timings = _common.interleaved_timings(calls, repeats, warmup=0)
+            for name, timing in timings.items():
+                wall, cpu = ([1000 * seconds for seconds in timing[clock]]
+                             for clock in ("wall", "cpu"))
                 print(
-                    f"{name:<22} {batch:>5} | {1000 * wall:>7.1f}ms {1000 * cpu:>7.1f}ms | "
-                    f"{1000 * wall / batch:>11.2f} | {words:>9.1f}"
+                    f"{name:<16} {batch:>5} | {spread(wall, '{:.1f}'):>22} | "
+                    f"{spread(cpu, '{:.1f}'):>22} | {statistics.median(wall) / batch:>11.2f} | "
+                    f"{words[name]:>9.1f}", flush=True
                 )
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--repeats", type=int, default=3, help="timed runs per figure")
+    parser.add_argument("--repeats", type=int, default=5,
+                        help="timed rounds per decoding figure (export: 4x+1 calls for one "
+                             "sentence, x+2 for a batch)")
     parser.add_argument("--vocabulary", type=int, default=8000)
     parser.add_argument("--source-length", type=int, default=20)
     parser.add_argument("--epochs", type=int, default=8, help="training of the exported model")
     args = parser.parse_args()
-    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    print("python benchmarks/decoding.py " + " ".join(sys.argv[1:]))
+    print("arguments: " + ", ".join(f"{name}={value}" for name, value in vars(args).items()))
     print(
         f"TensorFlow {tf.__version__}, Keras {keras.__version__}, {os.cpu_count()} CPUs, "
-        f"load average {load}"
+        f"load average (1, 5, 15 min) at start {load_average()}", flush=True
     )
     cached_against_full_prefix(args)
     export_latency(args)
+    print(f"\nload average (1, 5, 15 min) at end {load_average()}")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ second and the ratio to the first configuration. Batches are bucketed by length,
 times vary with the bucket; medians over several runs (`--repeats`) say how much.
 
     python benchmarks/translation_step_time.py --configs off:128 on:128 off:256
+    python benchmarks/translation_step_time.py --configs off:128 off:128:0.1 --repeats 3
 """
 
 import argparse
@@ -38,10 +39,10 @@ class StepTimes(keras.callbacks.Callback):
         self.times.append(time.perf_counter())
 
 
-def step_time(corpus, tokenizers, jit, batch_size, steps):
+def step_time(corpus, tokenizers, jit, batch_size, steps, label_smoothing=0.0):
     """Median seconds per step over the second half of `steps` training steps."""
     keras.utils.set_random_seed(0)
-    preset = dict(PRESETS["spa-eng"], batch_size=batch_size)
+    preset = dict(PRESETS["spa-eng"], batch_size=batch_size, label_smoothing=label_smoothing)
     args = argparse.Namespace(
         **preset, distribution="none", replicas=None, precision="float32",
         jit_compile="on" if jit else "off", steps_per_execution=1,
@@ -59,8 +60,9 @@ def step_time(corpus, tokenizers, jit, batch_size, steps):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--configs", nargs="+", default=["off:128", "on:128", "off:256"],
-                        help="jit:batch pairs, jit 'on' or 'off' (default: off:128 on:128 "
-                        "off:256; the first is the reference of the ratios)")
+                        help="jit:batch or jit:batch:label_smoothing, jit 'on' or 'off' "
+                        "(default: off:128 on:128 off:256; the first is the reference of "
+                        "the ratios)")
     parser.add_argument("--steps", type=int, default=80, help="steps per run (80)")
     parser.add_argument("--repeats", type=int, default=1, help="runs per configuration (1)")
     parser.add_argument("--data", default=None, help="spa.txt (default: $ATTENTION_DATA_DIR)")
@@ -76,13 +78,15 @@ def main():
           f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}")
     reference = None
     for config in args.configs:
-        jit, batch = config.split(":")
-        runs = [step_time(corpus, tokenizers, jit == "on", int(batch), args.steps)
+        jit, batch, *smoothing = config.split(":")
+        smoothing = float(smoothing[0]) if smoothing else 0.0
+        runs = [step_time(corpus, tokenizers, jit == "on", int(batch), args.steps, smoothing)
                 for _ in range(args.repeats)]
         median = float(np.median(runs))
         rate = int(batch) / median
         reference = reference or rate
-        print(f"jit {jit:>3}, batch {batch:>4}: {1000 * median:6.0f} ms/step (runs: "
+        print(f"jit {jit:>3}, batch {batch:>4}, label smoothing {smoothing:.2f}: "
+              f"{1000 * median:6.0f} ms/step (runs: "
               f"{', '.join(f'{1000 * r:.0f}' for r in runs)}), {rate:5.0f} pairs/s, "
               f"{rate / reference:.2f}x the first", flush=True)
     print(f"load average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")

@@ -27,9 +27,13 @@ def build_parser():
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     module_name, config_class = EXPERIMENTS[args.experiment]
-    config = _common.config_from_args(config_class, args)
+    try:
+        config = _common.config_from_args(config_class, args)
+    except ValueError as error:  # a config's own check, e.g. budgets not increasing
+        parser.error(f"{args.experiment}: {error}")
     print(f"{args.experiment}: {config}", flush=True)
     importlib.import_module(module_name).run(config, args.output)
 

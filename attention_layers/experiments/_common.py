@@ -258,3 +258,28 @@ def run_in_subprocess(target, backend=None, timeout=1800, **kwargs):
 
 
 _RESULT_PREFIX = "RESULT "
+
+
+# --- several seeds ---------------------------------------------------------------------
+
+
+def spread(values):
+    """`{"mean", "std", "min", "max", "values"}` of one measurement repeated over seeds.
+
+    `values` holds one number (or one equal-shaped list of numbers, reduced element-wise)
+    per seed. `std` is the sample standard deviation (`ddof=1`), 0 for a single seed.
+    """
+    values = np.asarray(values, dtype=float)  # (seeds, ...)
+    std = values.std(axis=0, ddof=1) if len(values) > 1 else np.zeros(values.shape[1:])
+    return {
+        "mean": values.mean(axis=0).tolist(),
+        "std": np.asarray(std).tolist(),
+        "min": values.min(axis=0).tolist(),
+        "max": values.max(axis=0).tolist(),
+        "values": values.tolist(),
+    }
+
+
+def seeds_text(seeds):
+    """`"1 seed"`, `"3 seeds"`: how many runs a mean is over."""
+    return f"{len(seeds)} seed{'' if len(seeds) == 1 else 's'}"

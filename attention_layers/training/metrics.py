@@ -66,12 +66,15 @@ class SmoothedSparseCrossentropy(keras.losses.Loss):
 
     def call(self, y_true, y_pred):
         y_true = ops.cast(y_true, "int32")
-        log_probabilities = ops.log_softmax(ops.cast(y_pred, "float32"), axis=-1)
-        true_log_probability = ops.take_along_axis(
-            log_probabilities, ops.expand_dims(y_true, -1), axis=-1
-        )[..., 0]
-        losses = -(1 - self.label_smoothing) * true_log_probability - (
-            self.label_smoothing * ops.mean(log_probabilities, axis=-1)
+        logits = ops.cast(y_pred, "float32")
+        # With log p(v) = z_v - logsumexp(z), the loss is
+        #   logsumexp(z) - (1 - eps) * z_y - eps * mean_v(z_v),
+        # which never materializes the (batch, T, V) log-probabilities.
+        true_logit = ops.take_along_axis(logits, ops.expand_dims(y_true, -1), axis=-1)[..., 0]
+        losses = (
+            ops.logsumexp(logits, axis=-1)
+            - (1 - self.label_smoothing) * true_logit
+            - self.label_smoothing * ops.mean(logits, axis=-1)
         )
         real = ops.cast(ops.not_equal(y_true, self.ignore_class), "float32")
         # Keras divides the sum by the number of positions; scale so that it is the mean
