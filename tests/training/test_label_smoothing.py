@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 
 import attention_layers  # noqa: F401  (registers the loss for loading)
-from attention_layers.training import SmoothedSparseCrossentropy, masked_loss
-from attention_layers.training import runner
+from attention_layers.training import SmoothedSparseCrossentropy, masked_loss, runner
 from attention_layers.training.classification_task import ClassificationTask
 from attention_layers.training.translation_task import TranslationTask
 
