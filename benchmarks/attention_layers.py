@@ -107,9 +107,6 @@ def _number(value):
     return f"{value:.3g}" if abs(value) < 100 else f"{value:.0f}"
 
 
-def _load():
-    return ", ".join(f"{value:.2f}" for value in os.getloadavg())
-
 
 def memory(length, window, repeats):
     rows = []
@@ -144,7 +141,7 @@ def main():
     print("arguments: " + ", ".join(f"{name}={value}" for name, value in vars(args).items()))
     print(f"backend {keras.backend.backend()}, keras {keras.__version__}, "
           f"{os.cpu_count()} CPUs; batch {BATCH}, width {WIDTH}, {HEADS} heads; "
-          f"load average (1, 5, 15 min) at start {_load()}", flush=True)
+          f"load average (1, 5, 15 min) at start {_common.load_average_text()}", flush=True)
     speed_table = speed(args.lengths, args.repeats)
     print(f"\nForward+backward step, median (min-max) of {args.repeats} interleaved rounds; "
           "ratios per round")
@@ -154,7 +151,7 @@ def main():
         print(f"\nT={args.memory_length}, batch 1: full attention against a sliding window "
               f"of {args.window}; step ms: median of {args.memory_repeats} steps")
         print(memory_table)
-    print(f"\nload average (1, 5, 15 min) at end {_load()}")
+    print(f"\nload average (1, 5, 15 min) at end {_common.load_average_text()}")
 
 
 if __name__ == "__main__":

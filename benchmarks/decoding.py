@@ -70,9 +70,6 @@ def spread(values, form="{:,.0f}"):
     return f"{form.format(middle)} [{form.format(low)}-{form.format(high)}]"
 
 
-def load_average():
-    return ", ".join(f"{value:.2f}" for value in os.getloadavg())
-
 
 def random_sources(batch, length, vocabulary, rng):
     words = rng.integers(4, vocabulary, size=(batch, length - 2))
@@ -222,11 +219,11 @@ def main():
     print("arguments: " + ", ".join(f"{name}={value}" for name, value in vars(args).items()))
     print(
         f"TensorFlow {tf.__version__}, Keras {keras.__version__}, {os.cpu_count()} CPUs, "
-        f"load average (1, 5, 15 min) at start {load_average()}", flush=True
+        f"load average (1, 5, 15 min) at start {_common.load_average_text()}", flush=True
     )
     cached_against_full_prefix(args)
     export_latency(args)
-    print(f"\nload average (1, 5, 15 min) at end {load_average()}")
+    print(f"\nload average (1, 5, 15 min) at end {_common.load_average_text()}")
 
 
 if __name__ == "__main__":

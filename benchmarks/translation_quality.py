@@ -487,8 +487,11 @@ def preset_override(text):
         raise argparse.ArgumentTypeError(
             f"expected NAME=VALUE with NAME one of {', '.join(PRESETS['spa-eng'])}; got {text!r}"
         )
-    kind = type(PRESETS["spa-eng"][name])
-    return name, value if kind in (str, type(None)) else kind(float(value)) if kind is int else kind(value)
+    preset = PRESETS["spa-eng"][name]
+    if isinstance(preset, bool) or not isinstance(preset, (int, float)):
+        return name, value  # strings (and None) as given
+    number = float(value)
+    return name, int(number) if isinstance(preset, int) else number
 
 
 def main():

@@ -45,6 +45,12 @@ def _command():
     return " ".join(["python", *sys.argv])
 
 
+def load_average_text(averages=None):
+    """`os.getloadavg()` (or `averages`, a recorded one) as "1.23, 1.45, 1.67": the 1-, 5-
+    and 15-minute load, printed beside timings so a reader can judge the machine."""
+    return ", ".join(f"{value:.2f}" for value in (averages or os.getloadavg()))
+
+
 def on_gpu():
     """Whether the current backend computes on a GPU."""
     return "cpu" not in environment()["device"].lower()

@@ -119,7 +119,7 @@ def run(config=None, output=None):
     config = config or ParallelismConfig()
     output = pathlib.Path(output or "runs/experiments/parallelism")
     load_start = os.getloadavg()
-    print(f"load average (1, 5, 15 min) at start: {_load(load_start)}", flush=True)
+    print(f"load average (1, 5, 15 min) at start: {_common.load_average_text(load_start)}", flush=True)
     first = {kind: _model(kind, config.lengths[0], config) for kind in KINDS}
     parameters = {kind: model.count_params() for kind, model in first.items()}
     difference = _check_sizes(parameters)
@@ -143,7 +143,7 @@ def run(config=None, output=None):
             f"{kind} {results[kind][-1]['median'] * 1000:.1f} ms "
             f"({_milliseconds_range(results[kind][-1])})" for kind in KINDS), flush=True)
     load_end = os.getloadavg()
-    print(f"load average (1, 5, 15 min) at end: {_load(load_end)}", flush=True)
+    print(f"load average (1, 5, 15 min) at end: {_common.load_average_text(load_end)}", flush=True)
     report = {
         "config": dataclasses.asdict(config),
         "environment": _common.environment(),
@@ -184,10 +184,6 @@ def _growth(rows):
     return float(np.polyfit(lengths, seconds, 1)[0]) if len(rows) > 1 else None
 
 
-def _load(averages):
-    return " ".join(f"{value:.2f}" for value in averages)
-
-
 def _milliseconds_range(row):
     """`min-max` in ms, or `-` for a report recorded before the spread was kept."""
     if "min" not in row:
@@ -218,8 +214,8 @@ def table(report):
               f"self-attention k={growth['self_attention']:.2f}")
     if "load_average" in report:
         load = report["load_average"]
-        footer += (f"\nload average (1, 5, 15 min): {_load(load['start'])} at start, "
-                   f"{_load(load['end'])} at end, on {report['environment']['cpu_count']} CPUs")
+        footer += (f"\nload average (1, 5, 15 min): {_common.load_average_text(load['start'])} at start, "
+                   f"{_common.load_average_text(load['end'])} at end, on {report['environment']['cpu_count']} CPUs")
     return f"{header}\n{text}\n{footer}"
 
 

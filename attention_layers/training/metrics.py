@@ -14,9 +14,7 @@ def masked_loss(label_smoothing=0.0):
         label_smoothing: in [0, 1). 0 gives Keras' `SparseCategoricalCrossentropy`;
             above 0, `SmoothedSparseCrossentropy` (Szegedy et al. 2016).
     """
-    if not 0 <= label_smoothing < 1:
-        raise ValueError(f"`label_smoothing` must be in [0, 1); received {label_smoothing}.")
-    if label_smoothing:
+    if label_smoothing:  # the class checks that it is in [0, 1)
         return SmoothedSparseCrossentropy(label_smoothing, name="masked_loss")
     return keras.losses.SparseCategoricalCrossentropy(
         from_logits=True, ignore_class=PAD_ID, name="masked_loss"
