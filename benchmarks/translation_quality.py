@@ -169,25 +169,29 @@ def run_ours(corpus, tests, seconds, clock, averages=False, overrides=None, seed
         **preset, distribution="none", replicas=None, precision="float32", jit_compile="off",
         steps_per_execution=1,
     )
-    source_tokenizer = WordTokenizer.build(
-        [source for source, _ in corpus.train], max_vocabulary_size=args.vocabulary_size
-    )
-    target_tokenizer = WordTokenizer.build(
-        [target for _, target in corpus.train], max_vocabulary_size=args.vocabulary_size
-    )
+    task = TranslationTask()
+    started = time.perf_counter()
+    source_tokenizer, target_tokenizer = task.build_tokenizers(args, corpus)
+    print(f"Tokenizers learned in {time.perf_counter() - started:.0f} s (not counted)",
+          flush=True)
     train = make_translation_dataset(
         corpus.train, source_tokenizer, target_tokenizer,
         batch_size=args.batch_size, max_length=args.max_length, shuffle=True, seed=seed,
     )
     keras.utils.set_random_seed(seed)
     model = build_model(
-        TranslationTask(), args, (source_tokenizer, target_tokenizer), configure_scale(args)
+        task, args, (source_tokenizer, target_tokenizer), configure_scale(args)
     )
     config = (
         f"Transformer {args.layers}+{args.layers} layers, d_model {args.model_dim}, "
         f"{args.heads} heads, feed-forward {args.feed_forward_dim}, dropout {args.dropout}, "
-        f"pre-norm; word vocabularies {source_tokenizer.vocabulary_size} / "
-        f"{target_tokenizer.vocabulary_size}; length <= {args.max_length}, batches of "
+        "pre-norm; "
+        + (f"one {args.vocabulary} vocabulary of {source_tokenizer.vocabulary_size} for both "
+           "languages, one embedding matrix (source, target, output)"
+           if args.shared_vocabulary else
+           f"{args.vocabulary} vocabularies {source_tokenizer.vocabulary_size} / "
+           f"{target_tokenizer.vocabulary_size}")
+        + f"; length <= {args.max_length}, batches of "
         f"{args.batch_size} bucketed by length; Adam, warm-up {args.warmup_steps} steps to "
         f"{args.learning_rate}, then 1/sqrt(step); "
         + (f"moving average of the weights over {args.weight_averaging} steps; "
@@ -488,7 +492,11 @@ def preset_override(text):
             f"expected NAME=VALUE with NAME one of {', '.join(PRESETS['spa-eng'])}; got {text!r}"
         )
     preset = PRESETS["spa-eng"][name]
-    if isinstance(preset, bool) or not isinstance(preset, (int, float)):
+    if isinstance(preset, bool):
+        if value.lower() not in ("true", "false"):
+            raise argparse.ArgumentTypeError(f"{name} is true or false; got {value!r}")
+        return name, value.lower() == "true"
+    if not isinstance(preset, (int, float)):
         return name, value  # strings (and None) as given
     number = float(value)
     return name, int(number) if isinstance(preset, int) else number

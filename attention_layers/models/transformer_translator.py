@@ -37,6 +37,9 @@ class TransformerTranslator(TransformerEncoderStack, keras.Model):
         dropout: in every block and on the embeddings.
         norm_first: pre-norm blocks (more stable on short schedules) or post-norm (the
             paper).
+        shared_embeddings: one embedding matrix for the source, the target and the output
+            layer (three-way tying); needs `source_vocab_size == target_vocab_size`, one
+            vocabulary for both languages.
 
     Call arguments:
         inputs: `(source_ids (batch, S), target_in_ids (batch, T))`.
@@ -65,6 +68,7 @@ class TransformerTranslator(TransformerEncoderStack, keras.Model):
         feed_forward_dim=512,
         dropout=0.1,
         norm_first=True,
+        shared_embeddings=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -72,15 +76,27 @@ class TransformerTranslator(TransformerEncoderStack, keras.Model):
         self._set_stack_config(
             num_layers, model_dim, num_heads, feed_forward_dim, dropout, norm_first
         )
+        if shared_embeddings and source_vocab_size != target_vocab_size:
+            raise ValueError(
+                "`shared_embeddings=True` needs one vocabulary for both languages: "
+                f"`source_vocab_size` ({source_vocab_size}) must equal `target_vocab_size` "
+                f"({target_vocab_size})."
+            )
         self.source_vocab_size = source_vocab_size
         self.target_vocab_size = target_vocab_size
+        self.shared_embeddings = bool(shared_embeddings)
 
-        self.source_embedding = keras.layers.Embedding(
-            source_vocab_size, model_dim, name="source_embedding"
-        )
-        self.target_embedding = keras.layers.Embedding(
-            target_vocab_size, model_dim, name="target_embedding"
-        )
+        if self.shared_embeddings:
+            self.shared_embedding = keras.layers.ReversibleEmbedding(
+                target_vocab_size, model_dim, name="shared_embedding"
+            )
+        else:
+            self.source_embedding = keras.layers.Embedding(
+                source_vocab_size, model_dim, name="source_embedding"
+            )
+            self.target_embedding = keras.layers.Embedding(
+                target_vocab_size, model_dim, name="target_embedding"
+            )
         self._init_encoder_stack(num_layers)
         self.decoder_blocks = [
             TransformerDecoderBlock(**self._block_args(), name=f"decoder_{index}")
@@ -88,34 +104,50 @@ class TransformerTranslator(TransformerEncoderStack, keras.Model):
         ]
         self.encoder_norm = final_norm("encoder_norm")
         self.decoder_norm = final_norm("decoder_norm")
-        self.output_projection = keras.layers.Dense(target_vocab_size, name="logits")
+        if not self.shared_embeddings:
+            self.output_projection = keras.layers.Dense(target_vocab_size, name="logits")
+
+    def _embed_source(self, ids):
+        return (self.shared_embedding if self.shared_embeddings else self.source_embedding)(ids)
+
+    def _embed_target(self, ids):
+        return (self.shared_embedding if self.shared_embeddings else self.target_embedding)(ids)
+
+    def _logits(self, states):
+        """`(..., d_model)` -> `(..., target_vocab_size)`: `W` or, tied, `E^T`."""
+        if self.shared_embeddings:
+            return self.shared_embedding(states, reverse=True)
+        return self.output_projection(states)
 
     def build(self, input_shape=None):
         # Built explicitly (not by tracing `call`), so that `encode`, `decode_step` and
         # `get_attention_weights` work on a fresh model and a loaded file gets its weights.
         sequence = (None, None, self.model_dim)
-        self.source_embedding.build((None, None))
-        self.target_embedding.build((None, None))
+        if self.shared_embeddings:
+            self.shared_embedding.build((None, None))
+        else:
+            self.source_embedding.build((None, None))
+            self.target_embedding.build((None, None))
+            self.output_projection.build(sequence)
         for block in self.encoder_blocks:
             block.build(sequence)
         for block in self.decoder_blocks:
             block.build(sequence, sequence)
         self.encoder_norm.build(sequence)
         self.decoder_norm.build(sequence)
-        self.output_projection.build(sequence)
 
     def encode(self, source, training=None):
         """Source ids `(batch, S)` -> `(memory (batch, S, d_model), source_mask (batch, S))`."""
         if not self.built:
             self.build()
         source_mask = padding_mask(source)
-        memory, _ = self._encode_embedded(self.source_embedding(source), source_mask, training)
+        memory, _ = self._encode_embedded(self._embed_source(source), source_mask, training)
         return memory, source_mask
 
     def decode(self, target_in, memory, source_mask, training=None, return_attention=False):
         """Teacher-forced decoding: logits `(batch, T, V)` (and per-layer cross-attention)."""
         target_mask = padding_mask(target_in)
-        x = self._add_positions(self.target_embedding(target_in), training)
+        x = self._add_positions(self._embed_target(target_in), training)
         attention = {}
         for index, block in enumerate(self.decoder_blocks):
             x, weights = block(
@@ -126,7 +158,7 @@ class TransformerTranslator(TransformerEncoderStack, keras.Model):
             attention[f"decoder_{index}/self_attention"] = weights["self_attention"]
         if self.norm_first:
             x = self.decoder_norm(x)
-        logits = self.output_projection(x)
+        logits = self._logits(x)
         return (logits, attention) if return_attention else logits
 
     def call(self, inputs, training=None):
@@ -188,7 +220,7 @@ class TransformerTranslator(TransformerEncoderStack, keras.Model):
         """
         _, cross_caches, source_mask = context
         x = self._add_positions(
-            self.target_embedding(ops.expand_dims(token_ids, 1)), False, offset=position
+            self._embed_target(ops.expand_dims(token_ids, 1)), False, offset=position
         )  # (batch, 1, d_model)
         new_state = []
         for block, cross_cache, self_cache in zip(
@@ -200,7 +232,7 @@ class TransformerTranslator(TransformerEncoderStack, keras.Model):
             new_state.append(self_cache)
         if self.norm_first:
             x = self.decoder_norm(x)
-        logits = self.output_projection(x)[:, 0]
+        logits = self._logits(x)[:, 0]
         return logits, new_state, ops.mean(cross_weights[:, :, 0], axis=1)
 
     def decode_prefix(self, prefix_ids, context):
@@ -227,4 +259,5 @@ class TransformerTranslator(TransformerEncoderStack, keras.Model):
             "source_vocab_size": self.source_vocab_size,
             "target_vocab_size": self.target_vocab_size,
             **self._stack_config(),
+            "shared_embeddings": self.shared_embeddings,
         }

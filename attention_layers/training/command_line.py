@@ -190,6 +190,7 @@ def restore_resumed_flags(parser, args, run_defining, *, command, folder=None):
         saved["precision"] = "mixed_float16" if saved["mixed_precision"] else "float32"
     saved.setdefault("weight_averaging", 0)  # written before --weight-averaging
     saved.setdefault("label_smoothing", 0.0)  # written before --label-smoothing
+    saved.setdefault("shared_vocabulary", False)  # written before --shared-vocabulary
     for name in run_defining:
         value = getattr(args, name)
         default = parser.get_default(name)

@@ -33,6 +33,7 @@ PRESETS = {
         "model": "transformer",
         "vocabulary": "word",
         "vocabulary_size": 8000,
+        "shared_vocabulary": False,
         "layers": 2,
         "model_dim": 128,
         "heads": 4,
@@ -55,6 +56,7 @@ PRESETS = {
         "model": "transformer",
         "vocabulary": "word",
         "vocabulary_size": 10000,
+        "shared_vocabulary": False,
         "layers": 2,
         "model_dim": 256,
         "heads": 4,
@@ -79,12 +81,14 @@ PRESETS = {
 # Flags that define the model and its data: a resumed run must keep them.
 RUN_DEFINING = (
     "dataset", "data", "num_pairs", "model", "attention", "cell", "input_feeding",
-    "vocabulary", "vocabulary_size", "layers", "model_dim", "heads", "feed_forward_dim",
-    "embedding_dim", "units", "dropout", "batch_size", "max_length", "learning_rate",
-    "warmup_steps", "precision", "seed", "weight_averaging", "label_smoothing",
+    "vocabulary", "vocabulary_size", "shared_vocabulary", "layers", "model_dim", "heads",
+    "feed_forward_dim", "embedding_dim", "units", "dropout", "batch_size", "max_length",
+    "learning_rate", "warmup_steps", "precision", "seed", "weight_averaging", "label_smoothing",
 )
 RNN_ONLY = ("attention", "cell", "input_feeding", "embedding_dim", "units")
-TRANSFORMER_ONLY = ("layers", "model_dim", "heads", "feed_forward_dim", "warmup_steps")
+TRANSFORMER_ONLY = (
+    "layers", "model_dim", "heads", "feed_forward_dim", "warmup_steps", "shared_vocabulary",
+)
 SAMPLES = 5
 
 
@@ -124,6 +128,12 @@ class TranslationTask(Task):
         )
         data.add_argument("--vocabulary", choices=("word", "wordpiece"),
                           help="word-level or WordPiece subword tokenizers (preset).")
+        data.add_argument(
+            "--shared-vocabulary", action="store_true", default=None,
+            help="transformer only: one vocabulary learned from both languages "
+            "(--vocabulary-size tokens in all) and one embedding matrix for the source, the "
+            "target and the output layer (Vaswani et al. 2017, 3.4) (preset: off).",
+        )
         command_line.add_count_flags(data, {
             "--vocabulary-size": "the most tokens per language, the 4 reserved ones included; "
             "at least 5 (preset).",
@@ -192,23 +202,31 @@ class TranslationTask(Task):
         return WordPieceTokenizer if args.vocabulary == "wordpiece" else WordTokenizer
 
     def build_tokenizers(self, args, corpus):
+        """One tokenizer per language, or with `--shared-vocabulary` one for both."""
         kind = self.tokenizer_class(args)
-        tokenizers = []
-        for side in (0, 1):
-            texts = [pair[side] for pair in corpus.train]
+
+        def build(texts):
             if kind is WordPieceTokenizer:
-                tokenizers.append(kind.build(texts, vocabulary_size=args.vocabulary_size))
-            else:
-                tokenizers.append(kind.build(texts, max_vocabulary_size=args.vocabulary_size))
-        return tuple(tokenizers)
+                return kind.build(texts, vocabulary_size=args.vocabulary_size)
+            return kind.build(texts, max_vocabulary_size=args.vocabulary_size)
+
+        if args.shared_vocabulary:
+            shared = build([text for pair in corpus.train for text in pair])
+            return shared, shared
+        return tuple(build([pair[side] for pair in corpus.train]) for side in (0, 1))
 
     def describe_data(self, args, corpus, tokenizers):
         source, target = tokenizers
         return (
             f"Data: {args.dataset}, {len(corpus.train)} / {len(corpus.validation)} / "
-            f"{len(corpus.test)} train / validation / test pairs; {args.vocabulary} "
-            f"vocabularies of {source.vocabulary_size} (source) and "
-            f"{target.vocabulary_size} (target) tokens"
+            f"{len(corpus.test)} train / validation / test pairs; "
+            + (
+                f"one {args.vocabulary} vocabulary of {source.vocabulary_size} tokens for "
+                "both languages, one embedding matrix"
+                if args.shared_vocabulary else
+                f"{args.vocabulary} vocabularies of {source.vocabulary_size} (source) and "
+                f"{target.vocabulary_size} (target) tokens"
+            )
         )
 
     def make_datasets(self, args, corpus, tokenizers, seed, batch_multiple):
@@ -223,7 +241,7 @@ class TranslationTask(Task):
             return TransformerTranslator(
                 *sizes, num_layers=args.layers, model_dim=args.model_dim,
                 num_heads=args.heads, feed_forward_dim=args.feed_forward_dim,
-                dropout=args.dropout,
+                dropout=args.dropout, shared_embeddings=bool(args.shared_vocabulary),
             )
         return RNNTranslator(
             *sizes, embedding_dim=args.embedding_dim, units=args.units, cell=args.cell,
