@@ -305,7 +305,8 @@ def train_member(task, args, corpus, tokenizers, run, seed, plan, max_seconds=No
     most `max_seconds` of training when given (`--max-minutes`).
 
     Returns:
-        `(model, training_seconds, datasets)`: the model with its best epoch's weights and
+        `(model, training_seconds, datasets)`: the model with its best epoch's weights,
+        the seconds of training (a resumed run's include those before `--resume`) and
         the `DatasetSplits` it trained on.
     """
     keras.utils.set_random_seed(seed)
@@ -346,6 +347,11 @@ def train_member(task, args, corpus, tokenizers, run, seed, plan, max_seconds=No
         print(f"Stopped by --max-minutes after {checkpoint.training_seconds / 60:.1f} min of "
               f"training, in epoch {checkpoint.state['epoch']}; keeping epoch {best}'s weights "
               "(lowest validation loss)")
+    if initial_epoch:  # the epochs before --resume count too
+        total = max(seconds, checkpoint.training_seconds)
+        print(f"Training took {seconds:.0f} s ({total:.0f} s in all, with the "
+              f"{initial_epoch} epoch(s) before --resume)")
+        return model, total, datasets
     print(f"Training took {seconds:.0f} s")
     return model, seconds, datasets
 

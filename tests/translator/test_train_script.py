@@ -71,6 +71,12 @@ def test_a_run_killed_after_a_checkpoint_resumes_at_the_next_epoch(tmp_path):
     model = keras.saving.load_model(output / "translator.keras")
     assert int(model.optimizer.iterations) == 6 * steps_per_epoch
     assert "Test BLEU" in resumed.stdout
+    # The time reported counts the epochs before the kill too.
+    took = re.search(r"Training took (\d+) s \((\d+) s in all, with the (\d+) epoch\(s\) "
+                     r"before --resume\)", resumed.stdout)
+    assert took and int(took[3]) == epoch and int(took[2]) >= int(took[1]), resumed.stdout
+    total = json.loads(state_path.read_text())["training_seconds"]
+    assert json.loads((output / "results.json").read_text())["training_seconds"] == total
 
 
 def _exit_message(capsys, argv):
