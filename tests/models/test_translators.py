@@ -81,6 +81,9 @@ def test_transformer_cached_decoding_equals_full_pass(tmp_path):
         lambda: rnn("luong-general", input_feeding=True),
         lambda: TransformerTranslator(30, 20, num_layers=1, model_dim=16, num_heads=2,
                                       feed_forward_dim=32, dropout=0.0),
+        # --shared-vocabulary: one matrix embeds both sides and gives the logits.
+        lambda: TransformerTranslator(30, 30, num_layers=1, model_dim=16, num_heads=2,
+                                      feed_forward_dim=32, dropout=0.0, shared_embeddings=True),
     ],
 )
 def test_translators_fit_a_tiny_batch(make_model):
