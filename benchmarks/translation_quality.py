@@ -185,13 +185,8 @@ def run_ours(corpus, tests, seconds, clock, averages=False, overrides=None, seed
     config = (
         f"Transformer {args.layers}+{args.layers} layers, d_model {args.model_dim}, "
         f"{args.heads} heads, feed-forward {args.feed_forward_dim}, dropout {args.dropout}, "
-        "pre-norm; "
-        + (f"one {args.vocabulary} vocabulary of {source_tokenizer.vocabulary_size} for both "
-           "languages, one embedding matrix (source, target, output)"
-           if args.shared_vocabulary else
-           f"{args.vocabulary} vocabularies {source_tokenizer.vocabulary_size} / "
-           f"{target_tokenizer.vocabulary_size}")
-        + f"; length <= {args.max_length}, batches of "
+        f"pre-norm; {task.describe_vocabulary(args, (source_tokenizer, target_tokenizer))}"
+        f"; length <= {args.max_length}, batches of "
         f"{args.batch_size} bucketed by length; Adam, warm-up {args.warmup_steps} steps to "
         f"{args.learning_rate}, then 1/sqrt(step); "
         + (f"moving average of the weights over {args.weight_averaging} steps; "

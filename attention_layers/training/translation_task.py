@@ -216,18 +216,20 @@ class TranslationTask(Task):
         return tuple(build([pair[side] for pair in corpus.train]) for side in (0, 1))
 
     def describe_data(self, args, corpus, tokenizers):
-        source, target = tokenizers
         return (
             f"Data: {args.dataset}, {len(corpus.train)} / {len(corpus.validation)} / "
             f"{len(corpus.test)} train / validation / test pairs; "
-            + (
-                f"one {args.vocabulary} vocabulary of {source.vocabulary_size} tokens for "
-                "both languages, one embedding matrix"
-                if args.shared_vocabulary else
-                f"{args.vocabulary} vocabularies of {source.vocabulary_size} (source) and "
-                f"{target.vocabulary_size} (target) tokens"
-            )
+            f"{self.describe_vocabulary(args, tokenizers)}"
         )
+
+    def describe_vocabulary(self, args, tokenizers):
+        """The tokenizers in words: kind, sizes, and whether the languages share them."""
+        source, target = tokenizers
+        if args.shared_vocabulary:
+            return (f"one {args.vocabulary} vocabulary of {source.vocabulary_size} tokens for "
+                    "both languages, one embedding matrix (source, target, output)")
+        return (f"{args.vocabulary} vocabularies of {source.vocabulary_size} (source) and "
+                f"{target.vocabulary_size} (target) tokens")
 
     def make_datasets(self, args, corpus, tokenizers, seed, batch_multiple):
         return make_translation_datasets(
