@@ -55,3 +55,24 @@ def test_known_steps_counts_the_batches_of_a_bucketed_dataset():
         lengths < 5, (lengths >= 5) & (lengths < 10), lengths >= 10))
     assert int(counted.train.cardinality()) == expected
     assert len(list(counted.train)) == expected  # the same every epoch, whatever the order
+
+
+def test_our_modules_run_with_python_m_start_quietly():
+    from attention_layers import _start_up
+
+    for argv, quiet in [
+        (["python", "-m", "attention_layers.experiments", "long-range"], True),
+        (["python", "-u", "-m", "attention_layers.training.runner", "export", "run"], True),
+        (["python", "-m", "pytest", "-m", "attention_layers.x"], False),
+        (["python", "-c", "code", "-m", "attention_layers.experiments"], False),
+        (["python", "script.py", "-m", "attention_layers.experiments"], False),
+        (["python", "-m"], False),
+    ]:
+        assert _start_up._run_as_our_module(argv) is quiet, argv
+    # And end to end: the claims lab's help, without TensorFlow's start-up lines.
+    result = subprocess.run(
+        [sys.executable, "-m", "attention_layers.experiments", "--help"],
+        capture_output=True, text=True, timeout=120, cwd=ROOT,
+    )
+    assert result.returncode == 0 and "long-range" in result.stdout
+    assert not [line for line in result.stderr.splitlines() if console.START_UP_NOISE.search(line)]
