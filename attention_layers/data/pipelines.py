@@ -216,14 +216,16 @@ def make_classification_dataset(
 
     Args:
         examples: a list of `(text, label)` (a `SentimentCorpus` split); labels are ints,
-            or all `None` for an unlabelled split such as the SST-2 test set.
+            floats in [0, 1] (soft targets, such as a teacher's for distillation), or all
+            `None` for an unlabelled split such as the SST-2 test set.
         tokenizer: a `attention_layers.text.Tokenizer`.
         batch_size, max_length, bucket_by_length, shuffle, seed, batch_multiple: as for
             `make_translation_dataset`.
 
     Returns:
         A `tf.data.Dataset` of `(tokens, label)`: int64 `(batch, length)` padded with 0,
-        and int32 `(batch,)`; or of `tokens` alone when the labels are `None`.
+        and int32 `(batch,)` (float32 when a label is a float); or of `tokens` alone when
+        the labels are `None`.
 
     Example:
 
@@ -247,7 +249,10 @@ def make_classification_dataset(
         return (tokens, *label) if label else tokens
 
     if labelled:
-        dataset = tf.data.Dataset.from_tensor_slices((texts, tf.constant(labels, tf.int32)))
+        soft = any(isinstance(label, float) for label in labels)  # a teacher's targets
+        dataset = tf.data.Dataset.from_tensor_slices(
+            (texts, tf.constant(labels, tf.float32 if soft else tf.int32))
+        )
     else:
         dataset = tf.data.Dataset.from_tensor_slices(texts)
     dataset = _tokenized(dataset, tokenize, _as_dense)

@@ -3,9 +3,11 @@
 The runner (`attention_layers.training.runner`) does the training; this `Task` gives the
 flags and presets, the corpus, the tokenizer, the model (or `--ensemble` of models), the
 evaluation (accuracy, the most attended words, the attention on the deciding words) and
-the export.
+the export. `--teacher` distils a finished run (the SST-2 ensemble) into the model trained.
 """
 
+import dataclasses
+import json
 import pathlib
 
 import keras
@@ -26,7 +28,7 @@ from attention_layers.models.classifier import (
 )
 from attention_layers.text import WordTokenizer
 from attention_layers.training import command_line
-from attention_layers.training.fit import UsageError, non_negative_int
+from attention_layers.training.fit import UsageError, closed_unit_interval, non_negative_int
 from attention_layers.training.runner import Task
 from attention_layers.training.translation_task import token_strings
 
@@ -81,11 +83,16 @@ RUN_DEFINING = (
     "model_dim", "heads", "feed_forward_dim", "embedding_dim", "units", "attention_units",
     "dropout", "batch_size", "max_length", "learning_rate", "warmup_steps", "precision",
     "seed", "bigram_buckets", "ensemble", "weight_averaging", "label_smoothing",
+    "teacher", "teacher_weight",
 )
 BIGRU_ONLY = ("embedding_dim", "units", "attention_units")
 TRANSFORMER_ONLY = ("layers", "model_dim", "heads", "feed_forward_dim", "warmup_steps")
 SAMPLES = 5
 TOP_WORDS = 3
+# `--teacher-weight` when only `--teacher` is given: half the label, half the teacher
+# (benchmarks/RESULTS.md, "Sentiment quality", compares 0.5 with 1).
+TEACHER_WEIGHT = 0.5
+TEACHER_FILES = ("classifier.keras", "vocab.txt")
 
 
 
@@ -173,6 +180,66 @@ def accuracy(model, dataset):
     return correct / total
 
 
+def thresholded_accuracy(y_true, y_pred):
+    """Binary accuracy that reads the target at 0.5 too: `(batch,)` or `(batch, 1)` -> `(batch,)`.
+
+    For the 0/1 labels it is `keras.metrics.BinaryAccuracy`; for a teacher's soft targets
+    (`--teacher`) it is the share of sentences on the teacher's side of 0.5, where
+    `BinaryAccuracy` would count a match only when the target is exactly 0 or 1.
+    """
+    y_pred = keras.ops.reshape(y_pred, (-1,))
+    y_true = keras.ops.reshape(keras.ops.cast(y_true, y_pred.dtype), (-1,))
+    return keras.ops.cast(keras.ops.equal(y_true > 0.5, y_pred > 0.5), "float32")
+
+
+def check_teacher(folder, dataset):
+    """The `UsageError` (or None) of a `--teacher` folder for a student on `dataset`."""
+    path = pathlib.Path(folder)
+    missing = [name for name in TEACHER_FILES if not (path / name).is_file()]
+    if missing:
+        return (f"--teacher {folder}: no {' or '.join(missing)} there; give the --output "
+                "folder of a finished train_classifier.py run.")
+    config = path / "config.json"
+    teacher_dataset = json.loads(config.read_text()).get("dataset") if config.is_file() else None
+    if teacher_dataset not in (None, dataset):
+        return (f"--teacher {folder}: the teacher was trained on --dataset {teacher_dataset}, "
+                f"the student on --dataset {dataset}; a teacher labels its own task's sentences.")
+    return None
+
+
+def distillation_targets(teacher, tokenizer, examples, max_length, weight, batch_size=256):
+    """The targets `(1 - weight) * label + weight * P_teacher(positive)` of `examples`.
+
+    Knowledge distillation (Hinton, Vinyals & Dean 2015, "Distilling the Knowledge in a
+    Neural Network", §2): the student's binary cross-entropy against this target is the
+    weighted sum of its cross-entropy against the label and against the teacher's
+    probability, which tells it how sure the teacher is, not only which side it takes.
+
+    Args:
+        teacher: a classifier (or `ClassifierEnsemble`) of token ids `(batch, T)` -> P(positive)
+            `(batch, 1)`.
+        tokenizer: the teacher's `WordTokenizer`.
+        examples: `(text, label)` pairs, labels 0 or 1.
+        max_length: the most tokens per sentence, as the student reads them.
+        weight: float in [0, 1]; 0 gives the labels, 1 the teacher's probabilities.
+        batch_size: sentences per forward pass of the teacher.
+
+    Returns:
+        `(targets, teacher_accuracy)`: float32 `(len(examples),)`, and the share of
+        `examples` on whose label the teacher agrees.
+    """
+    texts = [text for text, _ in examples]
+    labels = np.array([label for _, label in examples], "float32")
+    probabilities = np.concatenate([
+        keras.ops.convert_to_numpy(
+            teacher(make_token_ids(tokenizer, texts[start : start + batch_size], max_length))
+        )[:, 0]
+        for start in range(0, len(texts), batch_size)
+    ]).astype("float32")
+    targets = (1 - weight) * labels + weight * probabilities
+    return targets, float(np.mean((probabilities > 0.5) == (labels == 1)))
+
+
 def weights_only(model):
     """A copy of a trained classifier without its optimizer (saving it stores the weights)."""
     copy = type(model).from_config(model.get_config())
@@ -237,6 +304,18 @@ class ClassificationTask(Task):
         data.add_argument("--seed", type=int, default=0,
                           help="corpus, split, shuffling and initialization seed (0).")
         self._add_model_flags(parser.add_argument_group("model"))
+        distillation = parser.add_argument_group("distillation")
+        distillation.add_argument(
+            "--teacher", metavar="RUN",
+            help="the --output folder of a finished run (e.g. the SST-2 ensemble) to distil "
+            "into this model (Hinton et al. 2015): it trains against (1 - W) x the label + W "
+            "x the teacher's probability, and reads the teacher's vocabulary (so "
+            "--vocabulary-size and --min-count do not apply). Default: no teacher.",
+        )
+        distillation.add_argument(
+            "--teacher-weight", type=closed_unit_interval, metavar="W",
+            help=f"W above (default with --teacher: {TEACHER_WEIGHT}).",
+        )
 
     def _add_model_flags(self, model):
         model.add_argument(
@@ -271,8 +350,21 @@ class ClassificationTask(Task):
         )
         settings = {name: value for name, value in preset.items() if name not in MODELS}
         command_line.fill_preset(args, {**settings, **preset[args.model]})
+        if args.teacher is None and args.teacher_weight is not None:
+            parser.error("--teacher-weight needs --teacher (the run to distil).")
+        if args.teacher is not None:
+            if given & {"vocabulary_size", "min_count"}:
+                parser.error("--vocabulary-size and --min-count do not apply with --teacher: "
+                             "the student reads the teacher's vocabulary.")
+            args.teacher = str(pathlib.Path(args.teacher).resolve())
+            args.teacher_weight = (
+                TEACHER_WEIGHT if args.teacher_weight is None else args.teacher_weight
+            )
 
     def check_flags(self, parser, args):
+        problem = args.teacher and check_teacher(args.teacher, args.dataset)
+        if problem:
+            parser.error(problem)
         if args.bigram_buckets and not valid_bigram_buckets(args.bigram_buckets):
             parser.error(
                 f"--bigram-buckets must be at most {MAX_BIGRAM_BUCKETS:,} and not a multiple "
@@ -294,6 +386,8 @@ class ClassificationTask(Task):
         return WordTokenizer
 
     def build_tokenizers(self, args, corpus):
+        if args.teacher:  # the teacher's ids: it labels the student's sentences
+            return (WordTokenizer.load(pathlib.Path(args.teacher) / "vocab.txt"),)
         texts = [text for text, _ in corpus.train]
         return (WordTokenizer.build(
             texts, max_vocabulary_size=args.vocabulary_size, min_count=args.min_count
@@ -309,6 +403,17 @@ class ClassificationTask(Task):
         )
 
     def make_datasets(self, args, corpus, tokenizers, seed, batch_multiple):
+        if args.teacher:
+            teacher = keras.saving.load_model(pathlib.Path(args.teacher) / "classifier.keras")
+            targets, agreement = distillation_targets(
+                teacher, tokenizers[0], corpus.train, args.max_length, args.teacher_weight
+            )
+            print(f"Teacher {args.teacher}: {agreement:.4f} of the training labels; training "
+                  f"against {1 - args.teacher_weight:g} x label + {args.teacher_weight:g} x "
+                  "its probability")
+            corpus = dataclasses.replace(corpus, train=[
+                (text, float(target)) for (text, _), target in zip(corpus.train, targets, strict=True)
+            ])
         return make_classification_datasets(
             corpus, tokenizers[0], batch_size=args.batch_size, max_length=args.max_length,
             seed=seed, batch_multiple=batch_multiple,
@@ -332,7 +437,7 @@ class ClassificationTask(Task):
     def loss_and_metrics(self, args):
         return {
             "loss": keras.losses.BinaryCrossentropy(label_smoothing=args.label_smoothing or 0.0),
-            "metrics": [keras.metrics.BinaryAccuracy(name="accuracy")],
+            "metrics": [keras.metrics.MeanMetricWrapper(thresholded_accuracy, name="accuracy")],
         }
 
     def dummy_inputs(self):

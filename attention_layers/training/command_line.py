@@ -191,6 +191,8 @@ def restore_resumed_flags(parser, args, run_defining, *, command, folder=None):
     saved.setdefault("weight_averaging", 0)  # written before --weight-averaging
     saved.setdefault("label_smoothing", 0.0)  # written before --label-smoothing
     saved.setdefault("shared_vocabulary", False)  # written before --shared-vocabulary
+    saved.setdefault("teacher", None)  # written before --teacher
+    saved.setdefault("teacher_weight", None)
     for name in run_defining:
         value = getattr(args, name)
         default = parser.get_default(name)

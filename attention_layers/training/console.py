@@ -26,7 +26,7 @@ START_UP_NOISE = re.compile(
     r"Unable to register cu(DNN|FFT|BLAS) factory|computation placer already registered|"
     r"TF-TRT Warning|This TensorFlow binary is optimized|"
     r"failed call to cuInit|Could not find cuda drivers|"
-    r"oneDNN supports DT_INT64 only on platforms with AVX-512"
+    r"oneDNN supports DT_[A-Z0-9]+ only on platforms with AVX-512"
 )
 
 

@@ -540,8 +540,17 @@ def unit_interval(text):
     return value
 
 
+def closed_unit_interval(text):
+    """`argparse` type: a float in [0, 1]."""
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise ValueError(text)
+    return value
+
+
 # argparse prints "invalid <name> value" using the function's name.
 positive_int.__name__ = "positive int"
 non_negative_int.__name__ = "int >= 0"
 positive_float.__name__ = "positive float"
 unit_interval.__name__ = "fraction in [0, 1)"
+closed_unit_interval.__name__ = "fraction in [0, 1]"
