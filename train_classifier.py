@@ -4,6 +4,8 @@
     python train_classifier.py --model bigru
     python train_classifier.py --dataset sst2 --data ../shared/data/SST-2
     python train_classifier.py --resume                          # after an interruption
+    python train_classifier.py --dataset sst2 --data ../shared/data/SST-2 --ensemble 1 \
+        --bigram-buckets 16381 --teacher runs/classifier --output runs/student  # distil it
 
 The run writes under `--output` (default `runs/classifier`):
 
@@ -19,7 +21,9 @@ The run writes under `--output` (default `runs/classifier`):
 
 With `--ensemble M` (M > 1) each member trains in `member_I/` (its checkpoints/,
 training_log.csv, logs/, attention/), and `classifier.keras` and `serving/` hold their mean
-(`ClassifierEnsemble`); `--resume` keeps the members that finished.
+(`ClassifierEnsemble`); `--resume` keeps the members that finished. With `--teacher RUN`
+the model trains against the mean of each label and RUN's probability (distillation) and
+reads RUN's `vocab.txt`.
 
 Each dataset has its own defaults (`PRESETS` in
 `attention_layers/training/classification_task.py`); flags override them. For SST-2 the
