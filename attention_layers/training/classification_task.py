@@ -388,7 +388,8 @@ class ClassificationTask(Task):
         return WordTokenizer
 
     def build_tokenizers(self, args, corpus):
-        if args.teacher:  # the teacher's ids: it labels the student's sentences
+        # A Namespace built by hand (a notebook, a benchmark) may have no teacher.
+        if getattr(args, "teacher", None):  # the teacher's ids: it labels the student's text
             return (WordTokenizer.load(pathlib.Path(args.teacher) / "vocab.txt"),)
         texts = [text for text, _ in corpus.train]
         return (WordTokenizer.build(
@@ -405,7 +406,7 @@ class ClassificationTask(Task):
         )
 
     def make_datasets(self, args, corpus, tokenizers, seed, batch_multiple):
-        if args.teacher:
+        if getattr(args, "teacher", None):
             teacher = keras.saving.load_model(pathlib.Path(args.teacher) / "classifier.keras")
             targets, agreement = distillation_targets(
                 teacher, tokenizers[0], corpus.train, args.max_length, args.teacher_weight
