@@ -20,7 +20,8 @@ def _run_as_our_module(argv):
     """Whether `argv` (the interpreter's own) is `python ... -m attention_layers.<module>`."""
     for position, argument in enumerate(argv[1:], start=1):
         if argument == "-m":
-            return any(module.startswith("attention_layers.") for module in argv[position + 1 :][:1])
+            module = argv[position + 1] if position + 1 < len(argv) else ""
+            return module.startswith("attention_layers.")
         if argument == "-c" or not argument.startswith("-"):
             return False  # a program or a script: what follows is its own arguments
     return False

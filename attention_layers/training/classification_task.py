@@ -374,6 +374,11 @@ class ClassificationTask(Task):
             )
 
     def load_corpus(self, args):
+        corpus = self._labelled_corpus(args)
+        # A Namespace built by hand (a notebook, a benchmark) may have no teacher.
+        return self._taught(args, corpus) if getattr(args, "teacher", None) else corpus
+
+    def _labelled_corpus(self, args):
         if args.dataset == "builtin":
             return generate_sentiment_corpus(args.num_examples, seed=args.seed)
         if args.data is not None:
@@ -384,11 +389,25 @@ class ClassificationTask(Task):
                 raise UsageError(f"--data {args.data}: the {name} split is empty.")
         return corpus
 
+    def _taught(self, args, corpus):
+        """`corpus` with the training labels replaced by `--teacher`'s targets (once a run:
+        every `--ensemble` member trains on them)."""
+        teacher = keras.saving.load_model(pathlib.Path(args.teacher) / "classifier.keras")
+        targets, agreement = distillation_targets(
+            teacher, self.build_tokenizers(args, corpus)[0], corpus.train, args.max_length,
+            args.teacher_weight,
+        )
+        print(f"Teacher {args.teacher}: {agreement:.4f} of the training labels; training "
+              f"against {1 - args.teacher_weight:g} x label + {args.teacher_weight:g} x its "
+              "probability")
+        return dataclasses.replace(corpus, train=[
+            (text, float(target)) for (text, _), target in zip(corpus.train, targets, strict=True)
+        ])
+
     def tokenizer_class(self, args):
         return WordTokenizer
 
     def build_tokenizers(self, args, corpus):
-        # A Namespace built by hand (a notebook, a benchmark) may have no teacher.
         if getattr(args, "teacher", None):  # the teacher's ids: it labels the student's text
             return (WordTokenizer.load(pathlib.Path(args.teacher) / "vocab.txt"),)
         texts = [text for text, _ in corpus.train]
@@ -406,17 +425,6 @@ class ClassificationTask(Task):
         )
 
     def make_datasets(self, args, corpus, tokenizers, seed, batch_multiple):
-        if getattr(args, "teacher", None):
-            teacher = keras.saving.load_model(pathlib.Path(args.teacher) / "classifier.keras")
-            targets, agreement = distillation_targets(
-                teacher, tokenizers[0], corpus.train, args.max_length, args.teacher_weight
-            )
-            print(f"Teacher {args.teacher}: {agreement:.4f} of the training labels; training "
-                  f"against {1 - args.teacher_weight:g} x label + {args.teacher_weight:g} x "
-                  "its probability")
-            corpus = dataclasses.replace(corpus, train=[
-                (text, float(target)) for (text, _), target in zip(corpus.train, targets, strict=True)
-            ])
         return make_classification_datasets(
             corpus, tokenizers[0], batch_size=args.batch_size, max_length=args.max_length,
             seed=seed, batch_multiple=batch_multiple,
