@@ -1,6 +1,7 @@
 """Step time of the spa-eng preset's Transformer on this machine: XLA or not, and batch size.
 
-For each configuration (`jit:batch`, e.g. `off:128`) the preset's model is built afresh in
+For each configuration (`jit:batch[:label_smoothing[:precision]]`, e.g. `off:128` or
+`off:128:0:mixed_bfloat16`) the preset's model is built afresh in
 this process and trained on the first `--steps` batches of the same shuffled spa-eng
 training pipeline; the first half of the steps (tracing, XLA compilation of each bucket
 length) is left out and the median step time of the second half is printed, with pairs per
@@ -9,6 +10,7 @@ times vary with the bucket; medians over several runs (`--repeats`) say how much
 
     python benchmarks/translation_step_time.py --configs off:128 on:128 off:256
     python benchmarks/translation_step_time.py --configs off:128 off:128:0.1 --repeats 3
+    python benchmarks/translation_step_time.py --configs off:128 off:128:0:mixed_bfloat16
 """
 
 import argparse
@@ -39,12 +41,13 @@ class StepTimes(keras.callbacks.Callback):
         self.times.append(time.perf_counter())
 
 
-def step_time(corpus, tokenizers, jit, batch_size, steps, label_smoothing=0.0):
+def step_time(corpus, tokenizers, jit, batch_size, steps, label_smoothing=0.0,
+              precision="float32"):
     """Median seconds per step over the second half of `steps` training steps."""
     keras.utils.set_random_seed(0)
     preset = dict(PRESETS["spa-eng"], batch_size=batch_size, label_smoothing=label_smoothing)
     args = argparse.Namespace(
-        **preset, distribution="none", replicas=None, precision="float32",
+        **preset, distribution="none", replicas=None, precision=precision,
         jit_compile="on" if jit else "off", steps_per_execution=1,
     )
     train = make_translation_dataset(
@@ -60,7 +63,8 @@ def step_time(corpus, tokenizers, jit, batch_size, steps, label_smoothing=0.0):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--configs", nargs="+", default=["off:128", "on:128", "off:256"],
-                        help="jit:batch or jit:batch:label_smoothing, jit 'on' or 'off' "
+                        help="jit:batch[:label_smoothing[:precision]], jit 'on' or 'off', "
+                        "precision float32, mixed_bfloat16 or mixed_float16 "
                         "(default: off:128 on:128 off:256; the first is the reference of "
                         "the ratios)")
     parser.add_argument("--steps", type=int, default=80, help="steps per run (80)")
@@ -78,14 +82,17 @@ def main():
           f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}")
     reference = None
     for config in args.configs:
-        jit, batch, *smoothing = config.split(":")
-        smoothing = float(smoothing[0]) if smoothing else 0.0
-        runs = [step_time(corpus, tokenizers, jit == "on", int(batch), args.steps, smoothing)
+        jit, batch, *rest = config.split(":")
+        smoothing = float(rest[0]) if rest else 0.0
+        precision = rest[1] if len(rest) > 1 else "float32"
+        runs = [step_time(corpus, tokenizers, jit == "on", int(batch), args.steps, smoothing,
+                          precision)
                 for _ in range(args.repeats)]
         median = float(np.median(runs))
         rate = int(batch) / median
         reference = reference or rate
-        print(f"jit {jit:>3}, batch {batch:>4}, label smoothing {smoothing:.2f}: "
+        print(f"jit {jit:>3}, batch {batch:>4}, label smoothing {smoothing:.2f}, "
+              f"{precision}: "
               f"{1000 * median:6.0f} ms/step (runs: "
               f"{', '.join(f'{1000 * r:.0f}' for r in runs)}), {rate:5.0f} pairs/s, "
               f"{rate / reference:.2f}x the first", flush=True)

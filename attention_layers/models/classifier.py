@@ -23,6 +23,7 @@ from keras import ops
 
 from attention_layers.layers import AdditiveAttention, AttentionPooling
 from attention_layers.models.encoder_stack import TransformerEncoderStack, final_norm
+from attention_layers.models.quantization import EmbeddingQuantization
 from attention_layers.utils.checks import (
     check_optional_positive_int,
     check_positive_int,
@@ -152,7 +153,9 @@ def _check_token_ids(token_ids):
 
 
 @keras.saving.register_keras_serializable(package="attention_layers")
-class TransformerClassifier(TransformerEncoderStack, _PooledValues, keras.Model):
+class TransformerClassifier(
+    TransformerEncoderStack, _PooledValues, EmbeddingQuantization, keras.Model
+):
     """A Transformer encoder chooses the words, attention pooling reads them: ids -> P(positive).
 
     Token embeddings scaled by `sqrt(d_model)` (Vaswani et al. 2017, §3.4) plus sinusoidal
@@ -185,6 +188,9 @@ class TransformerClassifier(TransformerEncoderStack, _PooledValues, keras.Model)
         bigram_buckets: `None`, or the rows of a `HashedBigramEmbedding` whose embedding of
             `(token_{t-1}, token_t)` is added to each pooled word, so that a pooled value
             carries its left neighbour ("not good") while its weight stays one token's.
+        embedding_quantization: `None`, or `"int8"` for a model whose embedding tables
+            were quantized after training (`quantize_embeddings`); the config records it
+            so that a saved model loads with int8 tables again.
 
     Call arguments:
         token_ids: int `(batch, T)`, padded with 0.
@@ -217,9 +223,11 @@ class TransformerClassifier(TransformerEncoderStack, _PooledValues, keras.Model)
         norm_first=True,
         pooling_units=None,
         bigram_buckets=None,
+        embedding_quantization=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        self._init_embedding_quantization(embedding_quantization)
         check_positive_int("vocabulary_size", vocabulary_size)
         self._set_stack_config(
             num_layers, model_dim, num_heads, feed_forward_dim, dropout, norm_first
@@ -241,6 +249,7 @@ class TransformerClassifier(TransformerEncoderStack, _PooledValues, keras.Model)
     def build(self, input_shape=None):
         # Trace once so that every weight exists (also when a `.keras` file is loaded).
         self.call(ops.ones((1, 2), "int32"))
+        self._restore_embedding_quantization()
 
     def _forward(self, token_ids, training=None, return_attention=False):
         _check_token_ids(token_ids)
@@ -275,11 +284,12 @@ class TransformerClassifier(TransformerEncoderStack, _PooledValues, keras.Model)
             **self._stack_config(),
             "pooling_units": self.pooling_units,
             "bigram_buckets": self.bigram_buckets,
+            **self._embedding_quantization_config(),
         }
 
 
 @keras.saving.register_keras_serializable(package="attention_layers")
-class BiGRUClassifier(_PooledValues, keras.Model):
+class BiGRUClassifier(_PooledValues, EmbeddingQuantization, keras.Model):
     """A bidirectional GRU chooses the words, additive attention reads them: ids -> P(positive).
 
     The word encoder of Yang et al. 2016 ("Hierarchical Attention Networks", §2.2: a
@@ -307,6 +317,9 @@ class BiGRUClassifier(_PooledValues, keras.Model):
         bigram_buckets: `None`, or the rows of a `HashedBigramEmbedding` added to each
             pooled word, as in `TransformerClassifier`. On SST-2 it adds about a point of
             dev accuracy (see `benchmarks/RESULTS.md`).
+        embedding_quantization: `None`, or `"int8"` for a model whose embedding tables
+            were quantized after training (`quantize_embeddings`); the config records it
+            so that a saved model loads with int8 tables again.
 
     Call arguments:
         token_ids: int `(batch, T)` with `T >= 1` (a recurrent layer cannot run over no
@@ -335,9 +348,11 @@ class BiGRUClassifier(_PooledValues, keras.Model):
         attention_units=64,
         dropout=0.3,
         bigram_buckets=None,
+        embedding_quantization=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        self._init_embedding_quantization(embedding_quantization)
         check_positive_ints(
             vocabulary_size=vocabulary_size, embedding_dim=embedding_dim, units=units,
             attention_units=attention_units,
@@ -366,6 +381,7 @@ class BiGRUClassifier(_PooledValues, keras.Model):
     def build(self, input_shape=None):
         # Trace once so that every weight exists (also when a `.keras` file is loaded).
         self.call(ops.ones((1, 2), "int32"))
+        self._restore_embedding_quantization()
 
     def _forward(self, token_ids, training=None):
         _check_token_ids(token_ids)
@@ -400,6 +416,7 @@ class BiGRUClassifier(_PooledValues, keras.Model):
             "attention_units": self.attention_units,
             "dropout": self.dropout,
             "bigram_buckets": self.bigram_buckets,
+            **self._embedding_quantization_config(),
         }
 
 

@@ -11,7 +11,7 @@ from attention_layers.training.metrics import corpus_bleu
 
 def evaluate_bleu(
     model, source_tokenizer, target_tokenizer, pairs, *, max_length=64, batch_size=512,
-    beam_width=1,
+    beam_width=1, length_penalty=0.6,
 ):
     """Translates the sources of `pairs` and scores them against their targets.
 
@@ -34,7 +34,9 @@ def evaluate_bleu(
         batch_size: sentences translated together (with a beam, `batch_size // beam_width`,
             so that the decoder runs on as many rows).
         beam_width: 1 decodes greedily; more runs `beam_search_decode` with that many
-            hypotheses per sentence and its default length penalty (0.6).
+            hypotheses per sentence.
+        length_penalty: `alpha` of the GNMT length penalty of the beam search (0.6, its
+            default; unused when decoding greedily).
 
     Returns:
         `(bleu, hypotheses, references)`: the `sacrebleu` `BLEUScore` (`.score` is 0-100)
@@ -65,7 +67,8 @@ def evaluate_bleu(
             token_ids = greedy_decode(model, source_ids, max_length, return_attention=False)
         else:
             token_ids = beam_search_decode(
-                model, source_ids, max_length, beam_width, return_attention=False
+                model, source_ids, max_length, beam_width, length_penalty,
+                return_attention=False,
             )
         translations = target_tokenizer.detokenize(token_ids).numpy()
         for index, translation in zip(indices, translations, strict=True):

@@ -141,7 +141,7 @@ class Task:
         """The one model that stands for several trained members (`--ensemble`)."""
         raise NotImplementedError(f"{self.name} has no ensembles")
 
-    def final_model(self, models):
+    def final_model(self, args, models):
         """The model that is evaluated, saved and exported: the one trained, or the
         `combine`d members."""
         return models[0] if len(models) == 1 else self.combine(models)
@@ -377,7 +377,7 @@ def train(task, args, corpus, tokenizers, output, plan):
         )
         members.append(model)
         seconds += member_seconds
-    model = task.final_model(members)
+    model = task.final_model(args, members)
     return model, members, seconds, datasets
 
 
