@@ -512,6 +512,13 @@ class ClassificationTask(Task):
             f"{len(corpus.validation)} sentences"
             + (" (SST-2 dev)" if args.dataset == "sst2" else "")
         )
+        if getattr(args, "quantize_embeddings", None):  # what the quantization cost
+            trained = members[0] if len(members) == 1 else ClassifierEnsemble(members)
+            results["validation_accuracy_float32_tables"] = accuracy(
+                trained, datasets.validation
+            )
+            print(f"  with float32 embedding tables (before --quantize-embeddings): "
+                  f"{results['validation_accuracy_float32_tables']:.4f}")
         if corpus.test and corpus.test[0][1] is not None:
             results["test_accuracy"] = accuracy(model, datasets.test)
             print(f"Test accuracy: {results['test_accuracy']:.4f} on {len(corpus.test)} "

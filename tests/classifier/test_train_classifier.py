@@ -1,5 +1,6 @@
 """`train_classifier.py`: a short run end to end, `--resume`, and clear errors (exit code 2)."""
 
+import argparse
 import json
 import os
 import pathlib
@@ -93,6 +94,41 @@ def test_bigru_run(tmp_path, capsys):
     assert "Model: bigru" in out
     model = keras.saving.load_model(output / "classifier.keras")
     assert type(model).__name__ == "BiGRUClassifier"
+
+
+@pytest.mark.slow
+def test_quantized_embeddings_are_saved_served_and_reported(tmp_path, capsys):
+    output = tmp_path / "int8"
+    code, out, err = run(
+        [*TINY_BIGRU, "--bigram-buckets", "1009", "--epochs", "1", "--quantize-embeddings",
+         "int8", "--no-attention-plots", "--output", output],
+        capsys,
+    )
+    assert code == 0, err
+    assert "Embedding tables quantized to int8" in out
+    assert json.loads((output / "config.json").read_text())["quantize_embeddings"] == "int8"
+    model = keras.saving.load_model(output / "classifier.keras")
+    assert model.embedding_quantization == "int8"
+    assert {v.path.split("/", 1)[1]: v.dtype for v in model.weights if "embeddings" in v.path} == {
+        "bigrams/table/embeddings": "int8", "bigrams/table/embeddings_scale": "float32",
+        "embedding/embeddings": "int8", "embedding/embeddings_scale": "float32",
+    }
+    # The reported accuracy is the quantized model's: scored again from the files.
+    config = argparse.Namespace(**json.loads((output / "config.json").read_text()))
+    task = classification_task.ClassificationTask()
+    tokenizer = WordTokenizer.load(output / "vocab.txt")
+    datasets = task.make_datasets(config, task.load_corpus(config), (tokenizer,), 0, 1)
+    results = json.loads((output / "results.json").read_text())
+    assert classification_task.accuracy(model, datasets.validation) == results["validation_accuracy"]
+    assert "with float32 embedding tables (before --quantize-embeddings)" in out
+    # int8 tables move a probability by far less than a label flip needs on most sentences.
+    assert abs(results["validation_accuracy_float32_tables"] - results["validation_accuracy"]) <= 0.05
+    texts = ["The acting was not boring.", "A dull, tired film."]
+    ids = classification_task.make_token_ids(tokenizer, texts, 32)
+    expected = keras.ops.convert_to_numpy(model(ids))[:, 0]
+    served = tf.saved_model.load(str(output / "serving"))
+    answer = served.signatures["classify_with_attention"](text=tf.constant(texts))
+    np.testing.assert_allclose(answer["probability"].numpy(), expected, rtol=1e-5)
 
 
 @pytest.mark.slow

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from attention_layers.data import make_translation_dataset
-from attention_layers.export import greedy_decode
+from attention_layers.export import beam_search_decode, greedy_decode
 from attention_layers.models import TransformerTranslator
 from attention_layers.text import END_ID, PAD_ID, START_ID
 from attention_layers.training import TransformerSchedule, evaluate_bleu, masked_loss
@@ -110,3 +110,31 @@ def test_the_step_by_step_decoder_used_for_bleu_matches_the_whole_model(trained_
         trained_rnn.corpus.test[:8], trained_rnn.source_tokenizer, trained_rnn.target_tokenizer
     )
     _check_greedy_decode(trained_rnn.model, source)
+
+
+
+def test_evaluate_bleu_decodes_with_the_given_length_penalty(trained_rnn, monkeypatch):
+    from attention_layers.training import evaluation
+
+    penalties = []
+
+    def recording_beam_search(model, source_ids, max_length, beam_width, length_penalty,
+                              **kwargs):
+        penalties.append(length_penalty)
+        return beam_search_decode(model, source_ids, max_length, beam_width, length_penalty,
+                                  **kwargs)
+
+    monkeypatch.setattr(evaluation, "beam_search_decode", recording_beam_search)
+    pairs = trained_rnn.corpus.test[:40]
+    tokenizers = trained_rnn.source_tokenizer, trained_rnn.target_tokenizer
+    for alpha in (0.0, 1.5):
+        penalties.clear()
+        evaluate_bleu(
+            trained_rnn.model, *tokenizers, pairs, max_length=MAX_LENGTH, beam_width=3,
+            length_penalty=alpha, batch_size=60,
+        )
+        assert penalties == [alpha, alpha]  # two batches of 20 sentences
+    penalties.clear()
+    evaluate_bleu(trained_rnn.model, *tokenizers, pairs[:4], max_length=MAX_LENGTH,
+                  beam_width=3)
+    assert penalties == [0.6]  # GNMT's value, the default
