@@ -33,7 +33,12 @@ import sys
 sys.path[0] = str(pathlib.Path(__file__).resolve().parents[1])
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# The package's quiet start (imported first, before Keras) drops TensorFlow's start-up lines.
+os.environ.setdefault("ATTENTION_LAYERS_QUIET_START", "1")
 
+import attention_layers  # noqa: E402, F401
+
+# isort: split
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 

@@ -49,8 +49,12 @@ import time
 # first instead, both to find the package uninstalled and because benchmarks/ holds an
 # `attention_layers.py` that would shadow it.
 sys.path[0] = str(pathlib.Path(__file__).resolve().parents[1])
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# The package's quiet start (imported first, before Keras) drops TensorFlow's start-up lines.
+os.environ.setdefault("ATTENTION_LAYERS_QUIET_START", "1")
 
+import attention_layers  # noqa: E402, F401
+
+# isort: split
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402

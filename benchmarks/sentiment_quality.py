@@ -38,10 +38,14 @@ import sys
 import tempfile
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# The package's quiet start (imported first, before Keras) drops TensorFlow's start-up lines.
+os.environ.setdefault("ATTENTION_LAYERS_QUIET_START", "1")
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a file: import the package
 
+import attention_layers  # noqa: E402, F401
+
+# isort: split
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 from keras import layers  # noqa: E402
@@ -264,10 +268,11 @@ def main():
     for name in args.models:
         rows = [row for row in runs if row["model"] == name]
         accuracy = [row["dev_accuracy"] for row in rows]
-        spread = np.std(accuracy, ddof=1) if len(rows) > 1 else float("nan")  # sample std
+        # The sample standard deviation; one run has none.
+        spread = f" ± {np.std(accuracy, ddof=1):.4f}" if len(rows) > 1 else " (one run)"
         size = rows[0].get("model_megabytes")
         print(
-            f"| {name} | {len(rows)} | **{np.mean(accuracy):.4f}** ± {spread:.4f} "
+            f"| {name} | {len(rows)} | **{np.mean(accuracy):.4f}**{spread} "
             f"({min(accuracy):.4f} - {max(accuracy):.4f}) | "
             f"{f'{size} MB' if size is not None else '-'} | "
             f"{np.mean([row['training_seconds'] for row in rows]) / 60:.1f} min "

@@ -40,10 +40,14 @@ import pathlib
 import sys
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# The package's quiet start (imported first, before Keras) drops TensorFlow's start-up lines.
+os.environ.setdefault("ATTENTION_LAYERS_QUIET_START", "1")
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a file: import the package
 
+import attention_layers  # noqa: E402, F401
+
+# isort: split
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402

@@ -1,0 +1,75 @@
+"""Validation BLEU of a finished spa-eng translator run for several beam widths and length
+penalties: whether the decoding settings are worth tuning.
+
+The run's folder (`train_translator.py --dataset spa-eng --output RUN`) gives the model, its
+vocabularies and, through `config.json`, the data file and the split's seed. The same 3,000
+validation pairs as `translation_quality.py` are decoded (a seeded choice), never test
+pairs; each setting is `beam:alpha` (`alpha`, the GNMT length penalty; a beam of 1 is
+greedy decoding and ignores it).
+
+    python benchmarks/beam_settings.py /work/fullrun/seed0 --settings 4:0.6 4:0 4:1.0 4:1.5 8:1.0
+"""
+
+import argparse
+import json
+import os
+import pathlib
+import sys
+import time
+
+# The package's quiet start (imported first, before Keras) drops TensorFlow's start-up lines.
+os.environ.setdefault("ATTENTION_LAYERS_QUIET_START", "1")
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+import attention_layers  # noqa: E402
+
+# isort: split
+import numpy as np  # noqa: E402
+
+from attention_layers.data import load_spa_eng  # noqa: E402
+from attention_layers.training import evaluate_bleu  # noqa: E402
+from attention_layers.training.translation_task import TranslationTask  # noqa: E402
+
+VALIDATION_PAIRS = 3000  # as translation_quality.py
+
+
+def setting(text):
+    beam, _, alpha = text.partition(":")
+    try:
+        return int(beam), float(alpha or 0.6)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected BEAM:ALPHA, e.g. 4:0.6; got {text!r}") from None
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("run", help="the --output folder of a finished spa-eng run")
+    parser.add_argument("--settings", nargs="+", type=setting, default=[(4, 0.6)],
+                        metavar="BEAM:ALPHA", help="decoding settings (default 4:0.6, the "
+                        "preset's)")
+    parser.add_argument("--data", help="spa.txt, if not where the run's config says")
+    args = parser.parse_args()
+    run = pathlib.Path(args.run)
+    config = argparse.Namespace(**json.loads((run / "config.json").read_text()))
+    if config.dataset != "spa-eng":
+        parser.error(f"{run} is a --dataset {config.dataset} run; this needs spa-eng")
+    task = TranslationTask()
+    kind = task.tokenizer_class(config)
+    tokenizers = tuple(kind.load(run / name) for name in task.vocabulary_files)
+    model = attention_layers.load_model(run / "translator.keras")
+    corpus = load_spa_eng(args.data or config.data, seed=config.seed)
+    rng = np.random.default_rng(0)
+    validation = [corpus.validation[i] for i in
+                  sorted(rng.permutation(len(corpus.validation))[:VALIDATION_PAIRS])]
+    print(f"{run}: {len(validation)} validation pairs (seed {config.seed}'s split); load "
+          f"average {', '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
+    for beam, alpha in args.settings:
+        start = time.perf_counter()
+        bleu, _, _ = evaluate_bleu(model, *tokenizers, validation, max_length=config.max_length,
+                                   beam_width=beam, length_penalty=alpha)
+        print(f"beam {beam}, length penalty {alpha}: BLEU {bleu.score:.2f} ({bleu}; "
+              f"{time.perf_counter() - start:.0f} s)", flush=True)
+
+
+if __name__ == "__main__":
+    main()
