@@ -1,8 +1,9 @@
 """Post-training int8 embedding tables that survive a `.keras` round trip.
 
 Keras quantizes a built model's layers in place (`Model.quantize`): an `Embedding`'s float32
-table becomes an int8 table and one float32 scale per row (absmax quantization: `q =
-round(127 * w / max|w_row|)`, read back as `q * max|w_row| / 127`), a quarter of the bytes.
+table becomes an int8 table and one float32 scale per row (absmax quantization, row by row:
+`q = round(127 * w / max|w_row|)`, read back as `q * max|w_row| / 127`; Dettmers et al.
+2022, "LLM.int8()", §2.1), a quarter of the bytes.
 A functional model saves each layer's new dtype policy and loads again. A subclassed model
 creates its layers in `__init__`, so after loading they are float32 again and the int8
 weights in the file do not fit them. `EmbeddingQuantization` records the mode in the model's
@@ -74,6 +75,17 @@ class EmbeddingQuantization:
 
         Returns:
             The model, for chaining.
+
+        Example:
+
+        >>> import numpy as np
+        >>> from attention_layers.models import BiGRUClassifier
+        >>> model = BiGRUClassifier(100, embedding_dim=8, units=8, attention_units=8)
+        >>> _ = model(np.array([[5, 6, 7]]))
+        >>> model.quantize_embeddings("int8").embedding_quantization
+        'int8'
+        >>> str(model.embedding.embeddings.dtype)
+        'int8'
         """
         check_embedding_quantization(mode)
         if mode is None:

@@ -1,6 +1,8 @@
 """int8 embedding tables (`quantize_embeddings`): the values Keras' absmax rule gives, the same
 predictions within the rounding, a `.keras` round trip in safe mode, and clear errors."""
 
+import doctest
+
 import keras
 import numpy as np
 import pytest
@@ -116,3 +118,10 @@ def test_clear_errors():
     model.quantize_embeddings()
     with pytest.raises(ValueError, match=r"already quantized \(int8\)"):
         model.quantize_embeddings("int8")
+
+
+def test_the_docstring_example_runs():
+    from attention_layers.models import quantization
+
+    result = doctest.testmod(quantization, optionflags=doctest.ELLIPSIS, verbose=False)
+    assert result.attempted >= 4 and result.failed == 0
