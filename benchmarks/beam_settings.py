@@ -21,16 +21,15 @@ import time
 os.environ.setdefault("ATTENTION_LAYERS_QUIET_START", "1")
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
+
 import attention_layers  # noqa: E402
 
 # isort: split
-import numpy as np  # noqa: E402
+from translation_quality import validation_sample  # noqa: E402  (this folder: sys.path[1])
 
 from attention_layers.data import load_spa_eng  # noqa: E402
 from attention_layers.training import evaluate_bleu  # noqa: E402
 from attention_layers.training.translation_task import TranslationTask  # noqa: E402
-
-VALIDATION_PAIRS = 3000  # as translation_quality.py
 
 
 def setting(text):
@@ -58,9 +57,7 @@ def main():
     tokenizers = tuple(kind.load(run / name) for name in task.vocabulary_files)
     model = attention_layers.load_model(run / "translator.keras")
     corpus = load_spa_eng(args.data or config.data, seed=config.seed)
-    rng = np.random.default_rng(0)
-    validation = [corpus.validation[i] for i in
-                  sorted(rng.permutation(len(corpus.validation))[:VALIDATION_PAIRS])]
+    validation = validation_sample(corpus)
     print(f"{run}: {len(validation)} validation pairs (seed {config.seed}'s split); load "
           f"average {', '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
     for beam, alpha in args.settings:

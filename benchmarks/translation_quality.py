@@ -213,9 +213,7 @@ def run_ours(corpus, tests, seconds, clock, averages=False, overrides=None, seed
         callbacks=[averager] if averager else (),
     )
     # Settings are compared on validation pairs, never on test.
-    rng = np.random.default_rng(0)
-    validation = [corpus.validation[i] for i in
-                  sorted(rng.permutation(len(corpus.validation))[:VALIDATION_PAIRS])]
+    validation = validation_sample(corpus)
     bleu, _, _ = bleu_fn(validation)
     result["validation_bleu"] = round(bleu.score, 2)
     print(f"== ours: validation BLEU {bleu.score:.2f} ({len(validation)} validation pairs, "
@@ -227,6 +225,14 @@ def run_ours(corpus, tests, seconds, clock, averages=False, overrides=None, seed
         )
         result["averaged"] = evaluate_averages(model, averager, validation, bleu_fn, tests)
     return result
+
+
+def validation_sample(corpus):
+    """The `VALIDATION_PAIRS` validation pairs that settings are compared on (a seeded
+    choice, in corpus order; also `beam_settings.py`'s)."""
+    rng = np.random.default_rng(0)
+    chosen = sorted(rng.permutation(len(corpus.validation))[:VALIDATION_PAIRS])
+    return [corpus.validation[i] for i in chosen]
 
 
 def evaluate_averages(model, averager, validation, bleu_fn, tests):

@@ -106,7 +106,8 @@ def test_quantized_embeddings_are_saved_served_and_reported(tmp_path, capsys):
     )
     assert code == 0, err
     assert "Embedding tables quantized to int8" in out
-    assert json.loads((output / "config.json").read_text())["quantize_embeddings"] == "int8"
+    saved = json.loads((output / "config.json").read_text())
+    assert saved["quantize_embeddings"] == "int8"
     model = keras.saving.load_model(output / "classifier.keras")
     assert model.embedding_quantization == "int8"
     assert {v.path.split("/", 1)[1]: v.dtype for v in model.weights if "embeddings" in v.path} == {
@@ -114,7 +115,7 @@ def test_quantized_embeddings_are_saved_served_and_reported(tmp_path, capsys):
         "embedding/embeddings": "int8", "embedding/embeddings_scale": "float32",
     }
     # The reported accuracy is the quantized model's: scored again from the files.
-    config = argparse.Namespace(**json.loads((output / "config.json").read_text()))
+    config = argparse.Namespace(**saved)
     task = classification_task.ClassificationTask()
     tokenizer = WordTokenizer.load(output / "vocab.txt")
     datasets = task.make_datasets(config, task.load_corpus(config), (tokenizer,), 0, 1)
