@@ -21,7 +21,6 @@ import time
 os.environ.setdefault("ATTENTION_LAYERS_QUIET_START", "1")
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-
 import attention_layers  # noqa: E402
 
 # isort: split
