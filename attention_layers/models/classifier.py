@@ -24,6 +24,7 @@ from keras import ops
 from attention_layers.layers import AdditiveAttention, AttentionPooling
 from attention_layers.models.encoder_stack import TransformerEncoderStack, final_norm
 from attention_layers.models.quantization import EmbeddingQuantization
+from attention_layers.models.recurrent import bidirectional
 from attention_layers.utils.checks import (
     check_optional_positive_int,
     check_positive_int,
@@ -368,7 +369,7 @@ class BiGRUClassifier(_PooledValues, EmbeddingQuantization, keras.Model):
 
         self.embedding = keras.layers.Embedding(vocabulary_size, embedding_dim, name="embedding")
         self.embedding_dropout = keras.layers.Dropout(dropout, name="embedding_dropout")
-        self.encoder = keras.layers.Bidirectional(
+        self.encoder = bidirectional(
             keras.layers.GRU(units, return_sequences=True, return_state=True),
             merge_mode="concat",
             name="encoder",

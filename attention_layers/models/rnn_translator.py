@@ -9,6 +9,7 @@ from attention_layers.layers import (
     LocationSensitiveAttention,
     LuongAttention,
 )
+from attention_layers.models.recurrent import bidirectional
 from attention_layers.utils.checks import check_one_of, check_positive_ints
 from attention_layers.utils.token_ids import padding_mask
 
@@ -123,7 +124,7 @@ class RNNTranslator(keras.Model):
         self.source_embedding = keras.layers.Embedding(
             source_vocab_size, embedding_dim, name="source_embedding"
         )
-        self.encoder_rnn = keras.layers.Bidirectional(
+        self.encoder_rnn = bidirectional(
             rnn(units, return_sequences=True, return_state=True),
             merge_mode="sum",
             name="encoder",
