@@ -193,6 +193,7 @@ def restore_resumed_flags(parser, args, run_defining, *, command, folder=None):
     saved.setdefault("shared_vocabulary", False)  # written before --shared-vocabulary
     saved.setdefault("teacher", None)  # written before --teacher
     saved.setdefault("teacher_weight", None)
+    saved.setdefault("preset", None)  # written before --preset
     for name in run_defining:
         value = getattr(args, name)
         default = parser.get_default(name)

@@ -15,7 +15,7 @@ import tensorflow as tf
 
 import train_classifier
 from attention_layers.text import WordTokenizer
-from attention_layers.training import classification_task
+from attention_layers.training import classification_task, runner
 from tests.helpers import run_in_process
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -198,12 +198,64 @@ def test_ensemble_run_export_and_resume(tmp_path, capsys):
         (["--bigram-buckets", "15838"], "--bigram-buckets must be at most 271,146 and not a "
          "multiple of 7919; received 15838"),
         (["--bigram-buckets", "300000"], "--bigram-buckets must be at most 271,146"),
+        (["--preset", "single"], "--preset applies to --dataset sst2 only"),
+        (["--dataset", "sst2", "--preset", "single", "--model", "transformer"],
+         "--preset single is one BiGRU"),
     ],
 )
 def test_bad_flags(argv, message, tmp_path, capsys):
     code, _, err = run([*argv, "--output", tmp_path / "run"], capsys)
     assert code == 2
     assert message in err
+
+
+def resolved(argv):
+    task = classification_task.ClassificationTask()
+    parser = runner.build_parser(task)
+    return runner.resolve_flags(task, parser, parser.parse_args(argv), folder=None)
+
+
+def test_the_single_preset_fills_what_was_not_given():
+    ensemble = resolved(["--dataset", "sst2"])
+    assert (ensemble.ensemble, ensemble.embedding_dim, ensemble.quantize_embeddings) == (
+        5, 128, None
+    )
+    assert not ensemble.weight_averaging
+    single = resolved(["--dataset", "sst2", "--preset", "single"])
+    assert (single.model, single.ensemble, single.embedding_dim, single.weight_averaging,
+            single.quantize_embeddings, single.bigram_buckets) == (
+        "bigru", 1, 192, 200, "int8", 65_521
+    )
+    given = resolved(["--dataset", "sst2", "--preset", "single", "--embedding-dim", "64",
+                      "--weight-averaging", "0"])
+    assert (given.embedding_dim, given.weight_averaging, given.ensemble) == (64, 0, 1)
+
+
+@pytest.mark.slow
+def test_the_single_preset_trains_saves_int8_and_resumes_as_itself(tmp_path, capsys):
+    good = ["a fine , moving film", "a fine cast", "moving and fine", "the cast is fine"]
+    bad = ["a dull , tired film", "a dull cast", "tired and dull", "the cast is dull"]
+    _sst2_folder(tmp_path, train=[f"{t} \t1" for t in good * 4] + [f"{t} \t0" for t in bad * 4],
+                 dev=["fine film \t1", "dull film \t0"])
+    output = tmp_path / "run"
+    tiny = ["--embedding-dim", "8", "--units", "8", "--attention-units", "8",
+            "--bigram-buckets", "1009", "--batch-size", "8"]
+    code, out, err = run(
+        ["--dataset", "sst2", "--data", tmp_path, "--preset", "single", *tiny,
+         "--no-attention-plots", "--no-export", "--output", output],
+        capsys,
+    )
+    assert code == 0, err
+    assert "Embedding tables quantized to int8" in out
+    config = json.loads((output / "config.json").read_text())
+    assert (config["preset"], config["ensemble"], config["weight_averaging"]) == ("single", 1, 200)
+    assert keras.saving.load_model(output / "classifier.keras").embedding_quantization == "int8"
+    # --resume alone restores the preset, and with it the int8 tables the file keeps.
+    (output / "classifier.keras").unlink()
+    code, out, err = run(["--resume", "--no-export", "--output", output], capsys)
+    assert code == 0, err
+    assert "Embedding tables quantized to int8" in out
+    assert keras.saving.load_model(output / "classifier.keras").embedding_quantization == "int8"
 
 
 def test_resume_without_a_run(tmp_path, capsys):
