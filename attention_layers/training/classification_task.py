@@ -79,7 +79,7 @@ PRESETS = {
 MODELS = ("transformer", "bigru")
 # `--preset single` (SST-2): one BiGRU under 20 MB instead of the ensemble of five. A wider
 # word embedding with its tables stored as int8, and a moving average of the weights; like
-# the ensemble's, chosen on GLUE dev (benchmarks/RESULTS.md, "A single model under 20 MB").
+# the ensemble's, chosen on GLUE dev (benchmarks/RESULTS.md, "A single model within 1 point").
 SINGLE_PRESET = {
     "ensemble": 1, "embedding_dim": 192, "weight_averaging": 200, "quantize_embeddings": "int8",
 }
@@ -394,7 +394,7 @@ class ClassificationTask(Task):
             )
 
     def check_flags(self, parser, args):
-        if args.preset == "single":  # --resume restores the preset, not this flag
+        if getattr(args, "preset", None) == "single":  # --resume restores the preset only
             command_line.fill_preset(
                 args, {"quantize_embeddings": SINGLE_PRESET["quantize_embeddings"]}
             )
