@@ -394,10 +394,6 @@ class ClassificationTask(Task):
             )
 
     def check_flags(self, parser, args):
-        if getattr(args, "preset", None) == "single":  # --resume restores the preset only
-            command_line.fill_preset(
-                args, {"quantize_embeddings": SINGLE_PRESET["quantize_embeddings"]}
-            )
         problem = args.teacher and check_teacher(args.teacher, args.dataset)
         if problem:
             parser.error(problem)

@@ -173,8 +173,8 @@ def restore_resumed_flags(parser, args, run_defining, *, command, folder=None):
     Every flag in `run_defining` takes its saved value; one given with another value ends
     the command (`parser.error`, exit code 2), and so does a folder that another command
     (`config.json`'s `"command"` is not `command`) or no run wrote. `--epochs`,
-    `--patience`, `--max-minutes` and `--beam-width` may change (when not given, the saved
-    ones apply).
+    `--patience`, `--max-minutes`, `--beam-width` and `--quantize-embeddings` may change (when
+    not given, the saved ones apply).
     The run is read from `folder` (default: `--output`).
     """
     saved_path = pathlib.Path(folder or args.output) / "config.json"
@@ -215,7 +215,8 @@ def restore_resumed_flags(parser, args, run_defining, *, command, folder=None):
                      f"complete {command} run.")
     args.epochs = args.epochs or saved["epochs"]
     args.patience = saved["patience"] if args.patience is None else args.patience
-    for name in ("max_minutes", "beam_width"):  # may change; the saved one when not given
+    # May change; the saved one when not given.
+    for name in ("max_minutes", "beam_width", "quantize_embeddings"):
         if getattr(args, name, None) is None:
             setattr(args, name, saved.get(name))
     args.run_id = saved.get("run_id")
