@@ -11,6 +11,9 @@ Serving (TensorFlow):
 - `export_translator(...)`, `export_classifier(...)`: SavedModels whose signatures take raw
   strings and need only `tensorflow` + `tensorflow_text` to run; written atomically.
 - `TranslatorServer`, `ClassifierServer`, `clean_text`, `save_atomically`: the parts.
+
+TensorFlow Serving's layout (`BASE/<version>/`, see `saving`): `export_new_version`,
+`export_versions`, `latest_version`, `version_path`, `KEEP_VERSIONS`.
 """
 
 from attention_layers.decoding import (
@@ -20,7 +23,16 @@ from attention_layers.decoding import (
     length_penalty_factor,
     sequence_log_probability,
 )
-from attention_layers.export.saving import export_classifier, export_translator, save_atomically
+from attention_layers.export.saving import (
+    KEEP_VERSIONS,
+    export_classifier,
+    export_new_version,
+    export_translator,
+    export_versions,
+    latest_version,
+    save_atomically,
+    version_path,
+)
 from attention_layers.export.serving import (
     LENGTH_PENALTY,
     MAX_BATCH_SIZE,
@@ -34,6 +46,7 @@ from attention_layers.export.serving import (
 )
 
 __all__ = [
+    "KEEP_VERSIONS",
     "LENGTH_PENALTY",
     "MAX_BATCH_SIZE",
     "MAX_BEAM_WIDTH",
@@ -44,11 +57,15 @@ __all__ = [
     "beam_search_decode",
     "clean_text",
     "export_classifier",
+    "export_new_version",
     "export_translator",
+    "export_versions",
     "greedy_decode",
     "greedy_decode_full_prefix",
+    "latest_version",
     "length_penalty_factor",
     "save_atomically",
     "sequence_log_probability",
     "translate",
+    "version_path",
 ]

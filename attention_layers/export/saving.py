@@ -8,18 +8,41 @@ not this project.
 
 Besides the SavedModel files, `assets.extra/` holds `export.json` (the kind of model,
 the signatures and the limits) and the vocabularies as text files.
+
+The training commands keep their exports in TensorFlow Serving's layout, one folder per
+version under a base folder (`export_new_version`):
+
+    runs/translator-builtin/serving/     <- tensorflow_model_server --model_base_path
+        1/  saved_model.pb  variables/  assets/  assets.extra/export.json
+        2/  ...                          <- the newest version, the one that is served
+
+A re-export (`--resume`, `python -m attention_layers.training.runner export RUN`) adds
+version N+1 and then removes all but the newest `KEEP_VERSIONS`. A `serving/` folder that
+is itself a SavedModel (written before versions existed) is read as version 1 and moved
+to `serving/1/` by the next export.
 """
 
 import json
+import os
 import pathlib
+import re
+import shutil
+import uuid
 
 import tensorflow as tf
 
 from attention_layers.export import serving
 from attention_layers.text.tokenizers import DEFAULT_MAX_LENGTH
-from attention_layers.utils.files import atomic_path, remove_partials
+from attention_layers.utils.files import PARTIAL_PREFIX, atomic_path, remove_partials
 
 EXTRA_DIRECTORY = "assets.extra"
+# Versions kept under a base folder: the newest, which TensorFlow Serving serves (its
+# default version policy is the latest one), and the one before, to roll back to by
+# deleting the newest folder or naming it in a model config's version policy.
+KEEP_VERSIONS = 2
+_VERSION_NAME = re.compile(r"^[0-9]+$")
+# What a SavedModel folder holds; a legacy `serving/` export is these entries.
+_SAVED_MODEL_ENTRIES = ("saved_model.pb", "fingerprint.pb", "variables", "assets", EXTRA_DIRECTORY)
 
 
 def _describe(signatures):
@@ -214,3 +237,113 @@ def export_classifier(
         threshold=threshold,
     )
     return _save_server(server, "classifier", {"vocabulary.txt": tokenizer}, path)
+
+
+# --- versions (TensorFlow Serving's layout) ----------------------------------------------
+
+
+def version_path(base, version):
+    """The folder of `version` (a positive int) under the base folder `base`."""
+    return pathlib.Path(base) / str(int(version))
+
+
+def export_versions(base):
+    """`{version: path}` of the whole SavedModels under `base`, oldest first.
+
+    A version is a folder named by digits that holds `saved_model.pb` (as TensorFlow
+    Serving reads them, `007` is version 7); folders being written (`.partial-*`) are
+    not versions. A `base` that is itself a SavedModel (an export written before versions
+    existed) is `{1: base}`.
+
+    Args:
+        base: the base folder, e.g. `runs/translator-builtin/serving`.
+
+    Returns:
+        A dict, empty when `base` holds no export.
+    """
+    base = pathlib.Path(base)
+    if not base.is_dir():
+        return {}
+    versions = {
+        int(entry.name): entry
+        for entry in base.iterdir()
+        if _VERSION_NAME.match(entry.name) and (entry / "saved_model.pb").is_file()
+    }
+    if not versions and (base / "saved_model.pb").is_file():
+        versions[1] = base
+    return dict(sorted(versions.items()))
+
+
+def latest_version(base):
+    """`(version, path)` of the newest whole SavedModel under `base`, or None."""
+    versions = export_versions(base)
+    return max(versions.items()) if versions else None
+
+
+def _move_legacy_export(base):
+    """Moves a SavedModel written directly in `base` to `base/1` (or the next free version).
+
+    The copy is whole (written under a temporary name, then renamed) before the old
+    files are removed, `saved_model.pb` first: at every moment `base` holds a whole export.
+    """
+    if not (base / "saved_model.pb").is_file():
+        return
+    if not any(_VERSION_NAME.match(entry.name) for entry in base.iterdir()):
+        with atomic_path(version_path(base, 1)) as staging:
+            staging.mkdir()
+            for name in _SAVED_MODEL_ENTRIES:
+                source = base / name
+                if source.is_dir():
+                    shutil.copytree(source, staging / name)
+                elif source.is_file():
+                    shutil.copy2(source, staging / name)
+    for name in _SAVED_MODEL_ENTRIES:
+        _discard(base / name)
+
+
+def _discard(path):
+    """Removes `path`: renamed aside first, so that no reader sees it half deleted."""
+    if not os.path.lexists(path):
+        return
+    aside = path.with_name(f"{PARTIAL_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}-{path.name}")
+    os.rename(path, aside)
+    if aside.is_dir() and not aside.is_symlink():
+        shutil.rmtree(aside, ignore_errors=True)
+    else:
+        aside.unlink(missing_ok=True)
+
+
+def export_new_version(base, write, keep=KEEP_VERSIONS):
+    """Writes a new version under `base` with `write(path)`, then keeps the newest `keep`.
+
+    The new version is one more than the highest version folder under `base` (1 for an
+    empty or missing `base`). `write` must write the folder all or nothing (as
+    `export_translator` and `export_classifier` do): until it is renamed into place,
+    TensorFlow Serving and `export_versions` see only the previous versions, and they
+    stay if `write` raises. Only then are the versions older than the newest `keep`
+    removed. A legacy export in `base` itself is first moved to version 1.
+
+    Example:
+
+    >>> export_new_version("runs/t/serving", lambda path: export_translator(m, s, t, path))
+    PosixPath('/.../runs/t/serving/2')
+
+    Args:
+        base: the base folder (`OUTPUT/serving`); created if missing.
+        write: a function of the new version's path that writes it and returns its path.
+        keep: how many versions to keep, the new one included (at least 1).
+
+    Returns:
+        What `write` returned: the new version's path.
+    """
+    if keep < 1:
+        raise ValueError(f"`keep` must be at least 1; received {keep}.")
+    base = pathlib.Path(base).absolute()
+    base.mkdir(parents=True, exist_ok=True)
+    remove_partials(base)
+    _move_legacy_export(base)
+    numbers = [int(entry.name) for entry in base.iterdir() if _VERSION_NAME.match(entry.name)]
+    path = write(version_path(base, max(numbers, default=0) + 1))
+    for old in list(export_versions(base).values())[:-keep]:
+        _discard(old)
+    return path

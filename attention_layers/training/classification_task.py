@@ -28,6 +28,7 @@ from attention_layers.models.classifier import (
 )
 from attention_layers.models.quantization import EMBEDDING_QUANTIZATIONS
 from attention_layers.text import WordTokenizer
+from attention_layers.text.tokenizers import VocabularyError
 from attention_layers.training import command_line
 from attention_layers.training.fit import UsageError, closed_unit_interval, non_negative_int
 from attention_layers.training.runner import Task
@@ -289,7 +290,7 @@ class ClassificationTask(Task):
     run_defining = RUN_DEFINING
     recurrent_model = "bigru"
     example = "sentences"
-    data_errors = (CorpusFormatError, ChecksumError)
+    data_errors = (CorpusFormatError, ChecksumError, VocabularyError)
     vocabulary_files = ("vocab.txt",)
 
     def add_flags(self, parser):
@@ -596,8 +597,9 @@ class ClassificationTask(Task):
         return export_classifier(model, tokenizers[0], path, max_input_tokens=args.max_length)
 
     def serving_example(self, path):
+        # `path` is a version, OUTPUT/serving/N; the server takes the run's folder.
+        request = '{"instances": ["The acting was not boring."]}'
         return (
-            "python -c \"import tensorflow as tf, tensorflow_text; "
-            f"m = tf.saved_model.load('{path}'); "
-            "print(m.signatures['serving_default'](text=tf.constant(['The acting was not boring.'])))\""
+            f"python -m attention_layers serve {path.parent.parent}  # then: curl -d "
+            f"'{request}' localhost:8501/v1/models/classifier:predict"
         )

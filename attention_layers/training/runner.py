@@ -385,7 +385,8 @@ def train(task, args, corpus, tokenizers, output, plan):
 
 
 def export_in_tensorflow(output):
-    """Writes `OUTPUT/serving` from the saved run in a TensorFlow-backend subprocess.
+    """Writes a new version `OUTPUT/serving/<N>` from the saved run in a TensorFlow-backend
+    subprocess (`export_run`); returns its path.
 
     The export is a TensorFlow SavedModel; a model trained on another backend is loaded
     from its `.keras` file into TensorFlow, which reads the same weights.
@@ -402,18 +403,35 @@ def export_in_tensorflow(output):
         [sys.executable, "-m", "attention_layers.training.runner", "export", str(output)],
         env=environment, check=True,
     )
-    return output / "serving"
+    from attention_layers.export.saving import latest_version
+
+    return latest_version(output / "serving")[1]
 
 
 def export_run(output):
-    """Writes the serving export of the finished run in `output`; returns its path."""
+    """Writes the finished run's serving export as a new version in `OUTPUT/serving/`
+    (TensorFlow Serving's layout, see `attention_layers.export.export_new_version`);
+    returns its path, e.g. `OUTPUT/serving/2`."""
     output = pathlib.Path(output)
     args = argparse.Namespace(**json.loads((output / "config.json").read_text()))
     task = task_named(args.command)
     kind = task.tokenizer_class(args)
     tokenizers = tuple(kind.load(output / name) for name in task.vocabulary_files)
     model = keras.saving.load_model(output / f"{task.name}.keras")
-    return task.export(args, model, tokenizers, output / "serving")
+    return export_version(task, args, model, tokenizers, output)
+
+
+def export_version(task, args, model, tokenizers, output):
+    """Writes `model`'s export as the next version in `OUTPUT/serving/`; returns its path.
+
+    The previous version stays until the new one is whole; then all but the newest
+    `KEEP_VERSIONS` (2) are removed.
+    """
+    from attention_layers.export.saving import export_new_version
+
+    return export_new_version(
+        output / "serving", lambda path: task.export(args, model, tokenizers, path)
+    )
 
 
 def save_run(task, args, model, tokenizers, results, output):
@@ -423,7 +441,7 @@ def save_run(task, args, model, tokenizers, results, output):
     print(f"Saved {paths['model']}")
     if not args.no_export:
         if keras.backend.backend() == "tensorflow":
-            paths["export"] = task.export(args, model, tokenizers, output / "serving")
+            paths["export"] = export_version(task, args, model, tokenizers, output)
         else:
             print("Exporting with the TensorFlow backend (a SavedModel is TensorFlow's) ...")
             paths["export"] = export_in_tensorflow(output)

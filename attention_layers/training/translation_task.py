@@ -16,6 +16,7 @@ from attention_layers.data import (
 )
 from attention_layers.models import ATTENTIONS, RNNTranslator, TransformerTranslator
 from attention_layers.text import WordPieceTokenizer, WordTokenizer
+from attention_layers.text.tokenizers import VocabularyError
 from attention_layers.training import command_line
 from attention_layers.training.evaluation import evaluate_bleu
 from attention_layers.training.fit import UsageError, positive_int
@@ -113,7 +114,7 @@ class TranslationTask(Task):
     run_defining = RUN_DEFINING
     recurrent_model = "rnn"
     example = "sentence pairs"
-    data_errors = (CorpusFormatError,)
+    data_errors = (CorpusFormatError, VocabularyError)
     vocabulary_files = ("source_vocab.txt", "target_vocab.txt")
 
     def add_flags(self, parser):
@@ -319,9 +320,9 @@ class TranslationTask(Task):
         )
 
     def serving_example(self, path):
+        # `path` is a version, OUTPUT/serving/N; the server takes the run's folder.
+        request = '{"instances": ["¿Dónde duermen mis gatos?"]}'
         return (
-            "python -c \"import tensorflow as tf, tensorflow_text; "
-            f"m = tf.saved_model.load('{path}'); "
-            "print(m.signatures['serving_default'](text=tf.constant(['¿Dónde duermen mis gatos?']))"
-            "['translation'])\""
+            f"python -m attention_layers serve {path.parent.parent}  # then: curl -d "
+            f"'{request}' localhost:8501/v1/models/translator:predict"
         )

@@ -59,7 +59,7 @@ def test_train_resume_and_outputs(tmp_path, capsys):
     assert model.get_config()["num_layers"] == 1
 
     # The serving export reads raw strings and agrees with the saved model.
-    served = tf.saved_model.load(str(output / "serving"))
+    served = tf.saved_model.load(str(output / "serving" / "1"))
     text = [sample["text"]]
     outputs = served.signatures["classify_with_attention"](text=tf.constant(text))
     np.testing.assert_allclose(outputs["probability"].numpy(), [sample["probability"]], atol=1e-5)
@@ -127,7 +127,7 @@ def test_quantized_embeddings_are_saved_served_and_reported(tmp_path, capsys):
     texts = ["The acting was not boring.", "A dull, tired film."]
     ids = classification_task.make_token_ids(tokenizer, texts, 32)
     expected = keras.ops.convert_to_numpy(model(ids))[:, 0]
-    served = tf.saved_model.load(str(output / "serving"))
+    served = tf.saved_model.load(str(output / "serving" / "1"))
     answer = served.signatures["classify_with_attention"](text=tf.constant(texts))
     np.testing.assert_allclose(answer["probability"].numpy(), expected, rtol=1e-5)
 
@@ -163,7 +163,7 @@ def test_ensemble_run_export_and_resume(tmp_path, capsys):
     np.testing.assert_allclose(probability, (first + second) / 2, rtol=1e-5)
 
     # The serving export reads raw text and gives the ensemble's probability and attention.
-    served = tf.saved_model.load(str(output / "serving"))
+    served = tf.saved_model.load(str(output / "serving" / "1"))
     answer = served.signatures["classify_with_attention"](text=tf.constant(["The acting was not boring."]))
     np.testing.assert_allclose(answer["probability"].numpy()[0], probability, rtol=1e-5)
     np.testing.assert_allclose(answer["attention"].numpy()[0].sum(), 1.0, atol=1e-5)
@@ -178,6 +178,8 @@ def test_ensemble_run_export_and_resume(tmp_path, capsys):
     assert "Member 2 of 2 (seed 1)" in out and out.count("Training took") == 1
     again = json.loads((output / "results.json").read_text())
     assert again["member_validation_accuracy"][0] == results["member_validation_accuracy"][0]
+    # The resumed run's export is version 2 (TF Serving's layout); version 1 is kept.
+    assert sorted(path.name for path in (output / "serving").iterdir()) == ["1", "2"]
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,7 @@ import tensorflow as tf
 
 import attention_layers.models  # noqa: F401  (registers the classes for loading)
 import attention_layers.training  # noqa: F401
+from attention_layers.export import KEEP_VERSIONS, export_versions
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 EPOCHS = 3
@@ -72,7 +73,7 @@ def test_killed_anywhere_the_run_resumes_and_ends_with_a_model_and_an_export(tmp
         "during epoch 2": lambda lines: any(line.startswith("Epoch 2/") for line in lines),
         "writing a checkpoint": lambda _: _partial(output / "checkpoints", ".weights.h5"),
         "writing translator.keras": lambda _: _partial(output, "translator.keras"),
-        "writing the export": lambda _: _partial(output, "serving"),
+        "writing the export": lambda _: _partial(output / "serving", ""),
     }
     arguments = [*TINY, "--output", str(output)]
     for index, (where, trigger) in enumerate(triggers.items()):
@@ -88,9 +89,13 @@ def test_killed_anywhere_the_run_resumes_and_ends_with_a_model_and_an_export(tmp
     stdout, killed = _run_until([*arguments, "--resume"], lambda _: False)
     assert not killed and "Done: test BLEU" in stdout, stdout[-3000:]
     assert _completed_epochs(output) == EPOCHS
-    assert not [name for name in os.listdir(output) if name.startswith(".partial-")]
+    for folder in (output, output / "serving"):
+        assert not [name for name in os.listdir(folder) if name.startswith(".partial-")]
     model = keras.saving.load_model(output / "translator.keras")
     assert int(model.optimizer.iterations) > 0
-    served = tf.saved_model.load(str(output / "serving"))
+    # Each run that got as far as exporting added a version; the newest two are kept.
+    versions = export_versions(output / "serving")
+    assert 1 <= len(versions) <= KEEP_VERSIONS
+    served = tf.saved_model.load(str(versions[max(versions)]))
     answer = served.signatures["serving_default"](text=tf.constant(["el gato duerme."]))
     assert answer["translation"].shape == (1,)

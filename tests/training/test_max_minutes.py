@@ -111,7 +111,7 @@ def test_the_command_stops_by_the_clock_then_evaluates_saves_and_exports(tmp_pat
     results = json.loads((output / "results.json").read_text())
     assert "test_bleu" in results
     assert (output / "translator.keras").is_file()
-    assert (output / "serving" / "saved_model.pb").is_file()
+    assert (output / "serving" / "1" / "saved_model.pb").is_file()
     # Resuming a run the clock ended trains no more.
     code, out, err = run(train_translator, ["--resume", "--output", output], capsys)
     assert code == 0, err

@@ -53,6 +53,6 @@ def test_the_translator_trains_on_jax_and_its_export_serves(tmp_path):
     target = WordTokenizer.load(output / "target_vocab.txt")
     sentences = [sample["source"] for sample in results["samples"]]
     expected = translate(model, source, target, sentences, max_length=8, max_input_tokens=8)
-    served = tf.saved_model.load(str(output / "serving"))
+    served = tf.saved_model.load(str(output / "serving" / "1"))
     answer = served.signatures["serving_default"](text=tf.constant(sentences))
     assert [text.decode("utf-8") for text in answer["translation"].numpy()] == expected

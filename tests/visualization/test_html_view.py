@@ -189,7 +189,7 @@ def test_a_training_run_writes_a_view_that_opens_in_chromium(chromium_executable
     assert completed.returncode == 0, completed.stderr[-3000:]
     # The run's export records the limits the README states (the run keeps the default
     # preset's --max-length, the only flag they depend on).
-    export = json.loads((output / "serving" / "assets.extra" / "export.json").read_text())
+    export = json.loads((output / "serving" / "1" / "assets.extra" / "export.json").read_text())
     assert export["limits"] == _readme_export_limits(root)
     path = output / "attention" / "attention.html"
     data = _embedded(path.read_text(encoding="utf-8"))
