@@ -88,8 +88,14 @@ def _translate(translator, texts, **kwargs):
 def test_fresh_process_cannot_see_the_project(served):
     _, modules, _ = served
     assert modules["attention_layers"] is False
-    repository = str(pathlib.Path(__file__).resolve().parents[2])
-    assert all(not entry.startswith(repository) for entry in modules["sys_path"] if entry)
+    # Compared as resolved paths, not string prefixes: a venv at /tmp/ci-venv is not inside
+    # a checkout at /tmp/ci.
+    repository = pathlib.Path(__file__).resolve().parents[2]
+    inside = [
+        entry for entry in modules["sys_path"]
+        if entry and pathlib.Path(entry).resolve().is_relative_to(repository)
+    ]
+    assert not inside, inside
 
 
 def test_greedy_in_fresh_process_equals_in_process(served, trained_transformer):

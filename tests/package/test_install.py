@@ -106,12 +106,35 @@ def test_the_readme_set_up_installs_the_package_and_ci_runs_it():
     assert command in ci_lines
 
 
+def _see_the_running_site_packages(python):
+    """Lets the fresh environment import this interpreter's packages (TensorFlow, Keras,
+    pip: no download), but not the checkout: the project itself must come from the wheel.
+
+    Not `system_site_packages=True`: inside a virtual environment that gives the *base*
+    interpreter's packages, where Keras may not be installed. A `.pth` file of plain paths
+    adds the folders that hold this interpreter's packages; the `.pth` files inside them (an
+    editable install of the checkout) are not run.
+    """
+    folders = [
+        entry for entry in sys.path
+        if entry.endswith(("site-packages", "dist-packages"))
+        and not pathlib.Path(entry).resolve().is_relative_to(ROOT.resolve())
+    ]
+    assert folders, sys.path
+    site_packages = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True, text=True, check=True, timeout=60,
+    ).stdout.strip()
+    (pathlib.Path(site_packages) / "running_interpreter.pth").write_text(
+        "".join(f"{folder}\n" for folder in folders)
+    )
+
+
 def test_the_installed_wheel_imports_and_runs_the_readme_outside_the_checkout(wheel, tmp_path):
     environment = tmp_path / "venv"
-    # The fresh environment sees this one's TensorFlow and Keras (no download), not the
-    # checkout: the project itself must come from the wheel.
-    venv.create(environment, system_site_packages=True, with_pip=False)
+    venv.create(environment, with_pip=False)
     python = environment / "bin" / "python"
+    _see_the_running_site_packages(python)
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
     env["TF_CPP_MIN_LOG_LEVEL"] = "2"
     subprocess.run(
