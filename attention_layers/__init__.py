@@ -57,6 +57,12 @@ def load_model(path, **kwargs):
     Returns:
         The model, e.g. a `TransformerTranslator` or a `BiGRUClassifier`.
 
+    Raises:
+        ModelFileError: (a `ValueError`) the file cannot be loaded, in one line that names
+            it and says why: no such file, a folder, an empty, truncated or non-zip file,
+            or what went wrong while rebuilding the model (e.g. a size above the limits
+            of `attention_layers.utils.checks`).
+
     Example:
 
     ```python
@@ -65,8 +71,22 @@ def load_model(path, **kwargs):
     translator = al.load_model("runs/translator/translator.keras")
     ```
     """
+    import zipfile
+
+    from attention_layers.utils.keras_files import (
+        ModelFileError,
+        check_keras_file,
+        load_error_summary,
+    )
+
     kwargs.setdefault("safe_mode", True)
-    return keras.saving.load_model(path, **kwargs)
+    check_keras_file(path)
+    try:
+        return keras.saving.load_model(path, **kwargs)
+    except (ValueError, TypeError, KeyError, OSError, EOFError, zipfile.BadZipFile) as error:
+        raise ModelFileError(
+            f"{path}: cannot load the model: {load_error_summary(error)}"
+        ) from error
 
 
 def __getattr__(name):

@@ -27,7 +27,32 @@ def _run_as_our_module(argv):
     return False
 
 
+# The Keras backends the commands train on: KERAS_BACKEND names the module it imports.
+COMMAND_BACKENDS = ("tensorflow", "jax", "torch")
+
+
+def exit_unless_backend_installed(environ=os.environ):
+    """A command's check of `KERAS_BACKEND`, before Keras imports it: a name that is not
+    a backend, or one whose package is not installed, ends the command with one line and
+    exit code 2 (Keras would raise a traceback from deep inside its import)."""
+    backend = environ.get("KERAS_BACKEND")
+    if backend is None:
+        return
+    if backend not in COMMAND_BACKENDS:
+        problem = (f"KERAS_BACKEND={backend!r} is not a backend these commands run on; use "
+                   f"{', '.join(COMMAND_BACKENDS)}, or unset it (tensorflow)")
+    elif importlib.util.find_spec(backend) is None:
+        problem = (f"KERAS_BACKEND={backend}, but {backend} is not installed; install it "
+                   f"(pip install {backend}) or unset KERAS_BACKEND (tensorflow)")
+    else:
+        return
+    program = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] != "-m" else ""
+    sys.stderr.write(f"{program or 'attention_layers'}: error: {problem}\n")
+    raise SystemExit(2)
+
+
 def _start_quietly():
+    exit_unless_backend_installed()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     # Loaded from its file: importing `attention_layers.training` would import Keras first.
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "training", "console.py")

@@ -50,10 +50,15 @@ def read_lines(path):
         The lines, as a list of strings; a final newline does not make an empty last line.
 
     Raises:
-        CorpusFormatError: the file is not valid UTF-8. The message names the file, the
-            byte offset of the first invalid byte and its line.
+        CorpusFormatError: the file is not valid UTF-8 (the message names the file, the
+            byte offset of the first invalid byte and its line), or it is not a regular
+            file: a pipe or a device, whose reading could wait forever for a writer.
     """
     path = pathlib.Path(path)
+    if path.exists() and not path.is_dir() and not path.is_file():
+        raise CorpusFormatError(
+            f"{path} is not a regular file (a pipe, a device or a socket); give a file"
+        )
     data = path.read_bytes()
     try:
         text = data.decode("utf-8")

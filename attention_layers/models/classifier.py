@@ -30,6 +30,7 @@ from attention_layers.utils.checks import (
     check_positive_int,
     check_positive_ints,
     check_rate,
+    check_table_sizes,
 )
 from attention_layers.utils.token_ids import padding_mask
 
@@ -91,6 +92,7 @@ class HashedBigramEmbedding(keras.layers.Layer):
         super().__init__(**kwargs)
         check_positive_int("buckets", buckets)
         check_positive_int("output_dim", output_dim)
+        check_table_sizes({"buckets x output_dim": (buckets, output_dim)})
         if not valid_bigram_buckets(buckets):
             raise ValueError(
                 f"`buckets` must be at most {MAX_BIGRAM_BUCKETS:,} (so that the hash stays in "
@@ -233,6 +235,7 @@ class TransformerClassifier(
         self._set_stack_config(
             num_layers, model_dim, num_heads, feed_forward_dim, dropout, norm_first
         )
+        check_table_sizes({"vocabulary_size x model_dim": (vocabulary_size, model_dim)})
         check_optional_positive_int("pooling_units", pooling_units)
         self.vocabulary_size = vocabulary_size
         self.pooling_units = pooling_units
@@ -358,6 +361,12 @@ class BiGRUClassifier(_PooledValues, EmbeddingQuantization, keras.Model):
             vocabulary_size=vocabulary_size, embedding_dim=embedding_dim, units=units,
             attention_units=attention_units,
         )
+        check_table_sizes({
+            "vocabulary_size x embedding_dim": (vocabulary_size, embedding_dim),
+            "embedding_dim x units": (embedding_dim, 3 * units),  # the GRU's three gates
+            "units x units": (units, 3 * units),
+            "units x attention_units": (2 * units, attention_units),
+        })
         check_rate("dropout", dropout)
         self.vocabulary_size = vocabulary_size
         self.embedding_dim = embedding_dim

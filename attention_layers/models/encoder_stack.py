@@ -17,7 +17,12 @@ from keras import ops
 
 from attention_layers.layers import SinusoidalPositionalEncoding, TransformerEncoderBlock
 from attention_layers.layers.positional import sinusoidal_encoding
-from attention_layers.utils.checks import check_positive_ints, check_rate
+from attention_layers.utils.checks import (
+    check_layer_count,
+    check_positive_ints,
+    check_rate,
+    check_table_sizes,
+)
 
 
 def final_norm(name):
@@ -39,6 +44,11 @@ class TransformerEncoderStack:
             feed_forward_dim=feed_forward_dim,
         )
         check_rate("dropout", dropout)
+        check_layer_count("num_layers", num_layers)
+        check_table_sizes({
+            "model_dim x model_dim": (model_dim, model_dim),
+            "model_dim x feed_forward_dim": (model_dim, feed_forward_dim),
+        })
         if model_dim % num_heads:
             raise ValueError(
                 f"`model_dim` ({model_dim}) must be divisible by `num_heads` ({num_heads})."

@@ -10,7 +10,7 @@ from attention_layers.layers import (
     LuongAttention,
 )
 from attention_layers.models.recurrent import bidirectional
-from attention_layers.utils.checks import check_one_of, check_positive_ints
+from attention_layers.utils.checks import check_one_of, check_positive_ints, check_table_sizes
 from attention_layers.utils.token_ids import padding_mask
 
 ATTENTIONS = (
@@ -108,6 +108,16 @@ class RNNTranslator(keras.Model):
             source_vocab_size=source_vocab_size, target_vocab_size=target_vocab_size,
             embedding_dim=embedding_dim, units=units,
         )
+        tables = {
+            "source_vocab_size x embedding_dim": (source_vocab_size, embedding_dim),
+            "target_vocab_size x embedding_dim": (target_vocab_size, embedding_dim),
+            "units x target_vocab_size": (units, target_vocab_size),
+            "embedding_dim x units": (embedding_dim, 4 * units),  # an LSTM's four gates
+            "units x units": (units, 4 * units),
+        }
+        if isinstance(max_source_length, int):  # location attention: one score per position
+            tables["units x max_source_length"] = (units, max_source_length)
+        check_table_sizes(tables)
         self.source_vocab_size = source_vocab_size
         self.target_vocab_size = target_vocab_size
         self.embedding_dim = embedding_dim

@@ -5,7 +5,7 @@ from keras import ops
 
 from attention_layers.layers import TransformerDecoderBlock
 from attention_layers.models.encoder_stack import TransformerEncoderStack, final_norm
-from attention_layers.utils.checks import check_positive_ints
+from attention_layers.utils.checks import check_positive_ints, check_table_sizes
 from attention_layers.utils.token_ids import padding_mask
 
 
@@ -76,6 +76,10 @@ class TransformerTranslator(TransformerEncoderStack, keras.Model):
         self._set_stack_config(
             num_layers, model_dim, num_heads, feed_forward_dim, dropout, norm_first
         )
+        check_table_sizes({
+            "source_vocab_size x model_dim": (source_vocab_size, model_dim),
+            "target_vocab_size x model_dim": (target_vocab_size, model_dim),
+        })
         if shared_embeddings and source_vocab_size != target_vocab_size:
             raise ValueError(
                 "`shared_embeddings=True` needs one vocabulary for both languages: "

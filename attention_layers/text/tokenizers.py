@@ -74,6 +74,10 @@ def count_words(texts):
     return counts
 
 
+class VocabularyError(ValueError):
+    """A vocabulary file that `Tokenizer.load` cannot read (the message names the file)."""
+
+
 class Tokenizer(tf.Module):
     """Base class: a vocabulary, its reserved ids, `tokenize`, `detokenize`, `save`, `load`.
 
@@ -251,9 +255,17 @@ class Tokenizer(tf.Module):
 
         Returns:
             A tokenizer of this class.
+
+        Raises:
+            VocabularyError: the file is not a vocabulary (empty, not UTF-8, no reserved
+                tokens first, duplicate tokens); the message names it.
         """
-        text = pathlib.Path(path).read_text(encoding="utf-8")
-        return cls(text.splitlines(), **kwargs)
+        try:
+            text = pathlib.Path(path).read_text(encoding="utf-8")
+            return cls(text.splitlines(), **kwargs)
+        except ValueError as error:  # UnicodeDecodeError included
+            raise VocabularyError(f"{path} is not a vocabulary file (one token per line, "
+                             f"written by `save`): {error}") from error
 
     def _ids_from_normalized(self, normalized):
         """Maps normalized strings `[batch]` to int64 ids, ragged `[batch, (tokens)]`."""

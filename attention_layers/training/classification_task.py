@@ -13,6 +13,7 @@ import pathlib
 import keras
 import numpy as np
 
+from attention_layers import load_model
 from attention_layers.data import (
     ChecksumError,
     CorpusFormatError,
@@ -30,9 +31,15 @@ from attention_layers.models.quantization import EMBEDDING_QUANTIZATIONS
 from attention_layers.text import WordTokenizer
 from attention_layers.text.tokenizers import VocabularyError
 from attention_layers.training import command_line
-from attention_layers.training.fit import UsageError, closed_unit_interval, non_negative_int
+from attention_layers.training.fit import (
+    UsageError,
+    closed_unit_interval,
+    non_negative_int,
+    seed_int,
+)
 from attention_layers.training.runner import Task
 from attention_layers.training.translation_task import token_strings
+from attention_layers.utils.keras_files import ModelFileError
 
 # Defaults per dataset, then per model within it; flags override them. The generated corpus
 # is small and regular. SST-2's settings are those of benchmarks/sentiment_quality.py: the
@@ -209,7 +216,14 @@ def check_teacher(folder, dataset):
         return (f"--teacher {folder}: no {' or '.join(missing)} there; give the --output "
                 "folder of a finished train_classifier.py run.")
     config = path / "config.json"
-    teacher_dataset = json.loads(config.read_text()).get("dataset") if config.is_file() else None
+    try:
+        saved = json.loads(config.read_text()) if config.is_file() else {}
+    except (ValueError, OSError) as error:  # not JSON, not UTF-8, unreadable
+        return f"--teacher {folder}: {config} is not JSON ({error}); is it a run's folder?"
+    if not isinstance(saved, dict):
+        return (f"--teacher {folder}: {config} is not a run's config.json (a JSON "
+                f"{type(saved).__name__}, not an object).")
+    teacher_dataset = saved.get("dataset")
     if teacher_dataset not in (None, dataset):
         return (f"--teacher {folder}: the teacher was trained on --dataset {teacher_dataset}, "
                 f"the student on --dataset {dataset}; a teacher labels its own task's sentences.")
@@ -290,7 +304,7 @@ class ClassificationTask(Task):
     run_defining = RUN_DEFINING
     recurrent_model = "bigru"
     example = "sentences"
-    data_errors = (CorpusFormatError, ChecksumError, VocabularyError)
+    data_errors = (CorpusFormatError, ChecksumError, VocabularyError, ModelFileError)
     vocabulary_files = ("vocab.txt",)
 
     def add_flags(self, parser):
@@ -312,7 +326,7 @@ class ClassificationTask(Task):
             "(preset).",
             "--max-length": "the most tokens per sentence; longer ones are cut (preset).",
         })
-        data.add_argument("--seed", type=int, default=0,
+        data.add_argument("--seed", type=seed_int, default=0,
                           help="corpus, split, shuffling and initialization seed (0).")
         self._add_model_flags(parser.add_argument_group("model"))
         distillation = parser.add_argument_group("distillation")
@@ -418,12 +432,23 @@ class ClassificationTask(Task):
         for name in ("train", "validation"):
             if not corpus.split(name):
                 raise UsageError(f"--data {args.data}: the {name} split is empty.")
+        labels = sorted({label for _, label in corpus.train})
+        if len(labels) < 2:
+            raise UsageError(
+                f"--data {args.data}: every sentence of train.tsv has label {labels[0]}; a "
+                "classifier learns from both labels (0 and 1)."
+            )
         return corpus
 
     def _taught(self, args, corpus):
         """`corpus` with the training labels replaced by `--teacher`'s targets (once a run:
         every `--ensemble` member trains on them)."""
-        teacher = keras.saving.load_model(pathlib.Path(args.teacher) / "classifier.keras")
+        teacher = load_model(pathlib.Path(args.teacher) / "classifier.keras")
+        if not isinstance(teacher, BiGRUClassifier | TransformerClassifier | ClassifierEnsemble):
+            raise UsageError(
+                f"--teacher {args.teacher}: classifier.keras holds a {type(teacher).__name__}, "
+                "not a classifier; give the --output folder of a train_classifier.py run."
+            )
         targets, agreement = distillation_targets(
             teacher, self.build_tokenizers(args, corpus)[0], corpus.train, args.max_length,
             args.teacher_weight,

@@ -5,6 +5,7 @@ Both commands take the same training and output flags, write their flags to
 that defines its model and data, and refuses one given with another value.
 """
 
+import argparse
 import json
 import pathlib
 
@@ -160,6 +161,35 @@ def add_output_flags(parser, default_output):
     return output
 
 
+# Flags that `--resume` may change (`--epochs` and `--patience` too); the saved ones apply
+# when they are not given.
+RESUME_MAY_CHANGE = ("max_minutes", "beam_width", "quantize_embeddings")
+
+
+def _saved_value_problem(parser, name, value):
+    """Why `value`, read from a saved `config.json`, is not a value of flag `name` (a few
+    words), or `None`: the flag's type and choices, as if it were typed on the command line.
+    `None` (a flag that does not apply) is accepted."""
+    actions = [action for action in parser._actions if action.dest == name]
+    if value is None or not actions:
+        return None
+    action = next((a for a in actions if a.choices or a.type), actions[0])
+    flag = action.option_strings[0] if action.option_strings else name
+    wrong = f'"{name}" is {value!r}, not a value of {flag}'
+    if not action.option_strings or action.nargs == 0:  # store_true / store_const
+        return None if isinstance(value, bool) or value in (a.const for a in actions) else wrong
+    if action.choices is not None and value not in action.choices:
+        return f"{wrong} (one of {', '.join(map(str, action.choices))})"
+    kind = action.type or str
+    if isinstance(value, bool) or (kind is str and not isinstance(value, str)):
+        return wrong
+    try:
+        valid = kind(str(value)) == value
+    except (ValueError, TypeError, ArithmeticError, argparse.ArgumentTypeError):
+        valid = False
+    return None if valid else f"{wrong} ({getattr(kind, '__name__', 'its type')})"
+
+
 def _saved_command(saved, run_defining):
     """The command that wrote a saved config: recorded, or (older runs) told by its flags."""
     if "command" in saved:
@@ -194,6 +224,7 @@ def restore_resumed_flags(parser, args, run_defining, *, command, folder=None):
     saved.setdefault("teacher", None)  # written before --teacher
     saved.setdefault("teacher_weight", None)
     saved.setdefault("preset", None)  # written before --preset
+    saved.setdefault("pooling_heads", None)  # written before --pooling-heads: one query
     for name in run_defining:
         value = getattr(args, name)
         default = parser.get_default(name)
@@ -213,10 +244,15 @@ def restore_resumed_flags(parser, args, run_defining, *, command, folder=None):
     if missing:
         parser.error(f"--resume: {saved_path} lacks {', '.join(missing)}; it is not a "
                      f"complete {command} run.")
+    for name in (*run_defining, "epochs", "patience", *RESUME_MAY_CHANGE):
+        problem = _saved_value_problem(parser, name, saved.get(name))
+        if problem:
+            parser.error(f"--resume: {saved_path}: {problem}; the file was edited or is "
+                         f"not a {command} run's. Fix the value, or start a new run.")
     args.epochs = args.epochs or saved["epochs"]
     args.patience = saved["patience"] if args.patience is None else args.patience
     # May change; the saved one when not given.
-    for name in ("max_minutes", "beam_width", "quantize_embeddings"):
+    for name in RESUME_MAY_CHANGE:
         if getattr(args, name, None) is None:
             setattr(args, name, saved.get(name))
     args.run_id = saved.get("run_id")

@@ -30,6 +30,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from attention_layers.utils.checks import SizeLimitError
 from attention_layers.utils.files import atomic_path, remove_partials
 
 # --- device and numerics ------------------------------------------------------------------
@@ -193,11 +194,26 @@ class EpochCheckpoint(keras.callbacks.Callback):
 
     @property
     def state(self):
-        """The saved state (a dict), or `None` when no epoch has been completed."""
+        """The saved state (a dict), or `None` when no epoch has been completed.
+
+        Raises:
+            UsageError: `state.json` is damaged: not JSON, or not the record written here.
+        """
         try:
-            return json.loads(self.state_path.read_text())
+            state = json.loads(self.state_path.read_text())
         except FileNotFoundError:
             return None
+        except (ValueError, OSError) as error:  # not JSON, not UTF-8, not a file
+            raise UsageError(self._damaged(self.state_path, f"not JSON: {error}")) from error
+        problem = _state_problem(state)
+        if problem:
+            raise UsageError(self._damaged(self.state_path, problem))
+        return state
+
+    def _damaged(self, path, problem):
+        """The message of a damaged checkpoint file `path`."""
+        return (f"{path} is damaged ({problem}); start the run again without --resume "
+                f"(which clears {self.directory}), or in another --output.")
 
     def path(self, epoch):
         """The weights file of the checkpoint after `epoch` completed epochs."""
@@ -220,6 +236,12 @@ class EpochCheckpoint(keras.callbacks.Callback):
             model.optimizer.build(model.trainable_variables)
         try:
             model.load_weights(self.path(epoch))
+        except OSError as error:  # h5py: random bytes, a file cut short
+            if isinstance(error, FileNotFoundError):
+                raise
+            raise UsageError(
+                self._damaged(self.path(epoch), str(error).splitlines()[0])
+            ) from error
         except ValueError as error:
             # Keras says "A total of N objects could not be loaded": name the real cause.
             raise UsageError(
@@ -473,14 +495,34 @@ class UsageError(ValueError):
     """A problem with a command's flags or data that its user can fix; exit code 2."""
 
 
+def _state_problem(state):
+    """What is wrong with a `state.json` record (a few words), or `None`."""
+
+    def count(value):
+        return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+    if not isinstance(state, dict):
+        return f"a JSON {type(state).__name__}, not an object"
+    if not count(state.get("epoch")):
+        return f'"epoch" is {state.get("epoch")!r}, not a count of epochs'
+    best_epoch = state.get("best_epoch")
+    if best_epoch is not None and not (count(best_epoch) and best_epoch <= state["epoch"]):
+        return f'"best_epoch" is {best_epoch!r}, not an epoch up to {state["epoch"]}'
+    best = state.get("best")
+    if best is not None and (isinstance(best, bool) or not isinstance(best, int | float)):
+        return f'"best" is {best!r}, not a number'
+    return None
+
+
 @contextlib.contextmanager
 def command_line_errors(parser, *errors):
     """Turns expected errors into `parser.error(message)`: usage, message, exit code 2.
 
     Wrap the code that reads the user's flags and files, so that a wrong path or a
     malformed file ends with one clear line instead of a traceback. `UsageError`,
-    `FileNotFoundError`, `IsADirectoryError`, `PermissionError` and `UnicodeDecodeError`
-    are always caught, plus the given `errors` (e.g. `CorpusFormatError`).
+    `SizeLimitError` (flags that ask for a model above the size limits), `FileNotFoundError`,
+    `IsADirectoryError`, `PermissionError` and `UnicodeDecodeError` are always caught, plus
+    the given `errors` (e.g. `CorpusFormatError`).
 
     Args:
         parser: the `argparse.ArgumentParser` of the command.
@@ -493,6 +535,7 @@ def command_line_errors(parser, *errors):
     """
     caught = (
         UsageError,
+        SizeLimitError,
         FileNotFoundError,
         IsADirectoryError,
         PermissionError,
@@ -508,20 +551,37 @@ def command_line_errors(parser, *errors):
         parser.error(message)
 
 
-def positive_int(text):
-    """`argparse` type: an int >= 1."""
+# The largest count a flag takes: TensorFlow sizes and shapes are int32 (a --batch-size of
+# 10**23 overflowed inside tf.data); a flag whose size is allocated has its own limit too.
+MAX_FLAG_INT = 2**31 - 1
+# `keras.utils.set_random_seed` takes what NumPy does.
+MAX_SEED = 2**32 - 1
+
+
+def _int_in_range(text, minimum, maximum):
     value = int(text)
-    if value < 1:
+    if value < minimum:
         raise ValueError(text)
+    if value > maximum:
+        import argparse
+
+        raise argparse.ArgumentTypeError(f"{text} is more than {maximum:,}, the largest allowed")
     return value
+
+
+def positive_int(text):
+    """`argparse` type: an int from 1 to `MAX_FLAG_INT`."""
+    return _int_in_range(text, 1, MAX_FLAG_INT)
 
 
 def non_negative_int(text):
-    """`argparse` type: an int >= 0."""
-    value = int(text)
-    if value < 0:
-        raise ValueError(text)
-    return value
+    """`argparse` type: an int from 0 to `MAX_FLAG_INT`."""
+    return _int_in_range(text, 0, MAX_FLAG_INT)
+
+
+def seed_int(text):
+    """`argparse` type: a random seed, an int from 0 to `MAX_SEED` (NumPy's range)."""
+    return _int_in_range(text, 0, MAX_SEED)
 
 
 def positive_float(text):
@@ -551,6 +611,7 @@ def closed_unit_interval(text):
 # argparse prints "invalid <name> value" using the function's name.
 positive_int.__name__ = "positive int"
 non_negative_int.__name__ = "int >= 0"
+seed_int.__name__ = "seed (int >= 0)"
 positive_float.__name__ = "positive float"
 unit_interval.__name__ = "fraction in [0, 1)"
 closed_unit_interval.__name__ = "fraction in [0, 1]"

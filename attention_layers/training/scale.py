@@ -44,6 +44,8 @@ import keras
 DISTRIBUTIONS = ("auto", "none", "mirrored", "multi-worker")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 JIT_CHOICES = ("auto", "on", "off")
+# `--replicas N` on a machine without GPUs splits its CPU into N logical devices.
+MAX_CPU_REPLICAS = 64
 
 
 def add_scale_flags(parser):
@@ -197,6 +199,11 @@ def configure_scale(args):
         ValueError: a combination that cannot run (e.g. `--replicas` larger than the GPUs,
             `multi-worker` without a cluster, or the runtime already started).
     """
+    if args.replicas and args.replicas > 1 and args.distribution in ("none", "multi-worker"):
+        raise ValueError(
+            f"--replicas {args.replicas} applies to --distribution mirrored (or auto); "
+            f"--distribution {args.distribution} would ignore it."
+        )
     backend = keras.backend.backend()
     if backend == "tensorflow":
         plan = _plan_tensorflow(args)
@@ -256,22 +263,47 @@ def _resolve(args, gpus):
     return "mirrored" if max(gpus, args.replicas or 1) > 1 else "none"
 
 
+_TF_CONFIG_EXAMPLE = (
+    '{"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
+    '"task": {"type": "worker", "index": 0}}'
+)
+
+
 def _cluster():
-    """`(worker addresses, this worker's index)` from `TF_CONFIG`; the chief is index 0."""
+    """`(worker addresses, this worker's index)` from `TF_CONFIG`; the chief is index 0.
+
+    Raises:
+        ValueError: `TF_CONFIG` is unset, not JSON, or not a cluster and a task of it; the
+            message names `TF_CONFIG`.
+    """
     text = os.environ.get("TF_CONFIG")
     if not text:
         raise ValueError(
-            "--distribution multi-worker needs TF_CONFIG, e.g. "
-            '{"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
-            '"task": {"type": "worker", "index": 0}}'
+            f"--distribution multi-worker needs TF_CONFIG, e.g. {_TF_CONFIG_EXAMPLE}"
         )
-    config = json.loads(text)
-    cluster, task = config.get("cluster", {}), config.get("task", {})
-    addresses = list(cluster.get("chief", [])) + list(cluster.get("worker", []))
-    offset = 0 if task.get("type") == "chief" else len(cluster.get("chief", []))
+    try:
+        config = json.loads(text)
+    except ValueError as error:
+        raise ValueError(f"TF_CONFIG is not JSON ({error}); expected e.g. "
+                         f"{_TF_CONFIG_EXAMPLE}") from None
+    cluster = config.get("cluster", {}) if isinstance(config, dict) else None
+    task = config.get("task", {}) if isinstance(config, dict) else None
+    if not isinstance(cluster, dict) or not isinstance(task, dict):
+        raise ValueError(f"TF_CONFIG must be an object with a \"cluster\" and a \"task\" "
+                         f"object, e.g. {_TF_CONFIG_EXAMPLE}; received {text}")
+    groups = [cluster.get(kind, []) for kind in ("chief", "worker")]
+    if not all(isinstance(g, list) and all(isinstance(a, str) for a in g) for g in groups):
+        raise ValueError(f"TF_CONFIG's cluster \"chief\" and \"worker\" must be lists of "
+                         f"host:port strings; received {text}")
+    addresses = groups[0] + groups[1]
     if not addresses or task.get("type") not in ("chief", "worker"):
         raise ValueError(f"TF_CONFIG needs a cluster of workers and a worker task: {text}")
-    return addresses, offset + int(task.get("index", 0))
+    offset = 0 if task["type"] == "chief" else len(groups[0])
+    index, count = task.get("index", 0), len(groups[0 if task["type"] == "chief" else 1])
+    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < count:
+        raise ValueError(f"TF_CONFIG's task index must be an integer from 0 to {count - 1} "
+                         f"(its {task['type']}s); received {index!r}")
+    return addresses, offset + index
 
 
 def _plan_tensorflow(args):
@@ -330,7 +362,16 @@ def _multi_worker_strategy(tf):
     return MultiWorkerMirroredStrategy()
 
 
+def _check_cpu_replicas(count):
+    if count > MAX_CPU_REPLICAS:
+        raise ValueError(
+            f"--replicas {count}: at most {MAX_CPU_REPLICAS} logical CPU devices (they share "
+            f"this machine's {os.cpu_count()} cores; they are for tests and demos)"
+        )
+
+
 def _split_cpu_tensorflow(tf, count):
+    _check_cpu_replicas(count)
     cpu = tf.config.list_physical_devices("CPU")[0]
     wanted = [tf.config.LogicalDeviceConfiguration() for _ in range(count)]
     current = tf.config.get_logical_device_configuration(cpu)
@@ -377,6 +418,7 @@ def _plan_jax(args):
 
 
 def _split_cpu_jax(count):
+    _check_cpu_replicas(count)
     import jax
 
     try:

@@ -14,12 +14,13 @@ from attention_layers.data import (
     load_spa_eng,
     make_translation_datasets,
 )
+from attention_layers.data.corpora import source_group_key
 from attention_layers.models import ATTENTIONS, RNNTranslator, TransformerTranslator
 from attention_layers.text import WordPieceTokenizer, WordTokenizer
 from attention_layers.text.tokenizers import VocabularyError
 from attention_layers.training import command_line
 from attention_layers.training.evaluation import evaluate_bleu
-from attention_layers.training.fit import UsageError, positive_int
+from attention_layers.training.fit import UsageError, positive_int, seed_int
 from attention_layers.training.metrics import masked_accuracy, masked_loss
 from attention_layers.training.runner import Task
 
@@ -101,6 +102,21 @@ def token_strings(tokenizer, ids):
     ]
 
 
+def too_few_sentences(corpus):
+    """Why a corpus could not fill its three splits: too few pairs, or too few distinct
+    Spanish sentences (each goes to one split, with all its translations)."""
+    pairs = corpus.train + corpus.validation + corpus.test
+    distinct = len({source_group_key(source) for source, _ in pairs})
+    if distinct == 1 and len(pairs) > 1:
+        return (f"every one of its {len(pairs)} pairs has the same Spanish sentence (they "
+                "are duplicates), and one sentence goes to one split; give distinct pairs.")
+    if distinct < len(pairs):
+        return (f"its {len(pairs)} pairs have only {distinct} distinct Spanish sentences "
+                "(the others are duplicates), and each sentence goes to one split; give "
+                "more distinct pairs.")
+    return f"the file has too few sentence pairs ({len(pairs)})."
+
+
 class TranslationTask(Task):
     """Spanish -> English translation: Transformer or RNN with attention, test BLEU."""
 
@@ -141,7 +157,7 @@ class TranslationTask(Task):
             "--max-length": "the most tokens per sentence, [START]/[END] included; longer "
             "ones are cut. Also the longest translation decoded (preset).",
         })
-        data.add_argument("--seed", type=int, default=0,
+        data.add_argument("--seed", type=seed_int, default=0,
                           help="corpus, split and shuffling seed (0).")
         self._add_model_flags(parser.add_argument_group("model"))
         parser.add_argument_group("evaluation").add_argument(
@@ -193,10 +209,8 @@ class TranslationTask(Task):
         corpus = load_spa_eng(args.data, seed=args.seed, strict=True)
         for name in ("train", "validation", "test"):
             if not corpus.split(name):
-                raise UsageError(
-                    f"--data {args.data}: the {name} split is empty; the file has too few "
-                    "sentence pairs."
-                )
+                raise UsageError(f"--data {args.data}: the {name} split is empty; "
+                                 f"{too_few_sentences(corpus)}")
         return corpus
 
     def tokenizer_class(self, args):

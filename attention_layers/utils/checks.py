@@ -71,6 +71,43 @@ def check_non_negative_float(name, value):
         raise ValueError(f"`{name}` must be a float >= 0; received {value!r}.")
 
 
+# The most weights one table of a model (an embedding, a kernel) may hold: 2**30 float32
+# weights are 4 GiB, eighty times the largest table these models train (SST-2's 65,521 x
+# 192 bigram embedding holds 12.6 million). A config that asks for more, such as a crafted
+# `.keras` file declaring a 2,000,000,000-word vocabulary, is refused before anything is
+# allocated; so is a stack of more than `MAX_LAYERS` blocks.
+MAX_TABLE_WEIGHTS = 2**30
+MAX_LAYERS = 1024
+
+
+class SizeLimitError(ValueError):
+    """A model's config asks for a table above `MAX_TABLE_WEIGHTS` or too many layers."""
+
+
+def check_table_sizes(tables):
+    """Each table, `{"rows_name x columns_name": (rows, columns)}`, holds at most
+    `MAX_TABLE_WEIGHTS` weights; the sizes are positive ints already checked.
+
+    >>> check_table_sizes({"vocabulary_size x model_dim": (2_000_000_000, 128)})
+    Traceback (most recent call last):
+    ...
+    attention_layers.utils.checks.SizeLimitError: `vocabulary_size x model_dim` would be 2,000,000,000 x 128 = 256,000,000,000 weights (954 GiB of float32), above the limit of 1,073,741,824 weights per table (MAX_TABLE_WEIGHTS).
+    """
+    for name, (rows, columns) in tables.items():
+        if rows * columns > MAX_TABLE_WEIGHTS:
+            raise SizeLimitError(
+                f"`{name}` would be {rows:,} x {columns:,} = {rows * columns:,} weights "
+                f"({rows * columns * 4 / 2**30:,.0f} GiB of float32), above the limit of "
+                f"{MAX_TABLE_WEIGHTS:,} weights per table (MAX_TABLE_WEIGHTS)."
+            )
+
+
+def check_layer_count(name, value):
+    """`value` (a positive int) is at most `MAX_LAYERS`."""
+    if value > MAX_LAYERS:
+        raise SizeLimitError(f"`{name}` must be at most {MAX_LAYERS:,}; received {value:,}.")
+
+
 def check_one_of(name, value, choices):
     """`value` is one of `choices`."""
     if value not in choices:
