@@ -38,7 +38,7 @@ _SUBPACKAGES = (
     "experiments",
 )
 
-__all__ = [*_layer_names, "load_model", *_SUBPACKAGES]
+__all__ = [*_layer_names, "load_model", "load_run", *_SUBPACKAGES]
 
 
 def load_model(path, **kwargs):
@@ -90,6 +90,11 @@ def load_model(path, **kwargs):
 
 
 def __getattr__(name):
+    if name == "load_run":  # `attention_layers.apps.run` needs TensorFlow: loaded on first use
+        from attention_layers.apps.run import load_run
+
+        globals()[name] = load_run
+        return load_run
     if name in _SUBPACKAGES:
         module = importlib.import_module(f"attention_layers.{name}")
         globals()[name] = module

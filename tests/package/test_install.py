@@ -47,7 +47,10 @@ def wheel(tmp_path_factory):
     folder = tmp_path_factory.mktemp("build")
     source = folder / "source"
     source.mkdir()
-    for name in ("pyproject.toml", "README.md", "requirements.txt", "requirements-dev.txt"):
+    for name in (
+        "pyproject.toml", "README.md", "requirements.txt", "requirements-dev.txt",
+        "requirements-demo.txt",
+    ):
         shutil.copy(ROOT / name, source / name)
     shutil.copytree(
         ROOT / "attention_layers",
@@ -92,6 +95,13 @@ def test_the_wheel_declares_the_requirement_files(wheel):
     }
     assert runtime == _requirements("requirements.txt")
     assert dev == _requirements("requirements-dev.txt")
+    demo = {
+        str(Requirement(str(req).split(";")[0]))
+        for req in declared
+        if req.marker is not None and req.marker.evaluate({"extra": "demo"})
+    }
+    assert demo == _requirements("requirements-demo.txt")
+    assert "Provides-Extra: demo" in metadata
     assert "tensorflow<2.22,>=2.21" in runtime
     assert "Provides-Extra: dev" in metadata
     assert any(name.startswith("attention_layers/models/") for name in archive.namelist())
