@@ -13,7 +13,7 @@ Serving (TensorFlow):
 - `TranslatorServer`, `ClassifierServer`, `clean_text`, `save_atomically`: the parts.
 
 TensorFlow Serving's layout (`BASE/<version>/`, see `saving`): `export_new_version`,
-`export_versions`, `latest_version`, `version_path`, `KEEP_VERSIONS`.
+`export_versions`, `latest_version`, `find_export`, `version_path`, `KEEP_VERSIONS`.
 """
 
 from attention_layers.decoding import (
@@ -29,6 +29,7 @@ from attention_layers.export.saving import (
     export_new_version,
     export_translator,
     export_versions,
+    find_export,
     latest_version,
     save_atomically,
     version_path,
@@ -60,6 +61,7 @@ __all__ = [
     "export_new_version",
     "export_translator",
     "export_versions",
+    "find_export",
     "greedy_decode",
     "greedy_decode_full_prefix",
     "latest_version",

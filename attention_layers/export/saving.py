@@ -347,3 +347,29 @@ def export_new_version(base, write, keep=KEEP_VERSIONS):
     for old in list(export_versions(base).values())[:-keep]:
         _discard(old)
     return path
+
+
+def find_export(path):
+    """The export that `path` names: `(version, SavedModel folder)`, the newest one.
+
+    `path` may be a run folder (its `serving/` base folder is read), a base folder
+    (`OUTPUT/serving`), a version folder (`OUTPUT/serving/3`, version 3) or a SavedModel
+    folder of any other name (version 1, e.g. a `serving/` written before versions).
+
+    Raises:
+        FileNotFoundError: `path` does not exist or holds no SavedModel; the message
+            names what was looked for.
+    """
+    path = pathlib.Path(path)
+    if not path.is_dir():
+        raise FileNotFoundError(f"{path} is not a folder (expected a run folder or an export)")
+    if (path / "saved_model.pb").is_file():
+        return (int(path.name) if _VERSION_NAME.match(path.name) else 1), path
+    for base in (path / "serving", path):
+        latest = latest_version(base)
+        if latest is not None:
+            return latest
+    raise FileNotFoundError(
+        f"no export in {path}: expected {path}/serving/<version>/saved_model.pb, "
+        f"{path}/<version>/saved_model.pb or {path}/saved_model.pb"
+    )
