@@ -10,7 +10,11 @@ columns are keys (source tokens).
 from attention_layers.visualization.callback import AttentionPlotCallback
 from attention_layers.visualization.functional import attention_model
 from attention_layers.visualization.heatmaps import animate_attention, plot_attention, plot_heads
-from attention_layers.visualization.html_view import to_html, views_to_html
+from attention_layers.visualization.html_view import (
+    to_html,
+    token_importance_html,
+    views_to_html,
+)
 from attention_layers.visualization.spatial import plot_spatial_attention
 from attention_layers.visualization.token_importance import plot_token_importance
 
@@ -23,5 +27,6 @@ __all__ = [
     "plot_spatial_attention",
     "plot_token_importance",
     "to_html",
+    "token_importance_html",
     "views_to_html",
 ]

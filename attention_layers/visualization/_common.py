@@ -116,6 +116,12 @@ def as_layers(weights, layer_names):
     return layers, names, labels
 
 
+# The axis titles of a cross-attention map, in the heatmaps and the HTML view alike.
+SOURCE_LABEL = "source words (keys)"
+TARGET_LABEL = "output words (queries)"
+
+_LAYER_PART = re.compile(r"([A-Za-z]+)_(\d+)")
+
 _PART_NAMES = {
     "self_attention": "self-attention",
     "cross_attention": "cross-attention",
@@ -132,10 +138,24 @@ def readable_name(name):
     """
     parts = []
     for part in str(name).split("/"):
-        match = re.fullmatch(r"([A-Za-z]+)_(\d+)", part)
+        match = _LAYER_PART.fullmatch(part)
         if match:
             parts.append(f"{match.group(1)} layer {int(match.group(2)) + 1}")
         else:
             parts.append(_PART_NAMES.get(part, part.replace("_", " ")))
     text = ", ".join(parts)
     return text[:1].upper() + text[1:]
+
+
+def counted_name(name):
+    """A model's attention name with its layers counted from 1, for file names and tags.
+
+    `"decoder_0/cross_attention"` -> `"decoder_1/cross_attention"`; other parts are kept.
+    The models count their layers from 0 (`decoder_0`), as Python does; everything a
+    person reads (titles, file names, TensorBoard tags) counts from 1.
+    """
+    return "/".join(
+        f"{match.group(1)}_{int(match.group(2)) + 1}" if (match := _LAYER_PART.fullmatch(part))
+        else part
+        for part in str(name).split("/")
+    )

@@ -6,9 +6,11 @@ import struct
 from collections.abc import Mapping
 
 import keras
+import numpy as np
 
 from attention_layers.visualization._common import (
     check_ndim,
+    counted_name,
     readable_name,
     safe_name,
     to_numpy,
@@ -16,7 +18,7 @@ from attention_layers.visualization._common import (
 )
 from attention_layers.visualization.functional import attention_model
 from attention_layers.visualization.heatmaps import animate_attention, plot_attention, plot_heads
-from attention_layers.visualization.html_view import views_to_html
+from attention_layers.visualization.html_view import token_importance_html, views_to_html
 from attention_layers.visualization.token_importance import plot_token_importance
 
 _SIDES = ("source", "target", None)
@@ -54,6 +56,23 @@ def _token_lists(name, value):
     return [to_tokens(f"{name}[{index}]", tokens) for index, tokens in enumerate(value)]
 
 
+def _is_pooling(weights, query_tokens, key_tokens):
+    """Attention pooling: one single-head query over labelled keys, no query tokens."""
+    return (
+        weights.ndim == 2 and weights.shape[0] == 1 and query_tokens is None
+        and key_tokens is not None
+    )
+
+
+def _same_attention(weights, other):
+    """Whether two `{name: array}` records hold the same attention (to float32 noise)."""
+    return weights.keys() == other.keys() and all(
+        weights[name].shape == other[name].shape
+        and np.allclose(weights[name], other[name], rtol=0.0, atol=1e-6)
+        for name in weights
+    )
+
+
 class AttentionPlotCallback(keras.callbacks.Callback):
     """Plots the attention of fixed examples every few epochs: PNG files, TensorBoard, GIF.
 
@@ -64,26 +83,37 @@ class AttentionPlotCallback(keras.callbacks.Callback):
     through `attention_model(model)`, which collects the weights of its attention layers)
     and, for each of the first `max_examples` examples and each name, writes
 
-    - a PNG file `output_dir/epoch_{epoch:03d}/example_{i}_{name}.png` (epochs count from 1,
-      as Keras prints them; characters other than letters, digits, `.`, `_` and `-` in the
-      name become `_`): a heatmap (`plot_attention`) for single-head weights, a row of heads
-      (`plot_heads`) for multi-head weights, and the sentence coloured by weight
-      (`plot_token_importance`) when there is a single query and no target tokens, as for
-      an attention-pooling classifier; titled in words ("Decoder layer 2,
-      cross-attention, example 1, epoch 3"), with axis titles and a 0-1 colour scale;
+    - a PNG file `output_dir/epoch_{epoch:03d}/example_{i}_{name}.png`: a heatmap
+      (`plot_attention`) for single-head weights, a row of heads (`plot_heads`) for
+      multi-head weights, and the sentence coloured by weight (`plot_token_importance`)
+      when there is a single query and no target tokens, as for an attention-pooling
+      classifier; titled in words ("Decoder layer 2, cross-attention, example 1, epoch
+      3", then the example's predicted and true labels when given), with axis titles and a
+      0-1 colour scale;
     - `output_dir/attention.html`, replaced after every plotted epoch: the interactive,
-      self-contained view (`to_html`) of every example and name at that epoch, to open in
-      a browser;
+      self-contained view (`views_to_html`) of every example and name at that epoch, each
+      column under its heading ("output words (queries)", "source words (keys)"), to open
+      in a browser; for attention pooling, the sentences with each word coloured by its
+      weight (`token_importance_html`), with no layer or head to choose;
     - with `log_dir`, the same image as a TensorBoard image summary, tag
       `attention/{name}/example_{i}`, step = the epoch counted from 0, the step at which
       `keras.callbacks.TensorBoard` writes the epoch scalars;
 
-    and keeps the weights (`weights_by_epoch`). At the start of training it asks for the
-    weights once, so that a model it cannot read, or tokens that do not fit the weights,
-    fail at once with an error naming what is missing, not after the first epoch. At the
-    end of training it writes one
-    animation per example and name, `output_dir/example_{i}_{name}.gif`, with a frame per
-    recorded epoch.
+    and keeps the weights (`weights_by_epoch`). Everything a person reads counts from 1,
+    as Keras prints epochs: epochs, examples and the layers in names (the model's
+    `"decoder_0/cross_attention"` is "Decoder layer 1" in titles and `decoder_1` in file
+    names and tags, as `example_1_decoder_1_cross_attention.png` and
+    `attention/decoder_1/cross_attention/example_1`); characters other than letters,
+    digits, `.`, `_` and `-` in file names become `_`.
+
+    At the start of training it asks for the weights once, so that a model it cannot
+    read, or tokens that do not fit the weights, fail at once with an error naming what
+    is missing, not after the first epoch. At the end of training it writes one animation
+    per example and name, `output_dir/example_{i}_{name}.gif`, with a frame per recorded
+    epoch, and makes `attention.html` show the weights the model ends with: when an
+    earlier callback restored another epoch's weights (`EarlyStopping(
+    restore_best_weights=True)`, as the training commands do), the page shows the
+    recorded epoch whose attention the final weights give, and says so in its title.
 
     Token labels: `source_tokens` label the keys and `target_tokens` the queries (cross-
     attention, e.g. `"decoder_0/cross_attention"`). A name containing `self` is
@@ -109,6 +139,11 @@ class AttentionPlotCallback(keras.callbacks.Callback):
         attention_fn: optional `callable(model, inputs) -> {name: weights}` to use instead
             of `model.get_attention_weights(inputs)` (or, for a functional model without
             it, `attention_model(model)(inputs)`).
+        true_labels: optional list of one label (a string) per example, shown in the
+            titles ("true negative").
+        predicted_labels: optional `callable(model, inputs) -> list of str`, one per
+            example: the model's prediction when the plot is drawn, shown in the titles
+            ("predicted positive (0.93)").
 
     Example:
 
@@ -136,6 +171,8 @@ class AttentionPlotCallback(keras.callbacks.Callback):
         max_examples=2,
         log_dir=None,
         attention_fn=None,
+        true_labels=None,
+        predicted_labels=None,
     ):
         super().__init__()
         if int(every_n_epochs) < 1:
@@ -144,6 +181,10 @@ class AttentionPlotCallback(keras.callbacks.Callback):
             raise ValueError(f"`max_examples` must be at least 1; received {max_examples}.")
         if attention_fn is not None and not callable(attention_fn):
             raise ValueError("`attention_fn` must be a callable `(model, inputs) -> dict`.")
+        if predicted_labels is not None and not callable(predicted_labels):
+            raise ValueError(
+                "`predicted_labels` must be a callable `(model, inputs) -> list of str`."
+            )
         leaves = keras.tree.flatten(inputs)
         if not leaves:
             raise ValueError("`inputs` is empty; give the examples to plot.")
@@ -161,6 +202,15 @@ class AttentionPlotCallback(keras.callbacks.Callback):
                     f"`{name}` has {len(lists)} token lists but {self.num_examples} examples "
                     "are plotted; give one list per example."
                 )
+        if true_labels is not None:
+            if isinstance(true_labels, (str, bytes)) or len(true_labels) < self.num_examples:
+                raise ValueError(
+                    f"`true_labels` must hold one label per example ({self.num_examples} "
+                    f"are plotted); received {true_labels!r}."
+                )
+            true_labels = [str(label) for label in true_labels[: self.num_examples]]
+        self.true_labels = true_labels
+        self.predicted_labels = predicted_labels
         self.token_axes = dict(token_axes or {})
         for name, sides in self.token_axes.items():
             if len(sides) != 2 or any(side not in _SIDES for side in sides):
@@ -173,6 +223,7 @@ class AttentionPlotCallback(keras.callbacks.Callback):
         self.log_dir = log_dir
         self.attention_fn = attention_fn
         self.weights_by_epoch = {}
+        self.notes_by_epoch = {}
         self._writer = None
 
     def on_train_begin(self, logs=None):
@@ -180,6 +231,7 @@ class AttentionPlotCallback(keras.callbacks.Callback):
         for name, batch in weights.items():
             for index in range(self.num_examples):
                 self._example(name, index, batch[index])
+        self._notes()
 
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every_n_epochs:
@@ -187,6 +239,7 @@ class AttentionPlotCallback(keras.callbacks.Callback):
         self.plot_epoch(epoch + 1)
 
     def on_train_end(self, logs=None):
+        self.write_final_html()
         self.write_animations()
         if self._writer is not None:
             self._writer.flush()
@@ -218,39 +271,96 @@ class AttentionPlotCallback(keras.callbacks.Callback):
         """Plots and records the attention at `epoch` (counted from 1); returns the paths."""
         weights = self.attention()
         self.weights_by_epoch[epoch] = weights
+        self.notes_by_epoch[epoch] = self._notes()
         folder = self.output_dir / f"epoch_{epoch:03d}"
         folder.mkdir(parents=True, exist_ok=True)
         paths = [self.write_html(epoch)]
         for name, batch in weights.items():
             for index in range(self.num_examples):
-                figure = self._figure(name, index, batch[index], f"epoch {epoch}")
+                figure = self._figure(name, index, batch[index], epoch)
                 buffer = io.BytesIO()
                 figure.savefig(buffer, format="png", dpi=100)
                 png = buffer.getvalue()
-                path = folder / f"example_{index}_{safe_name(name)}.png"
+                path = folder / f"example_{index + 1}_{safe_name(counted_name(name))}.png"
                 path.write_bytes(png)
                 paths.append(path)
                 if self.log_dir is not None:
-                    self._write_summary(f"attention/{name}/example_{index}", png, epoch - 1)
+                    tag = f"attention/{counted_name(name)}/example_{index + 1}"
+                    self._write_summary(tag, png, epoch - 1)
         return paths
 
-    def write_html(self, epoch):
-        """Writes `output_dir/attention.html`, the interactive view at `epoch`; its path."""
-        views = []
+    def write_html(self, epoch, title=None):
+        """Writes `output_dir/attention.html`, the view of the attention at `epoch`
+        (titled `title`, by default "Attention at epoch {epoch}"); returns its path."""
+        return self._write_html(
+            self.weights_by_epoch[epoch],
+            self.notes_by_epoch.get(epoch),
+            title or f"Attention at epoch {epoch}",
+        )
+
+    def write_final_html(self):
+        """Makes `attention.html` show the weights the model ends training with.
+
+        The page written after the last plotted epoch shows that epoch. When another
+        callback has since put other weights into the model (early stopping restoring the
+        best epoch's), the page is rewritten for the recorded epoch whose attention the
+        model now gives, or, when no recorded epoch matches (it was not plotted), for the
+        model's final weights. Returns the page's path, or None when nothing was plotted.
+        """
+        if not self.weights_by_epoch:
+            return None
+        last = max(self.weights_by_epoch)
+        final = self.attention()
+        matching = [
+            epoch for epoch, weights in self.weights_by_epoch.items()
+            if _same_attention(weights, final)
+        ]
+        if last in matching:
+            return self.output_dir / "attention.html"
+        if matching:
+            epoch = max(matching)
+            return self.write_html(
+                epoch,
+                f"Attention at epoch {epoch}, the weights the model keeps (the best epoch; "
+                f"training ran to epoch {last})",
+            )
+        return self._write_html(
+            final,
+            self._notes(),
+            f"Attention with the weights the model keeps (restored at the end of training, "
+            f"which ran to epoch {last})",
+        )
+
+    def _write_html(self, weights, notes, title):
+        views, sentences = [], []
         for index in range(self.num_examples):
-            for name, batch in self.weights_by_epoch[epoch].items():
-                weights, query_tokens, key_tokens, _ = self._example(name, index, batch[index])
-                num_queries, num_keys = weights.shape[-2:]
+            for name, batch in weights.items():
+                example_weights, query_tokens, key_tokens, labels = self._example(
+                    name, index, batch[index]
+                )
+                num_queries, num_keys = example_weights.shape[-2:]
+                heading = f"Example {index + 1}: {readable_name(name)}"
+                if _is_pooling(example_weights, query_tokens, key_tokens):
+                    note = notes[index] if notes else ""
+                    sentences.append(
+                        (heading + (f"; {note}" if note else ""), key_tokens, example_weights)
+                    )
                 views.append(
                     (
-                        f"Example {index + 1}: {readable_name(name)}",
-                        weights,
+                        heading,
+                        example_weights,
                         key_tokens or [f"key {k + 1}" for k in range(num_keys)],
                         query_tokens or [f"query {q + 1}" for q in range(num_queries)],
+                        labels["source_label"],
+                        labels["target_label"],
                     )
                 )
         path = self.output_dir / "attention.html"
-        views_to_html(views, title=f"Attention at epoch {epoch}", path=path)
+        if len(sentences) == len(views):
+            # Attention pooling: one query, nothing to choose between; the sentences.
+            token_importance_html(sentences, title=title, path=path)
+        else:
+            views_to_html(views, title=title, path=path)
         return path
 
     def write_animations(self):
@@ -267,17 +377,38 @@ class AttentionPlotCallback(keras.callbacks.Callback):
                     for epoch in recorded
                 ]
                 _, query_tokens, key_tokens, labels = views[0]
+                file_name = f"example_{index + 1}_{safe_name(counted_name(name))}.gif"
                 paths.append(
                     animate_attention(
                         [weights for weights, _, _, _ in views],
-                        self.output_dir / f"example_{index}_{safe_name(name)}.gif",
+                        self.output_dir / file_name,
                         source_tokens=key_tokens,
                         target_tokens=query_tokens,
-                        titles=[self._title(name, index, f"epoch {epoch}") for epoch in recorded],
+                        titles=[self._title(name, index, epoch) for epoch in recorded],
                         **labels,
                     )
                 )
         return paths
+
+    def _notes(self):
+        """One line per example: its predicted and true labels, when given, else ""."""
+        predicted = [None] * self.num_examples
+        if self.predicted_labels is not None:
+            predicted = list(self.predicted_labels(self.model, self.inputs))
+            if len(predicted) < self.num_examples:
+                raise ValueError(
+                    f"`predicted_labels` returned {len(predicted)} labels for "
+                    f"{self.num_examples} examples; return one per example."
+                )
+        true = self.true_labels or [None] * self.num_examples
+        return [
+            ", ".join(
+                f"{what} {label}"
+                for what, label in (("predicted", predicted[index]), ("true", true[index]))
+                if label is not None
+            )
+            for index in range(self.num_examples)
+        ]
 
     def _tokens(self, side, index):
         lists = {"source": self.source_tokens, "target": self.target_tokens}.get(side)
@@ -319,16 +450,17 @@ class AttentionPlotCallback(keras.callbacks.Callback):
         }
         return weights, query_tokens, key_tokens, labels
 
-    @staticmethod
-    def _title(name, index, when):
-        return f"{readable_name(name)}, example {index + 1}, {when}"
+    def _title(self, name, index, epoch):
+        title = f"{readable_name(name)}, example {index + 1}, epoch {epoch}"
+        notes = self.notes_by_epoch.get(epoch)
+        return f"{title}; {notes[index]}" if notes and notes[index] else title
 
-    def _figure(self, name, index, weights, when):
+    def _figure(self, name, index, weights, epoch):
         weights, query_tokens, key_tokens, labels = self._example(name, index, weights)
-        title = self._title(name, index, when)
+        title = self._title(name, index, epoch)
         if weights.ndim == 3:
             return plot_heads(weights, key_tokens, query_tokens, title=title, **labels)
-        if weights.shape[0] == 1 and query_tokens is None and key_tokens is not None:
+        if _is_pooling(weights, query_tokens, key_tokens):
             return plot_token_importance(key_tokens, weights[0], title=title)
         return plot_attention(weights, key_tokens, query_tokens, title=title, **labels)
 

@@ -16,6 +16,8 @@ from matplotlib.font_manager import FontProperties
 from matplotlib.ticker import MaxNLocator
 
 from attention_layers.visualization._common import (
+    SOURCE_LABEL,
+    TARGET_LABEL,
     as_layers,
     check_ndim,
     check_tokens,
@@ -35,8 +37,6 @@ _MIN_LABEL_POINTS = 4.5
 _AXIS_TITLE_INCHES = 0.3
 _TITLE_POINTS = 10
 COLORBAR_LABEL = "attention weight"
-SOURCE_LABEL = "source words (keys)"
-TARGET_LABEL = "output words (queries)"
 
 
 def _cell_inches(num_rows, num_cols, budget_inches, min_cell):
@@ -79,8 +79,9 @@ def _draw_heatmap(
         if not show:
             axis.set_ticks([])
         elif fontsize >= _MIN_LABEL_POINTS:
-            # Every position gets its label (its token, or its index): none is skipped.
-            labels = [str(index) for index in range(size)] if tokens is None else tokens
+            # Every position gets its label (its token, or its position counted from 1, as
+            # a reader counts): none is skipped.
+            labels = [str(index + 1) for index in range(size)] if tokens is None else tokens
             axis.set_ticks(
                 range(size),
                 labels=[escape_label(label) for label in labels],
@@ -381,7 +382,7 @@ def animate_attention(
         path: where to write the GIF.
         source_tokens: optional list of `T_k` strings (the keys).
         target_tokens: optional list of `T_q` strings (the queries).
-        titles: optional list of one title per frame (default: "frame 0", "frame 1", ...).
+        titles: optional list of one title per frame (default: "frame 1", "frame 2", ...).
             Give each frame a distinct title: GIF encoders merge identical frames.
         fps: frames per second.
         source_label: the title of the key (column) axis.
@@ -413,7 +414,7 @@ def animate_attention(
                 f"{frames[0].shape}; all frames must have one shape."
             )
     if titles is None:
-        titles = [f"frame {index}" for index in range(len(frames))]
+        titles = [f"frame {index + 1}" for index in range(len(frames))]
     elif len(titles) != len(frames):
         raise ValueError(f"`titles` has {len(titles)} entries but there are {len(frames)} frames.")
     source_tokens, target_tokens = _checked_tokens(

@@ -13,7 +13,14 @@ import re
 import numpy as np
 
 from attention_layers.utils.files import atomic_write_text
-from attention_layers.visualization._common import as_layers, check_tokens, to_tokens
+from attention_layers.visualization._common import (
+    SOURCE_LABEL,
+    TARGET_LABEL,
+    as_layers,
+    check_tokens,
+    to_numpy,
+    to_tokens,
+)
 
 # The document. `__...__` markers are replaced by `to_html`; every element is looked up
 # inside the view's root element, so several views can share one page (e.g. a notebook).
@@ -39,6 +46,10 @@ _TEMPLATE = """<!DOCTYPE html>
 .attention-view .token.active { outline: 2px solid #222; }
 .attention-view .token:focus { outline: 2px dashed #222; }
 .attention-view svg { flex: none; }
+.attention-view .heading { height: 22px; line-height: 22px; padding: 0 6px; font-size: 13px;
+  font-weight: 600; color: #555; white-space: nowrap; }
+.attention-view .side { display: flex; flex-direction: column; }
+.attention-view .side.queries-side { align-items: flex-end; }
 </style>
 </head>
 <body>
@@ -51,9 +62,12 @@ _TEMPLATE = """<!DOCTYPE html>
 <div class="hint">Hover over (or tab to) a token: on the left, where it attends;
 on the right, what attends to it. Line opacity and colour strength are the weights.</div>
 <div class="board">
-<div class="column queries"></div>
-<svg class="lines" width="240" height="22"></svg>
-<div class="column keys"></div>
+<div class="side queries-side"><div class="heading query-heading"></div>
+<div class="column queries"></div></div>
+<div class="side"><div class="heading"></div>
+<svg class="lines" width="240" height="22"></svg></div>
+<div class="side"><div class="heading key-heading"></div>
+<div class="column keys"></div></div>
 </div>
 <script type="application/json" class="attention-data">__DATA__</script>
 </div>
@@ -71,6 +85,8 @@ on the right, what attends to it. Line opacity and colour strength are the weigh
   var queryColumn = root.querySelector(".queries");
   var keyColumn = root.querySelector(".keys");
   var svg = root.querySelector(".lines");
+  var queryHeading = root.querySelector(".query-heading");
+  var keyHeading = root.querySelector(".key-heading");
   var hovered = null;  // {side: "query" | "key", index: number}
 
   root.querySelector(".title").textContent = data.title;
@@ -97,11 +113,15 @@ on the right, what attends to it. Line opacity and colour strength are the weigh
 
   function layer() { return data.layers[Number(layerSelect.value)]; }
 
-  // A layer may carry its own tokens (e.g. self-attention beside cross-attention).
+  // A layer may carry its own tokens and headings (e.g. self-attention beside
+  // cross-attention).
   function words(side) { return layer()[side] || data[side]; }
+  function heading(side) { return layer()[side + "_label"] || data[side + "_label"]; }
 
   function fillTokens() {
     hovered = null;
+    queryHeading.textContent = heading("target");
+    keyHeading.textContent = heading("source");
     tokens(queryColumn, words("target"), "query");
     tokens(keyColumn, words("source"), "key");
   }
@@ -126,6 +146,7 @@ on the right, what attends to it. Line opacity and colour strength are the weigh
 
   function fillHeads() {
     var previous = headSelect.value, count = layer().weights.length;
+    headSelect.parentNode.hidden = count < 2;  // one head: nothing to choose
     headSelect.textContent = "";
     if (count > 1) { option(headSelect, "mean", "all (mean)"); }
     for (var head = 0; head < count; head++) {
@@ -194,6 +215,7 @@ on the right, what attends to it. Line opacity and colour strength are the weigh
   function leave() { hovered = null; draw(); }
 
   data.layers.forEach(function (entry, index) { option(layerSelect, String(index), entry.name); });
+  layerSelect.parentNode.hidden = data.layers.length < 2;
   fillTokens();
   fillHeads();
   layerSelect.addEventListener("change", function () { fillTokens(); fillHeads(); draw(); });
@@ -226,16 +248,19 @@ def to_html(
     *,
     layer_names=None,
     title="Attention",
+    source_label=SOURCE_LABEL,
+    target_label=TARGET_LABEL,
     path=None,
     decimals=4,
 ):
     """Makes a self-contained interactive HTML page of attention weights.
 
     Like bertviz's head view, without PyTorch: the queries (target tokens) stand in a
-    column on the left, the keys (source tokens) on the right, joined by lines whose
-    opacity is the attention weight. Hovering over a token (or focusing it with the
-    keyboard) keeps only its lines and colours the other column by its weights; selectors
-    choose the layer and the head (or the mean over heads). The page holds its data, CSS
+    column on the left, the keys (source tokens) on the right, each under its heading,
+    joined by lines whose opacity is the attention weight. Hovering over a token (or
+    focusing it with the keyboard) keeps only its lines and colours the other column by
+    its weights; selectors choose the layer and the head (or the mean over heads), and are
+    hidden when there is only one of either. The page holds its data, CSS
     and JavaScript inline and loads nothing: it opens offline, by e-mail, in a notebook
     (`IPython.display.HTML(page)`).
 
@@ -247,15 +272,18 @@ def to_html(
         target_tokens: list of `T_q` strings (the queries); default `source_tokens`
             (self-attention).
         layer_names: optional names of the layers when `weights` is an array or a list
-            (default "layer 0", "layer 1", ...).
+            (default "layer 1", "layer 2", ...).
         title: the page's title.
+        source_label: the heading of the key (source) column.
+        target_label: the heading of the query (target) column.
         path: optional file to write the page to (UTF-8).
         decimals: weights are rounded to this many decimals to keep the file small.
 
     Returns:
         The HTML document, a `str`. The weights are in its
         `<script type="application/json" class="attention-data">` element as
-        `{"title", "source", "target", "layers": [{"name", "weights"}]}`, each layer's
+        `{"title", "source", "target", "source_label", "target_label",
+        "layers": [{"name", "weights"}]}`, each layer's
         `weights` a `(heads, T_q, T_k)` nested list.
 
     Example:
@@ -281,11 +309,13 @@ def to_html(
         if not np.isfinite(layer).all():
             raise ValueError(f"`{label}` holds NaN or infinite values; JSON cannot carry them.")
     if names is None:
-        names = [f"layer {index}" for index in range(len(layers))]
+        names = [f"layer {index + 1}" for index in range(len(layers))]
     data = {
         "title": str(title),
         "source": source_tokens,
         "target": target_tokens,
+        "source_label": str(source_label),
+        "target_label": str(target_label),
         "layers": [
             {"name": name, "weights": _rounded(layer, decimals)}
             for name, layer in zip(names, layers, strict=True)
@@ -302,26 +332,154 @@ def views_to_html(views, *, title="Attention", path=None, decimals=4):
     against itself) beside cross-attention (output against source).
 
     Args:
-        views: a list of `(name, weights, source_tokens, target_tokens)`, `weights` of
-            shape `(T_q, T_k)` or `(heads, T_q, T_k)`, the tokens lists of `T_k` and `T_q`
+        views: a list of `(name, weights, source_tokens, target_tokens)`, or of
+            `(name, weights, source_tokens, target_tokens, source_label, target_label)`
+            to give the view's column headings (default `to_html`'s); `weights` of shape
+            `(T_q, T_k)` or `(heads, T_q, T_k)`, the tokens lists of `T_k` and `T_q`
             strings (target None: the source tokens).
         title, path, decimals: as for `to_html`.
 
     Returns:
         The HTML document, a `str`; each layer entry of its data also holds its
-        `"source"` and `"target"` tokens.
+        `"source"` and `"target"` tokens and their headings, `"source_label"` and
+        `"target_label"`.
     """
     if not views:
         raise ValueError("`views` is empty; give at least one (name, weights, tokens) view.")
     entries = []
-    for name, weights, source_tokens, target_tokens in views:
+    for index, view in enumerate(views):
+        if len(view) not in (4, 6):
+            raise ValueError(
+                f"`views[{index}]` has {len(view)} items; give (name, weights, source_tokens, "
+                "target_tokens), optionally followed by (source_label, target_label)."
+            )
+        name, weights, source_tokens, target_tokens, *labels = view
+        headings = dict(zip(("source_label", "target_label"), labels, strict=False))
         # `to_html` checks and converts each view; its page's data is the entry.
-        page = to_html({name: weights}, source_tokens, target_tokens, decimals=decimals)
+        page = to_html(
+            {name: weights}, source_tokens, target_tokens, decimals=decimals, **headings
+        )
         data = _embedded_data(page)
-        entries.append({**data["layers"][0], "source": data["source"], "target": data["target"]})
+        entries.append(
+            {
+                **data["layers"][0],
+                **{key: data[key] for key in _SIDE_KEYS},
+            }
+        )
     first = entries[0]
-    data = {"title": str(title), "source": first["source"], "target": first["target"]}
+    data = {"title": str(title), **{key: first[key] for key in _SIDE_KEYS}}
     return _page({**data, "layers": entries}, path)
+
+
+_SIDE_KEYS = ("source", "target", "source_label", "target_label")
+
+# The colour scale of the sentences (matplotlib's "Reds" at 0 and 1, as the PNG files).
+_LIGHTEST, _DARKEST = np.array([255, 245, 240]), np.array([103, 0, 13])
+
+_SENTENCES_TEMPLATE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>__TITLE__</title>
+<style>
+.attention-sentences { font-family: system-ui, -apple-system, "Segoe UI", sans-serif;
+  color: #222; margin: 16px; max-width: 60em; }
+.attention-sentences h2 { font-size: 18px; margin: 0 0 8px 0; }
+.attention-sentences h3 { font-size: 15px; margin: 16px 0 6px 0; }
+.attention-sentences .hint { color: #666; font-size: 13px; }
+.attention-sentences .token { display: inline-block; margin: 2px 1px; padding: 1px 4px;
+  border-radius: 3px; font-family: ui-monospace, "DejaVu Sans Mono", monospace;
+  font-size: 14px; white-space: pre; }
+</style>
+</head>
+<body>
+<div class="attention-sentences" id="__ROOT__">
+<h2 class="title">__TITLE__</h2>
+<div class="hint">The darker a word, the more attention it gets (relative to the sentence's
+most attended word); hover over a word for its weight.</div>
+__SENTENCES__
+<script type="application/json" class="attention-data">__DATA__</script>
+</div>
+</body>
+</html>
+"""
+
+
+def token_importance_html(sentences, *, title="Attention", path=None, decimals=4):
+    """A self-contained HTML page of sentences, each word coloured by its attention weight.
+
+    The HTML counterpart of `plot_token_importance`, for attention pooling: one query
+    attends once over a sentence's tokens, so there is no layer, head or query to choose,
+    and the page has no selectors and no script: each sentence under its heading (e.g.
+    "Example 1: predicted positive (0.93), true positive"), its words on a white-to-red
+    background scaled to the sentence's largest weight, the weight in each word's tooltip.
+
+    Args:
+        sentences: a list of `(heading, tokens, weights)`: `tokens` a list of `T` strings,
+            `weights` of shape `(T,)` or `(1, T)`.
+        title: the page's title.
+        path: optional file to write the page to (UTF-8, all or nothing).
+        decimals: weights are rounded to this many decimals.
+
+    Returns:
+        The HTML document, a `str`. Its `<script type="application/json"
+        class="attention-data">` element holds `{"title", "sentences": [{"heading",
+        "tokens", "weights"}]}`; each word is a `<span class="token">` whose
+        `data-weight` is its weight.
+
+    Example:
+
+    >>> page = token_importance_html(
+    ...     [("positive", ["a", "truly", "wonderful", "film"], [0.05, 0.15, 0.7, 0.1])],
+    ...     path="sentences.html",
+    ... )  # doctest: +SKIP
+    """
+    if not sentences:
+        raise ValueError("`sentences` is empty; give at least one (heading, tokens, weights).")
+    entries, blocks = [], []
+    for index, (heading, tokens, weights) in enumerate(sentences):
+        tokens = to_tokens(f"sentences[{index}] tokens", tokens)
+        weights = to_numpy(f"sentences[{index}] weights", weights)
+        if weights.ndim == 2 and weights.shape[0] == 1:
+            weights = weights[0]
+        if weights.ndim != 1 or tokens is None or len(tokens) != len(weights):
+            raise ValueError(
+                f"`sentences[{index}]` needs one weight per token: {len(tokens or [])} "
+                f"tokens, weights of shape {weights.shape}."
+            )
+        if not np.isfinite(weights).all():
+            raise ValueError(f"`sentences[{index}]` weights hold NaN or infinite values.")
+        rounded = _rounded(weights, decimals)
+        entries.append({"heading": str(heading), "tokens": tokens, "weights": rounded})
+        largest = max(max(rounded, default=0.0), 1e-12)
+        words = []
+        for token, weight in zip(tokens, rounded, strict=True):
+            strength = max(weight, 0.0) / largest
+            red, green, blue = np.round(_LIGHTEST + strength * (_DARKEST - _LIGHTEST)).astype(int)
+            colour = "white" if strength > 0.55 else "#222"
+            words.append(
+                f'<span class="token" data-weight="{weight}" title="{weight:.3f}" '
+                f'style="background-color: rgb({red}, {green}, {blue}); color: {colour}">'
+                f"{html.escape(token)}</span>"
+            )
+        blocks.append(
+            f'<div class="sentence"><h3>{html.escape(str(heading))}</h3>\n<p>'
+            + " ".join(words) + "</p></div>"
+        )
+    data = {"title": str(title), "sentences": entries}
+    payload = _json_for_script(data)
+    fields = {
+        "__ROOT__": _root_id(payload, "attention-sentences-"),
+        "__TITLE__": html.escape(data["title"]),
+        "__DATA__": payload,
+        "__SENTENCES__": "\n".join(blocks),
+    }
+    page = re.sub(
+        "__ROOT__|__TITLE__|__DATA__|__SENTENCES__",
+        lambda match: fields[match.group()],
+        _SENTENCES_TEMPLATE,
+    )
+    return _written(page, path)
 
 
 def _rounded(layer, decimals):
@@ -334,14 +492,23 @@ def _embedded_data(page):
     return json.loads(page[start : page.index("</script>", start)])
 
 
+def _root_id(payload, prefix):
+    return prefix + hashlib.sha1(payload.encode("utf-8")).hexdigest()[:12]
+
+
 def _page(data, path):
     """The document holding `data`, written to `path` (all or nothing) when given."""
     payload = _json_for_script(data)
-    root_id = "attention-view-" + hashlib.sha1(payload.encode("utf-8")).hexdigest()[:12]
     title = html.escape(data["title"])
-    fields = {"__ROOT__": root_id, "__TITLE__": title, "__DATA__": payload}
+    fields = {"__ROOT__": _root_id(payload, "attention-view-"), "__TITLE__": title,
+              "__DATA__": payload}
     # One pass, so that a title or a token spelling a marker is never substituted.
     page = re.sub("__ROOT__|__TITLE__|__DATA__", lambda match: fields[match.group()], _TEMPLATE)
+    return _written(page, path)
+
+
+def _written(page, path):
+    """`page`, written to `path` first when given."""
     if path is not None:
         # All or nothing: a browser (or a killed run) never sees half a page.
         path = pathlib.Path(path)

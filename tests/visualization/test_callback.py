@@ -1,7 +1,9 @@
 """`AttentionPlotCallback` during `fit`, with a tiny translator and a tiny classifier."""
 
+import html
 import io
 import json
+import re
 
 import keras
 import numpy as np
@@ -126,12 +128,12 @@ def test_translator_plots_every_epoch_writes_tensorboard_and_animates(tmp_path):
     names = ["cross", "encoder_self_attention"]
     expected = (
         {
-            f"epoch_{epoch:03d}/example_{index}_{name}.png"
+            f"epoch_{epoch:03d}/example_{number}_{name}.png"
             for epoch in (1, 2, 3)
-            for index in (0, 1)
+            for number in (1, 2)  # examples counted from 1, as in the titles
             for name in names
         }
-        | {f"example_{index}_{name}.gif" for index in (0, 1) for name in names}
+        | {f"example_{number}_{name}.gif" for number in (1, 2) for name in names}
         | {"attention.html"}
     )
     written = {
@@ -172,24 +174,24 @@ def test_translator_plots_every_epoch_writes_tensorboard_and_animates(tmp_path):
     expected_png = plot_heads(
         cross[:, :2, :2], SOURCE_TOKENS[1], TARGET_TOKENS[1], title="Cross, example 2, epoch 2"
     )
-    written_png = _png_pixels(tmp_path / "attention/epoch_002/example_1_cross.png")
+    written_png = _png_pixels(tmp_path / "attention/epoch_002/example_2_cross.png")
     np.testing.assert_array_equal(written_png, _figure_pixels(expected_png))
 
     # TensorBoard holds the same images, one per epoch, example and name, at the steps of
     # keras.callbacks.TensorBoard's epoch scalars (the epoch counted from 0).
     summaries = _image_summaries(tmp_path / "logs")
     assert set(summaries) == {
-        (f"attention/{name}/example_{index}", epoch - 1)
+        (f"attention/{name}/example_{number}", epoch - 1)
         for epoch in (1, 2, 3)
-        for index in (0, 1)
+        for number in (1, 2)
         for name in ("cross", "encoder/self_attention")
     }
-    width, height, png = summaries[("attention/cross/example_1", 2 - 1)]
+    width, height, png = summaries[("attention/cross/example_2", 2 - 1)]
     np.testing.assert_array_equal(_png_pixels(png), written_png)
     assert (width, height) == (written_png.shape[1], written_png.shape[0])
 
     # The animation has one frame per recorded epoch.
-    with Image.open(tmp_path / "attention/example_0_cross.gif") as gif:
+    with Image.open(tmp_path / "attention/example_1_cross.gif") as gif:
         assert gif.n_frames == 3
 
 
@@ -210,18 +212,18 @@ def test_classifier_every_other_epoch_with_token_importance(tmp_path):
         "attention.html",
         "epoch_002",
         "epoch_004",
-        "example_0_pooling.gif",
+        "example_1_pooling.gif",
     ]
-    assert [path.name for path in (tmp_path / "epoch_004").iterdir()] == ["example_0_pooling.png"]
+    assert [path.name for path in (tmp_path / "epoch_004").iterdir()] == ["example_1_pooling.png"]
     # A single query and no target tokens: the sentence coloured by weight.
     weights = callback.weights_by_epoch[4]["pooling"][0, 0]  # (T,)
     expected = plot_token_importance(
         words[0], weights, title="Attention pooling, example 1, epoch 4"
     )
     np.testing.assert_array_equal(
-        _png_pixels(tmp_path / "epoch_004/example_0_pooling.png"), _figure_pixels(expected)
+        _png_pixels(tmp_path / "epoch_004/example_1_pooling.png"), _figure_pixels(expected)
     )
-    with Image.open(tmp_path / "example_0_pooling.gif") as gif:
+    with Image.open(tmp_path / "example_1_pooling.gif") as gif:
         assert gif.n_frames == 2
 
 
@@ -249,11 +251,41 @@ def test_tokens_follow_the_names_of_self_and_cross_attention(tmp_path):
     inputs, _ = _translation_data()
     model = FixedTransformer()
     callback = AttentionPlotCallback(
-        inputs, tmp_path, source_tokens=SOURCE_TOKENS, target_tokens=TARGET_TOKENS
+        inputs, tmp_path, source_tokens=SOURCE_TOKENS, target_tokens=TARGET_TOKENS,
+        log_dir=tmp_path / "logs",
     )
     callback.set_model(model)
     callback.on_epoch_end(0)
+    callback.on_train_end()
     weights = model.get_attention_weights((inputs[0][:2], inputs[1][:2]))
+    # File names and TensorBoard tags count layers and examples from 1, as the titles do.
+    assert sorted(path.name for path in (tmp_path / "epoch_001").iterdir()) == [
+        f"example_{number}_{layer}.png"
+        for number in (1, 2)
+        for layer in (
+            "decoder_1_cross_attention", "decoder_1_self_attention", "encoder_1_self_attention"
+        )
+    ]
+    assert {tag for tag, _ in _image_summaries(tmp_path / "logs")} == {
+        f"attention/{layer}/example_{number}"
+        for number in (1, 2)
+        for layer in (
+            "encoder_1/self_attention", "decoder_1/self_attention", "decoder_1/cross_attention"
+        )
+    }
+    # The HTML view heads each column with its words: the decoder's self-attention has
+    # output words on both sides.
+    view = _html_data(tmp_path / "attention.html")
+    assert [
+        (layer["name"], layer["target_label"], layer["source_label"]) for layer in view["layers"]
+    ][:3] == [
+        ("Example 1: Encoder layer 1, self-attention", "source words (queries)",
+         "source words (keys)"),
+        ("Example 1: Decoder layer 1, self-attention", "output words (queries)",
+         "output words (keys)"),
+        ("Example 1: Decoder layer 1, cross-attention", "output words (queries)",
+         "source words (keys)"),
+    ]  # fmt: skip
     source, target = SOURCE_TOKENS[1], TARGET_TOKENS[1]  # 2 and 2 tokens, padded to 6 and 5
     for name, title, queries, keys, axes in (
         ("encoder_0/self_attention", "Encoder layer 1, self-attention", source, source, "ss"),
@@ -269,8 +301,98 @@ def test_tokens_follow_the_names_of_self_and_cross_attention(tmp_path):
             source_label=f"{words[axes[0]]} (keys)",
             target_label=f"{words[axes[1]]} (queries)",
         )
-        file = tmp_path / f"epoch_001/example_1_{name.replace('/', '_')}.png"
+        # Examples and layers counted from 1: decoder_0 is "Decoder layer 1", decoder_1.
+        file = tmp_path / f"epoch_001/example_2_{name.replace('_0/', '_1_')}.png"
         np.testing.assert_array_equal(_png_pixels(file), _figure_pixels(expected))
+
+
+def _visible_text(path):
+    """The words of a page as a reader sees them: no tags, no script or style."""
+    page = path.read_text(encoding="utf-8")
+    body = re.sub(r"<(script|style|title)\b.*?</\1>", "", page, flags=re.S)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", body)).split())
+
+
+def _binary_labels(model, inputs):
+    probabilities = keras.ops.convert_to_numpy(model(inputs))[:, 0]
+    return [f"{'positive' if p >= 0.5 else 'negative'} ({p:.2f})" for p in probabilities]
+
+
+def test_classifier_plots_and_view_show_predicted_and_true_labels(tmp_path):
+    model = TinyClassifier()
+    tokens = np.random.default_rng(2).integers(1, VOCABULARY, size=(2, 4))
+    words = [["not", "a", "dull", "film"], ["so", "dull", "!", "."]]
+    callback = AttentionPlotCallback(
+        tokens, tmp_path, source_tokens=words, true_labels=["positive", "negative"],
+        predicted_labels=_binary_labels,
+    )
+    callback.set_model(model)
+    callback.on_epoch_end(0)
+    # The prediction and the weights, from the model itself.
+    probabilities = keras.ops.convert_to_numpy(model(tokens))[:, 0]
+    weights = keras.ops.convert_to_numpy(model.get_attention_weights(tokens)["pooling"])
+    predicted = ["positive" if p >= 0.5 else "negative" for p in probabilities]
+    notes = [
+        f"predicted {predicted[0]} ({probabilities[0]:.2f}), true positive",
+        f"predicted {predicted[1]} ({probabilities[1]:.2f}), true negative",
+    ]
+    expected = plot_token_importance(
+        words[1], weights[1, 0], title=f"Attention pooling, example 2, epoch 1; {notes[1]}"
+    )
+    np.testing.assert_array_equal(
+        _png_pixels(tmp_path / "epoch_001/example_2_pooling.png"), _figure_pixels(expected)
+    )
+    # The view: each sentence under its labels, no layer or head to choose.
+    page = (tmp_path / "attention.html").read_text(encoding="utf-8")
+    assert "<select" not in page
+    text = _visible_text(tmp_path / "attention.html")
+    assert f"Example 1: Attention pooling; {notes[0]} not a dull film" in text
+    assert f"Example 2: Attention pooling; {notes[1]} so dull ! ." in text
+    shown = [float(w) for w in re.findall(r'class="token" data-weight="([^"]+)"', page)]
+    np.testing.assert_allclose(shown, weights[:, 0].ravel(), atol=5e-5)
+    with pytest.raises(ValueError, match="`true_labels` must hold one label per example"):
+        AttentionPlotCallback(tokens, tmp_path, true_labels=["positive"])
+
+
+class FakeValidationLoss(keras.callbacks.Callback):
+    """Puts a chosen validation loss per epoch into the logs that later callbacks read."""
+
+    def __init__(self, losses):
+        super().__init__()
+        self.losses = losses
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs["val_loss"] = self.losses[epoch]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("every_n_epochs", [1, 2])
+def test_view_shows_the_epoch_whose_weights_the_model_keeps(tmp_path, every_n_epochs):
+    """Early stopping restores epoch 3 of 4 (the best): the view is epoch 3's, or, when
+    epoch 3 was not plotted, that of the weights the model keeps."""
+    model = TinyClassifier()
+    model.compile(optimizer=keras.optimizers.Adam(0.05), loss="binary_crossentropy")
+    rng = np.random.default_rng(1)
+    tokens = rng.integers(1, VOCABULARY, size=(16, 5))
+    labels = (tokens[:, :1] > VOCABULARY // 2).astype("float32")
+    words = [["a", "b", "c", "d", "e"]]
+    callback = AttentionPlotCallback(
+        tokens, tmp_path, source_tokens=words, max_examples=1, every_n_epochs=every_n_epochs
+    )
+    stopping = keras.callbacks.EarlyStopping(patience=5, restore_best_weights=True)
+    model.fit(tokens, labels, epochs=4, batch_size=4, verbose=0,
+              callbacks=[FakeValidationLoss([3.0, 2.0, 1.0, 2.5]), stopping, callback])
+    kept = keras.ops.convert_to_numpy(model.get_attention_weights(tokens[:1])["pooling"])
+    assert stopping.best_epoch == 2  # Keras counts from 0: our epoch 3
+    view = _html_data(tmp_path / "attention.html")
+    if every_n_epochs == 1:
+        assert view["title"].startswith("Attention at epoch 3, the weights the model keeps")
+        np.testing.assert_allclose(callback.weights_by_epoch[3]["pooling"], kept, atol=1e-6)
+        assert not np.allclose(callback.weights_by_epoch[4]["pooling"], kept, atol=1e-3)
+    else:
+        assert view["title"].startswith("Attention with the weights the model keeps")
+    assert "ran to epoch 4" in view["title"]
+    np.testing.assert_allclose(view["sentences"][0]["weights"], kept[0, 0], atol=5e-5)
 
 
 def test_attention_fn_overrides_the_model_contract(tmp_path):
@@ -292,8 +414,8 @@ def test_attention_fn_overrides_the_model_contract(tmp_path):
     callback.on_epoch_end(0)
     callback.on_train_end()
     assert callback.weights_by_epoch[1]["cross"].shape == (1, 5, 6)
-    assert (tmp_path / "epoch_001/example_0_cross.png").is_file()
-    with Image.open(tmp_path / "example_0_cross.gif") as gif:
+    assert (tmp_path / "epoch_001/example_1_cross.png").is_file()
+    with Image.open(tmp_path / "example_1_cross.gif") as gif:
         assert gif.n_frames == 1
 
 

@@ -55,8 +55,8 @@ def test_the_callback_plots_a_functional_model_during_fit(tmp_path):
         token_axes={"encoder_self": ("source", "source")},
     )
     model.fit([SOURCE, TARGET], TARGET, epochs=1, verbose=0, callbacks=[callback])
-    assert (tmp_path / "epoch_001" / "example_0_cross.png").is_file()
-    assert (tmp_path / "epoch_001" / "example_1_encoder_self.png").is_file()
+    assert (tmp_path / "epoch_001" / "example_1_cross.png").is_file()  # examples from 1
+    assert (tmp_path / "epoch_001" / "example_2_encoder_self.png").is_file()
     assert (tmp_path / "attention.html").is_file()
     expected = attention_model(model)([SOURCE[:2], TARGET[:2]])["cross"]
     np.testing.assert_allclose(

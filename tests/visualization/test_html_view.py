@@ -1,6 +1,7 @@
 """The interactive HTML view: its data, its self-containment, and its behaviour in Chromium."""
 
 import contextlib
+import html
 import json
 import os
 import pathlib
@@ -12,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from attention_layers.visualization import to_html
+from attention_layers.visualization import to_html, token_importance_html, views_to_html
 from tests.visualization.cdp import Browser
 
 SOURCE = ["el", "gato", "</script><b>bold</b>", "&amp;", "<end>"]
@@ -68,8 +69,62 @@ def test_self_attention_defaults_and_shapes():
     assert data["target"] == ["a", "b", "c"]
     assert data["layers"] == [{"name": "identity", "weights": np.eye(3)[None].tolist()}]
     four_d = _embedded(to_html(np.ones((2, 3, 1, 2)) / 2, ["a", "b"], ["q"]))
-    assert [layer["name"] for layer in four_d["layers"]] == ["layer 0", "layer 1"]
+    assert [layer["name"] for layer in four_d["layers"]] == ["layer 1", "layer 2"]  # from 1
     assert np.array(four_d["layers"][1]["weights"]).shape == (3, 1, 2)
+
+
+def _visible_text(page):
+    """The text a reader sees in a page without a script: tags removed, entities read."""
+    body = re.sub(r"<(script|style|title)\b.*?</\1>", "", page, flags=re.S)
+    return html.unescape(re.sub(r"<[^>]+>", " ", body))
+
+
+def test_views_carry_their_own_headings():
+    page = views_to_html(
+        [
+            ("cross", np.full((2, 3), 1 / 3), ["el", "gato", "<end>"], ["the", "cat"],
+             "source words (keys)", "output words (queries)"),
+            ("self", np.eye(2), ["the", "cat"], None, "output words (keys)",
+             "output words (queries)"),
+            ("plain", np.eye(2), ["a", "b"], None),
+        ]
+    )  # fmt: skip
+    data = _embedded(page)
+    assert [(layer["source_label"], layer["target_label"]) for layer in data["layers"]] == [
+        ("source words (keys)", "output words (queries)"),
+        ("output words (keys)", "output words (queries)"),
+        ("source words (keys)", "output words (queries)"),  # to_html's defaults
+    ]
+    with pytest.raises(ValueError, match=r"`views\[0\]` has 5 items"):
+        views_to_html([("cross", np.eye(2), ["a", "b"], None, "keys")])
+
+
+def test_token_importance_page_colours_each_word_and_has_no_selectors(tmp_path):
+    sentences = [
+        ("Example 1: predicted positive (0.93), true positive", ["not", "<b>bad</b>", "at"],
+         [0.7, 0.2, 0.1]),
+        ("Example 2: predicted negative (0.20), true positive", ["dull"], [[1.0]]),
+    ]  # fmt: skip
+    page = token_importance_html(sentences, title="Attention at epoch 2", path=tmp_path / "s.html")
+    assert (tmp_path / "s.html").read_text(encoding="utf-8") == page
+    for forbidden in ("<select", "<script>", "src=", "href=", "<b>bad</b>"):
+        assert forbidden not in page
+    text = " ".join(_visible_text(page).split())
+    assert "Attention at epoch 2" in text
+    assert "Example 1: predicted positive (0.93), true positive not <b>bad</b> at" in text
+    assert "Example 2: predicted negative (0.20), true positive dull" in text
+    spans = re.findall(r'<span class="token" data-weight="([^"]+)"[^>]*?background-color: '
+                       r'rgb\((\d+), (\d+), (\d+)\)', page)
+    assert [float(weight) for weight, *_ in spans] == [0.7, 0.2, 0.1, 1.0]
+    # The most attended word of each sentence is the darkest; lighter words weigh less.
+    brightness = [sum(int(channel) for channel in rgb) for _, *rgb in spans]
+    assert brightness[0] == brightness[3] == min(brightness)
+    assert brightness[0] < brightness[1] < brightness[2]
+    data = _embedded(page)
+    assert data["sentences"][1] == {"heading": sentences[1][0], "tokens": ["dull"],
+                                    "weights": [1.0]}
+    with pytest.raises(ValueError, match=r"`sentences\[0\]` needs one weight per token"):
+        token_importance_html([("h", ["a", "b"], [1.0])])
 
 
 def test_page_rejects_disagreeing_tokens():
@@ -89,6 +144,10 @@ _KEY_COLOURS = (
 
 
 _TOKENS = "[...document.querySelectorAll('.token')].map(e => [e.dataset.side, e.textContent])"
+_HEADINGS = "['.query-heading', '.key-heading'].map(s => document.querySelector(s).innerText)"
+_SELECTORS_SHOWN = (
+    "['.layer-select', '.head-select'].map(s => document.querySelector(s).offsetParent !== null)"
+)
 
 
 @contextlib.contextmanager
@@ -123,6 +182,8 @@ def test_hovering_a_token_highlights_its_weights_in_chromium(chromium_executable
     with _opened(chromium_executable, tmp_path, path) as page:
         tokens = page.evaluate(_TOKENS)
         assert tokens == [["query", t] for t in TARGET] + [["key", s] for s in SOURCE]
+        assert page.evaluate(_HEADINGS) == ["output words (queries)", "source words (keys)"]
+        assert page.evaluate(_SELECTORS_SHOWN) == [True, True]  # 2 layers, 2 heads
         assert page.evaluate("document.querySelectorAll('.lines line').length") > 0
         assert page.evaluate(_KEY_WEIGHTS) == [None] * 5  # nothing highlighted yet
 
@@ -161,6 +222,17 @@ def test_hovering_a_token_highlights_its_weights_in_chromium(chromium_executable
     with Image.open(screenshot) as image:
         pixels = np.asarray(image.convert("RGB"))
     assert pixels.std() > 10  # something was drawn, kept for a human at `screenshot`
+
+
+@pytest.mark.slow
+def test_one_map_has_headings_and_no_selectors_in_chromium(chromium_executable, tmp_path):
+    path = tmp_path / "one.html"
+    to_html(np.eye(2), ["la", "casa"], ["the", "house"], path=path,
+            source_label="Spanish", target_label="English")  # fmt: skip
+    with _opened(chromium_executable, tmp_path, path) as page:
+        assert page.evaluate(_HEADINGS) == ["English", "Spanish"]
+        assert page.evaluate(_SELECTORS_SHOWN) == [False, False]  # one layer, one head
+        assert page.events("Runtime.exceptionThrown") == []
 
 
 TINY_TRANSLATOR = (
@@ -204,6 +276,7 @@ def test_a_training_run_writes_a_view_that_opens_in_chromium(chromium_executable
         assert tokens == [["query", t] for t in first["target"]] + [
             ["key", s] for s in first["source"]
         ]
+        assert page.evaluate(_HEADINGS) == ["output words (queries)", "source words (keys)"]
         page.hover(".token.query[data-index='0']")
         np.testing.assert_allclose(
             _numbers(page.evaluate(_KEY_WEIGHTS)), weights.mean(axis=0)[0], atol=1e-6
