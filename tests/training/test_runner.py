@@ -246,7 +246,8 @@ def test_tensorboard_scalars_learning_rate_and_attention_images_share_the_steps(
                 ("train", "epoch_learning_rate"), ("validation", "epoch_loss")]:
         assert steps.get(key) == [0, 1], (key, sorted(steps))
     images = {tag: value for (folder, tag), value in steps.items() if folder == "attention"}
-    assert set(images) == {f"attention/decoder_0/cross_attention/example_{i}" for i in (0, 1)}
+    # Tags count layers and examples from 1, as the plot titles do.
+    assert set(images) == {f"attention/decoder_1/cross_attention/example_{i}" for i in (1, 2)}
     assert all(value == [0, 1] for value in images.values())
 
 
