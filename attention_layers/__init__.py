@@ -7,22 +7,33 @@ schedule, metrics), so `keras.saving.load_model` (or `attention_layers.load_mode
 them after a plain `import attention_layers`. Those modules need Keras only; the
 sub-packages that need TensorFlow (`text`, `data`, `export`, ...) are imported on first
 use, so `import attention_layers` stays backend-neutral.
+
+Importing the package is quiet: TensorFlow's start-up lines (absl's notice, oneDNN and
+CPU-instruction notes, "Could not find cuda drivers", the `cuInit` error of a machine
+without a GPU) are dropped from standard error while Keras imports TensorFlow and
+TensorFlow looks for devices; every other line passes, and afterwards standard error and
+TensorFlow's logging are left as they were. (A program that imports Keras or TensorFlow
+first gets the lines from that import.) Set the environment variable
+`ATTENTION_LAYERS_QUIET_START=0` before importing to see TensorFlow's lines as it writes
+them by default (`attention_layers/_start_up.py`).
 """
 
-# First, before Keras imports TensorFlow: the training commands' quiet start.
-import attention_layers._start_up  # noqa: F401  # isort: skip
+# First, before Keras imports TensorFlow: a start without TensorFlow's start-up lines
+# (`attention_layers/_start_up.py`; ATTENTION_LAYERS_QUIET_START=0 keeps them).
+from attention_layers._start_up import quiet_start as _quiet_start  # isort: skip
 
 import importlib
 
-import keras
+with _quiet_start():
+    import keras
 
-# Imported for their registrations (`register_keras_serializable`): a `.keras` file names
-# these classes, and Keras finds them only once their modules have run.
-import attention_layers.models  # noqa: F401
-import attention_layers.training.fit  # noqa: F401
-import attention_layers.training.metrics  # noqa: F401
-from attention_layers.layers import *  # noqa: F401,F403
-from attention_layers.layers import __all__ as _layer_names
+    # Imported for their registrations (`register_keras_serializable`): a `.keras` file
+    # names these classes, and Keras finds them only once their modules have run.
+    import attention_layers.models  # noqa: F401
+    import attention_layers.training.fit  # noqa: F401
+    import attention_layers.training.metrics  # noqa: F401
+    from attention_layers.layers import *  # noqa: F401,F403
+    from attention_layers.layers import __all__ as _layer_names
 
 __version__ = "0.1.0"
 

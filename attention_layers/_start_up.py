@@ -1,30 +1,58 @@
-"""A quiet start for the commands, run before anything imports TensorFlow.
+"""A quiet start, set up before anything imports TensorFlow.
 
-`train_translator.py` and `train_classifier.py` set `ATTENTION_LAYERS_QUIET_START=1` before
-they import the package; `python -m attention_layers.<module>` (the claims lab, its workers,
-the export subprocess) asks for the same, since Python imports the package before that module
-can set anything. `attention_layers/__init__.py` imports this module first, so that
-TensorFlow's start-up lines (written while Keras imports it) are dropped and its C++ logging
-defaults to warnings and errors (`TF_CPP_MIN_LOG_LEVEL=2`). Otherwise (`import
-attention_layers` in a user's program or a notebook) importing the package changes nothing.
+`attention_layers/__init__.py` imports Keras (and so TensorFlow) inside `quiet_start()`.
+What it does depends on `ATTENTION_LAYERS_QUIET_START`:
+
+- unset (a user's program, a notebook, the tests): TensorFlow's start-up lines are dropped
+  from standard error while the package imports Keras and TensorFlow looks for devices
+  (`tf.config.list_physical_devices`, which writes the `cuInit` line on a machine
+  without a GPU); then standard error is the process's own again, and TensorFlow's
+  logging keeps its defaults for the rest of the program;
+- `1` (`train_translator.py` and `train_classifier.py` set it; `python -m attention_layers`
+  and `python -m attention_layers.<module>` ask for the same, since Python imports the
+  package before that module can set anything): the start-up lines are dropped for the
+  whole run, and TensorFlow's C++ logging defaults to warnings and errors
+  (`TF_CPP_MIN_LOG_LEVEL=2`);
+- `0` (or `false`, `no`, `off`): nothing changes; TensorFlow logs as it does by default.
 """
 
+import contextlib
 import importlib.util
 import os
 import sys
 
 QUIET_START = "ATTENTION_LAYERS_QUIET_START"
+_OFF = ("0", "false", "no", "off")
 
 
 def _run_as_our_module(argv):
-    """Whether `argv` (the interpreter's own) is `python ... -m attention_layers.<module>`."""
+    """Whether `argv` (the interpreter's own) is `python ... -m attention_layers[.<module>]`."""
     for position, argument in enumerate(argv[1:], start=1):
         if argument == "-m":
             module = argv[position + 1] if position + 1 < len(argv) else ""
-            return module.startswith("attention_layers.")
+            return module == "attention_layers" or module.startswith("attention_layers.")
         if argument == "-c" or not argument.startswith("-"):
             return False  # a program or a script: what follows is its own arguments
     return False
+
+
+def _console():
+    # Loaded from its file: importing `attention_layers.utils` first would be harmless
+    # today, but this module must not depend on what a package's `__init__` imports.
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "utils", "console.py")
+    spec = importlib.util.spec_from_file_location("attention_layers._start_up_console", path)
+    console = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(console)
+    return console
+
+
+def _look_for_devices():
+    # Where TensorFlow writes its `cuInit` line; `tf.config.set_visible_devices` and
+    # `set_memory_growth` still work afterwards (no device is initialized).
+    tensorflow = sys.modules.get("tensorflow")
+    config = getattr(tensorflow, "config", None)
+    if config is not None:
+        config.list_physical_devices()
 
 
 # The Keras backends the commands train on: KERAS_BACKEND names the module it imports.
@@ -51,16 +79,25 @@ def exit_unless_backend_installed(environ=os.environ):
     raise SystemExit(2)
 
 
-def _start_quietly():
-    exit_unless_backend_installed()
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    # Loaded from its file: importing `attention_layers.training` would import Keras first.
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "training", "console.py")
-    spec = importlib.util.spec_from_file_location("attention_layers._start_up_console", path)
-    console = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(console)
-    console.drop_start_up_noise()
+@contextlib.contextmanager
+def quiet_start(environ=os.environ, argv=None):
+    """The package's imports run inside this block (see the module docstring).
 
-
-if os.environ.get(QUIET_START) == "1" or _run_as_our_module(getattr(sys, "orig_argv", [])):
-    _start_quietly()
+    Args:
+        environ: where `ATTENTION_LAYERS_QUIET_START` is read (and `TF_CPP_MIN_LOG_LEVEL`
+            set for a command).
+        argv: the interpreter's arguments; default `sys.orig_argv`.
+    """
+    argv = getattr(sys, "orig_argv", []) if argv is None else argv
+    setting = environ.get(QUIET_START, "").strip().lower()
+    if setting in _OFF:
+        yield
+    elif setting == "1" or _run_as_our_module(argv):
+        exit_unless_backend_installed(environ)
+        environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        _console().drop_start_up_noise()
+        yield
+    else:
+        with _console().start_up_noise_dropped():
+            yield
+            _look_for_devices()

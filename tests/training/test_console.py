@@ -34,7 +34,7 @@ def test_start_up_noise_is_dropped_and_everything_else_is_kept():
     )
     kept = ["E0000 util.cc:1] a real error from TensorFlow", "Traceback (most recent call last):"]
     result = subprocess.run(
-        [sys.executable, "-c", script, str(ROOT / "attention_layers/training/console.py"),
+        [sys.executable, "-c", script, str(ROOT / "attention_layers/utils/console.py"),
          *NOISE, *kept],
         capture_output=True, text=True, timeout=60,
     )
@@ -62,6 +62,8 @@ def test_our_modules_run_with_python_m_start_quietly():
 
     for argv, quiet in [
         (["python", "-m", "attention_layers.experiments", "long-range"], True),
+        (["python", "-m", "attention_layers", "serve", "runs/classifier"], True),
+        (["python", "-m", "attention_layers_of_someone_else"], False),
         (["python", "-u", "-m", "attention_layers.training.runner", "export", "run"], True),
         (["python", "-m", "pytest", "-m", "attention_layers.x"], False),
         (["python", "-c", "code", "-m", "attention_layers.experiments"], False),
