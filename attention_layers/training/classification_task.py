@@ -516,14 +516,21 @@ class ClassificationTask(Task):
 
         texts = [text for text, _ in corpus.validation[:2]]
         ids = make_token_ids(tokenizers[0], texts, args.max_length)
+        names = ("negative", "positive")
 
         def pooling_only(model, inputs):
             # The self-attention grids would triple the plotting time for little insight.
             return {"pooling": model.get_attention_weights(inputs)["pooling"]}
 
+        def predicted(model, inputs):  # e.g. "positive (0.93)", P(positive) in brackets
+            probabilities = keras.ops.convert_to_numpy(model(inputs, training=False))
+            return [f"{names[int(p >= 0.5)]} ({p:.2f})" for p in probabilities.reshape(-1)]
+
         return AttentionPlotCallback(
             ids, run / "attention", source_tokens=token_strings(tokenizers[0], ids),
             log_dir=run / "logs" / "attention", attention_fn=pooling_only,
+            true_labels=[names[int(label)] for _, label in corpus.validation[:2]],
+            predicted_labels=predicted,
         )
 
     def final_model(self, args, models):
