@@ -25,7 +25,7 @@ from attention_layers.text.tokenizers import DEFAULT_MAX_LENGTH
 from attention_layers.utils.checks import check_positive_int, check_positive_ints
 from attention_layers.utils.token_ids import PAD_ID, padding_mask
 
-# The limits of an export, unless told otherwise (see the README's "Serving" section).
+# The limits of an export, unless told otherwise (see docs/export.md, "Limits").
 MAX_INPUT_CHARACTERS = 4096
 MAX_OUTPUT_LENGTH = 64
 MAX_BEAM_WIDTH = 8

@@ -242,9 +242,9 @@ TINY_TRANSLATOR = (
 
 
 def _readme_export_limits(root):
-    """The limits the README says a default run's `export.json` records."""
-    readme = (root / "README.md").read_text(encoding="utf-8")
-    (block,) = re.findall(r"```json\n(.*?)```", readme, flags=re.DOTALL)
+    """The limits the docs say a default run's `export.json` records (docs/export.md)."""
+    page = (root / "docs" / "export.md").read_text(encoding="utf-8")
+    (block,) = re.findall(r"```json\n(.*?)```", page, flags=re.DOTALL)
     return json.loads(block)
 
 
