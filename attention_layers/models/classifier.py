@@ -173,9 +173,11 @@ class TransformerClassifier(
     1. `words = embed(token_ids)`: `(batch, T, d_model)`;
     2. `h = encoder_blocks(words * sqrt(d_model) + PE, mask)`: `(batch, T, d_model)`, weights
        `(batch, heads, T, T)` per block;
-    3. `alpha = softmax_t(tanh(h_t W + b) . u_w)`: `(batch, T)`, 0 on padding;
+    3. `alpha = softmax_t(tanh(h_t W + b) . u_w)`: `(batch, T)`, 0 on padding (with
+       `pooling_heads=r`, one `alpha` per query: `(batch, r, T)`);
     4. `pooled = sum_t alpha_t v_t`, `v_t = words_t` (plus `bigrams_t`, see
-       `bigram_buckets`): `(batch, d_model)`;
+       `bigram_buckets`): `(batch, d_model)` (with `pooling_heads`, the `r` averages
+       concatenated: `(batch, r * d_model)`);
     5. `probability = sigmoid(relu(pooled W_1 + b_1) w_2 + b_2)`: `(batch, 1)`.
 
     Args:
@@ -188,6 +190,13 @@ class TransformerClassifier(
         norm_first: pre-norm blocks (Xiong et al. 2020; stable without warm-up) or the
             paper's post-norm.
         pooling_units: size of the pooling's hidden projection `W`; default `model_dim`.
+        pooling_heads: `None` for one learned query (step 3), or the number `r` of
+            queries (`AttentionPooling(heads=r)`, Lin et al. 2017): each takes its own
+            weighted average of the words and the hidden layer reads their concatenation
+            `(batch, r * d_model)`. One average cannot hold "not" and "boring" whole, so a
+            single query reads a negation badly (see `pooling_heads` in
+            `attention_layers/training/classification_task.py`); `"pooling"` is then the
+            mean of the heads' weights, and `"pooling_heads"` each head's.
         bigram_buckets: `None`, or the rows of a `HashedBigramEmbedding` whose embedding of
             `(token_{t-1}, token_t)` is added to each pooled word, so that a pooled value
             carries its left neighbour ("not good") while its weight stays one token's.
@@ -227,6 +236,7 @@ class TransformerClassifier(
         pooling_units=None,
         bigram_buckets=None,
         embedding_quantization=None,
+        pooling_heads=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -237,15 +247,17 @@ class TransformerClassifier(
         )
         check_table_sizes({"vocabulary_size x model_dim": (vocabulary_size, model_dim)})
         check_optional_positive_int("pooling_units", pooling_units)
+        check_optional_positive_int("pooling_heads", pooling_heads)
         self.vocabulary_size = vocabulary_size
         self.pooling_units = pooling_units
+        self.pooling_heads = pooling_heads
         self.bigram_buckets = bigram_buckets
         self.bigrams = _bigram_layer(bigram_buckets, model_dim)
 
         self.embedding = keras.layers.Embedding(vocabulary_size, model_dim, name="embedding")
         self._init_encoder_stack(num_layers)
         self.encoder_norm = final_norm("encoder_norm")
-        self.pooling = _WordPooling(units=pooling_units, name="pooling")
+        self.pooling = _WordPooling(units=pooling_units, heads=pooling_heads, name="pooling")
         self.hidden = keras.layers.Dense(model_dim, activation="relu", name="hidden")
         self.hidden_dropout = keras.layers.Dropout(dropout, name="hidden_dropout")
         self.probability = _probability_layer()
@@ -264,7 +276,12 @@ class TransformerClassifier(
             x, values=self._values(self.embedding_dropout(words, training=training), token_ids,
                                    training), mask=mask, return_attention_scores=True,
         )  # (batch, d), (batch, T)
-        attention["pooling"] = ops.expand_dims(weights, 1)  # (batch, 1, T)
+        if self.pooling_heads is None:
+            attention["pooling"] = ops.expand_dims(weights, 1)  # (batch, 1, T)
+        else:  # (batch, r, d), (batch, r, T)
+            attention["pooling"] = ops.mean(weights, axis=1, keepdims=True)  # (batch, 1, T)
+            attention["pooling_heads"] = weights
+            pooled = ops.reshape(pooled, (-1, self.pooling_heads * pooled.shape[-1]))
         hidden = self.hidden_dropout(self.hidden(pooled), training=training)
         return self.probability(hidden), attention
 
@@ -275,8 +292,9 @@ class TransformerClassifier(
         """Attention weights in inference mode.
 
         Returns:
-            `{"pooling": (batch, 1, T), "encoder_i/self_attention": (batch, heads, T, T)}`;
-            padded positions get weight 0 (and padded queries all-zero rows).
+            `{"pooling": (batch, 1, T), "encoder_i/self_attention": (batch, heads, T, T)}`,
+            and with `pooling_heads=r` `"pooling_heads": (batch, r, T)` (`"pooling"` is
+            their mean); padded positions get weight 0 (and padded queries all-zero rows).
         """
         _, attention = self._forward(ops.convert_to_tensor(token_ids), return_attention=True)
         return attention
@@ -287,6 +305,7 @@ class TransformerClassifier(
             "vocabulary_size": self.vocabulary_size,
             **self._stack_config(),
             "pooling_units": self.pooling_units,
+            "pooling_heads": self.pooling_heads,
             "bigram_buckets": self.bigram_buckets,
             **self._embedding_quantization_config(),
         }

@@ -23,6 +23,11 @@ MODELS = {
     "bigru": lambda **kw: BiGRUClassifier(
         VOCABULARY, embedding_dim=8, units=12, attention_units=6, **kw
     ),
+    # Two pooling queries (Lin et al. 2017), as `train_classifier.py`'s builtin preset.
+    "transformer_two_queries": lambda **kw: TransformerClassifier(
+        VOCABULARY, num_layers=2, model_dim=16, num_heads=2, feed_forward_dim=32,
+        pooling_heads=2, **kw
+    ),
 }
 
 
@@ -42,7 +47,14 @@ def test_probabilities_and_attention_shapes(name):
     assert pooling.shape == (2, 1, 5)
     np.testing.assert_allclose(pooling.sum(-1), 1.0, atol=1e-5)
     np.testing.assert_array_equal(pooling[1, 0, 3:], 0.0)  # padding gets no weight
-    if name == "transformer":
+    if name == "transformer_two_queries":
+        # "pooling" is the mean of the two queries' weights, each a softmax of its own.
+        heads = attention.pop("pooling_heads")
+        assert heads.shape == (2, 2, 5)
+        np.testing.assert_allclose(heads.sum(-1), 1.0, atol=1e-5)
+        np.testing.assert_allclose(heads.mean(1, keepdims=True), pooling, atol=1e-6)
+        assert not np.allclose(heads[:, 0], heads[:, 1], atol=1e-3)
+    if name.startswith("transformer"):
         assert sorted(attention) == ["encoder_0/self_attention", "encoder_1/self_attention", "pooling"]
         self_attention = attention["encoder_1/self_attention"]
         assert self_attention.shape == (2, 2, 5, 5)

@@ -64,6 +64,10 @@ CASES = {
         lambda **kw: al.AttentionPooling(units=5, **kw), (SEQUENCE,), {},
         (BATCH, DIM), (BATCH, T_K), False,
     ),
+    "attention_pooling_heads": (
+        lambda **kw: al.AttentionPooling(units=5, heads=3, **kw), (SEQUENCE,), {},
+        (BATCH, 3, DIM), (BATCH, 3, T_K), False,
+    ),
 }
 
 

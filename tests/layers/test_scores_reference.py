@@ -149,6 +149,22 @@ def test_attention_pooling_matches_yang_eq5_7():
     np.testing.assert_allclose(pooled, np.einsum("bt,btd->bd", expected, sequence), atol=1e-5)
 
 
+def test_attention_pooling_heads_match_lin_eq5_6():
+    # Lin et al. 2017: A = softmax(W_s2 tanh(W_s1 H^T)) over the words, M = A H; one
+    # projection shared by the hops, one query (a row of W_s2) each.
+    sequence = RNG.normal(size=(2, 5, 6)).astype("float32")
+    values = RNG.normal(size=(2, 5, 4)).astype("float32")
+    mask = np.array([[True] * 5, [True] * 3 + [False] * 2])
+    layer = al.AttentionPooling(units=3, heads=2)
+    pooled, weights = layer(sequence, values=values, mask=mask, return_attention_scores=True)
+    hidden = np.tanh(sequence @ kernel(layer.key_projection) + keras.ops.convert_to_numpy(layer.key_projection.bias))
+    scores = np.einsum("btu,hu->bht", hidden, keras.ops.convert_to_numpy(layer.context_query))
+    expected = softmax(np.where(mask[:, None, :], scores, -np.inf))
+    np.testing.assert_allclose(weights, expected, atol=1e-5)
+    np.testing.assert_allclose(pooled, np.einsum("bht,btd->bhd", expected, values), atol=1e-5)
+    assert not np.allclose(expected[:, 0], expected[:, 1])  # each hop its own average
+
+
 def test_self_attention_matches_projections():
     sequence = RNG.normal(size=(2, 5, 6)).astype("float32")
     layer = al.SelfAttention(units=4)
