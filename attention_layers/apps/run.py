@@ -3,9 +3,9 @@
     import attention_layers as al
 
     run = al.load_run("runs/translator-builtin")
-    run.translate(["¿Dónde está el gato?"])          # ['where is the cat ?']
+    run.translate(["¿Dónde duermen mis gatos?"])     # ['where do my cats sleep?']
     run = al.load_run("runs/classifier-builtin")
-    run.classify(["The acting was not boring."])    # [{'label': 'positive', ...}]
+    run.classify(["The ending was dull."])          # [{'label': 'negative', ...}]
 
 A run folder is what `train_translator.py` or `train_classifier.py` wrote (`--output`):
 `config.json` (whose `"command"` names the task), the tokenizers' vocabularies and the
@@ -157,8 +157,8 @@ class TranslatorRun(_Run):
     Example:
 
     >>> run = load_run("runs/translator-builtin")
-    >>> run.translate(["¿Dónde está el gato?", "El perro duerme."], beam_width=4)
-    ['where is the cat ?', 'the dog sleeps .']
+    >>> run.translate(["¿Dónde duermen mis gatos?", "El perro duerme."], beam_width=4)
+    ['where do my cats sleep?', 'the dog sleeps.']
     >>> view = run.attention("El perro duerme.")
     >>> view.source_tokens, view.output_tokens
     (['[START]', 'el', 'perro', 'duerme', '.', '[END]'], ['the', 'dog', 'sleeps', '.', '[END]'])
@@ -193,7 +193,7 @@ class TranslatorRun(_Run):
 
         Returns:
             A list of translations, one string per sentence, in the target tokenizer's
-            canonical form (lower case, punctuation spaced as in the test references).
+            canonical form (lower case, as the test references are compared).
 
         Raises:
             TypeError: `sentences` is a string or holds a non-string.
@@ -201,8 +201,8 @@ class TranslatorRun(_Run):
 
         Example:
 
-        >>> load_run("runs/translator-builtin").translate(["El gato duerme."])
-        ['the cat sleeps .']
+        >>> load_run("runs/translator-builtin").translate(["El perro duerme."])
+        ['the dog sleeps.']
         """
         from attention_layers.export import LENGTH_PENALTY, translate
         from attention_layers.utils.checks import check_positive_int
@@ -241,9 +241,9 @@ class TranslatorRun(_Run):
 
         Example:
 
-        >>> view = load_run("runs/translator-builtin").attention("El gato duerme.")
+        >>> view = load_run("runs/translator-builtin").attention("El perro duerme.")
         >>> view.translation, view.output_tokens
-        ('the cat sleeps .', ['the', 'cat', 'sleeps', '.', '[END]'])
+        ('the dog sleeps.', ['the', 'dog', 'sleeps', '.', '[END]'])
         """
         import keras
         import tensorflow as tf
@@ -296,12 +296,11 @@ class ClassifierRun(_Run):
     Example:
 
     >>> run = load_run("runs/classifier-builtin")
-    >>> run.classify(["The acting was not boring.", "A dull film."])
-    [{'label': 'positive', 'probability': 0.97, 'probabilities': {'negative': 0.03, 'positive': 0.97}},
-     {'label': 'negative', 'probability': 0.99, 'probabilities': {'negative': 0.99, 'positive': 0.01}}]
-    >>> view = run.attention("The acting was not boring.")
+    >>> run.classify(["The ending was dull."])
+    [{'label': 'negative', 'probability': 0.99994, 'probabilities': {'negative': 0.99994, 'positive': 6.1e-05}}]
+    >>> view = run.attention("The ending was dull.")
     >>> view.tokens, view.weights.round(2)
-    (['the', 'acting', 'was', 'not', 'boring', '.'], array([0.  , 0.  , 0.01, 0.45, 0.53, 0.  ], dtype=float32))
+    (['the', 'ending', 'was', 'dull', '.'], array([0., 0., 0., 1., 0.], dtype=float32))
     """
 
     kind = "classifier"
@@ -356,7 +355,7 @@ class ClassifierRun(_Run):
 
         Example:
 
-        >>> load_run("runs/classifier-builtin").classify(["A dull film."])[0]["label"]
+        >>> load_run("runs/classifier-builtin").classify(["The ending was dull."])[0]["label"]
         'negative'
         """
         texts = _check_texts("texts", texts)
@@ -378,9 +377,9 @@ class ClassifierRun(_Run):
 
         Example:
 
-        >>> view = load_run("runs/classifier-builtin").attention("A dull film.")
+        >>> view = load_run("runs/classifier-builtin").attention("The ending was dull.")
         >>> view.label, view.tokens
-        ('negative', ['a', 'dull', 'film', '.'])
+        ('negative', ['the', 'ending', 'was', 'dull', '.'])
         """
         (text,) = _check_texts("text", [text])
         positive, token_ids, weights = self._predict([text], True)
@@ -411,9 +410,9 @@ def load_run(path):
 
     >>> import attention_layers as al
     >>> run = al.load_run("runs/translator-builtin")
-    >>> run.translate(["¿Dónde está el gato?"])
-    ['where is the cat ?']
-    >>> al.load_run("runs/classifier-builtin").classify(["A dull film."])[0]["label"]
+    >>> run.translate(["¿Dónde duermen mis gatos?"])
+    ['where do my cats sleep?']
+    >>> al.load_run("runs/classifier-builtin").classify(["The ending was dull."])[0]["label"]
     'negative'
     """
     from attention_layers import load_model
