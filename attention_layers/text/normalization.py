@@ -11,10 +11,14 @@ import tensorflow_text as tf_text
 # Typographic apostrophes and the acute accent typed in their place ("don´t") become "'".
 # This must run before NFKD, which would turn "´" into a space and a combining accent.
 _APOSTROPHE_VARIANTS = "[\u2018\u2019\u02bc\u00b4`]"
-# Control and invisible format characters (zero-width space, BOM, soft hyphen) act as
-# spaces, and so do all Unicode separators (ogham space, line and paragraph separators):
+# Control characters act as spaces, and so do all Unicode separators (ogham space, line
+# and paragraph separators) and the zero-width space (a word boundary by definition):
 # RE2's `\s` is ASCII only, and the tokenizers split on the spaces `normalize` leaves.
-_INVISIBLE = r"[\p{Cc}\p{Cf}\p{Z}]"
+_SPACE_LIKE = r"[\p{Cc}\p{Z}\x{200B}]"
+# The other invisible format characters (category Cf: soft hyphen, zero-width joiner and
+# non-joiner, word joiner, BOM, direction marks) sit inside words and are removed, so that
+# "ni\u00adño" stays "niño" instead of splitting into "ni" and "ño".
+_FORMAT = r"\p{Cf}"
 # Everything that is not a letter, a combining mark, a digit, a space or an apostrophe is
 # punctuation (or a symbol) and becomes a word of its own: "¿", "?", "¡", ",", "$", "-".
 _PUNCTUATION = r"([^\pL\pM\pN\s'])"
@@ -26,9 +30,11 @@ def normalize(text):
 
     The steps, in order:
 
-    0. Control and invisible format characters (NUL, tab, zero-width space, BOM, soft
-       hyphen) and every Unicode space or separator (no-break, ogham, ideographic
-       spaces, U+2028, U+2029) become spaces.
+    0. Control characters (NUL, tab), the zero-width space and every Unicode space or
+       separator (no-break, ogham, ideographic spaces, U+2028, U+2029) become spaces;
+       the other invisible format characters (soft hyphen, zero-width joiner and
+       non-joiner, BOM, direction marks: category Cf) are removed, so that a word they
+       sit in stays whole ("niño" with a soft hyphen, U+00AD, after "ni" is "niño").
     1. Typographic apostrophes (`’`, `´`, ...) become `'`.
     2. `tensorflow_text.normalize_utf8(text, "NFKD")`: compatibility decomposition, so that
        full-width letters, ligatures (`ﬁ`) and non-breaking spaces become plain characters,
@@ -57,7 +63,8 @@ def normalize(text):
     """
     text = tf.convert_to_tensor(text, dtype=tf.string)
     # First: `tf.strings.lower` ends a string at its first NUL byte.
-    text = tf.strings.regex_replace(text, _INVISIBLE, " ")
+    text = tf.strings.regex_replace(text, _SPACE_LIKE, " ")
+    text = tf.strings.regex_replace(text, _FORMAT, "")
     text = tf.strings.regex_replace(text, _APOSTROPHE_VARIANTS, "'")
     text = tf_text.normalize_utf8(text, "NFKD")
     text = tf.strings.lower(text, encoding="utf-8")

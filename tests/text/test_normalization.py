@@ -35,6 +35,39 @@ def test_normalize_values(raw, expected):
     assert decoded(normalize([raw])) == [expected]
 
 
+# Format characters (Unicode category Cf) inside a word are invisible: removing them keeps
+# the word whole (a soft hyphen from a word processor, a joiner from a keyboard). The zero
+# width space alone marks a word boundary, so it stays a space (the case above).
+FORMAT_CHARACTERS = [
+    ("ni\u00adño", "niño"),  # soft hyphen
+    ("ni\u200dño", "niño"),  # zero-width joiner
+    ("ni\u200cño", "niño"),  # zero-width non-joiner
+    ("ni\u2060ño", "niño"),  # word joiner
+    ("ni\ufeffño", "niño"),  # byte order mark inside a word
+    ("ni\u200eño\u200f", "niño"),  # left-to-right and right-to-left marks
+    ("\u202eel gato", "el gato"),  # right-to-left override
+]
+
+
+@pytest.mark.parametrize("raw, expected", FORMAT_CHARACTERS)
+def test_format_characters_inside_a_word_are_removed(raw, expected):
+    assert decoded(normalize([raw])) == [expected]
+
+
+def test_a_tokenizer_in_a_graph_reads_a_soft_hyphenated_word_as_the_word():
+    # What an export runs: tokenization inside a `tf.function`, with the same `normalize`.
+    from attention_layers.text import WordTokenizer
+
+    tokenizer = WordTokenizer.build(["el niño duerme"])
+    tokenize = tf.function(
+        lambda text: tokenizer.tokenize(text).to_tensor(),
+        input_signature=[tf.TensorSpec([None], tf.string)],
+    )
+    ids = tokenize(tf.constant(["el ni\u00adño duerme", "el niño duerme"])).numpy()
+    assert ids[0].tolist() == ids[1].tolist()
+    assert tokenizer.unk_id not in ids[0].tolist()
+
+
 def test_accents_typed_composed_or_decomposed_normalize_alike():
     composed, decomposed = "Está aquí", "Esta\u0301 aqui\u0301"
     result = decoded(normalize([composed, decomposed]))
