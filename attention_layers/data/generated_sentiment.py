@@ -84,7 +84,8 @@ _FRAMES = (
     ("everyone agrees that {subject} was {word}", "nobody agrees that {subject} was {word}"),
     ("it is true that {subject} was {word}", "it is not true that {subject} was {word}"),
 )
-_NEGATIONS = frozenset({"not", "never", "nobody"})
+# The words that flip a clause; a negated clause records one of them among its deciding words.
+NEGATIONS = frozenset({"not", "never", "nobody"})
 _BUT_PROBABILITY = 0.5
 _NEGATION_PROBABILITY = 0.5
 
@@ -102,7 +103,7 @@ def _clause(rng, label):
     words = frame.format(subject=subject, word=word).split()
     deciding = [len(words) - 1]
     if negated:
-        deciding.insert(0, next(i for i, w in enumerate(words) if w in _NEGATIONS))
+        deciding.insert(0, next(i for i, w in enumerate(words) if w in NEGATIONS))
     return words, deciding
 
 
@@ -141,7 +142,9 @@ def generate_sentiment_corpus(
     Returns:
         A `SentimentCorpus` of `(text, label)` pairs (1 positive, 0 negative) with
         `deciding_tokens`: per example, the indices of the words (as
-        `attention_layers.text.normalize` splits them) that decide the label.
+        `attention_layers.text.normalize` splits them) that decide the label, in order:
+        "but" when there is one, the negation (one of `NEGATIONS`) when the deciding
+        clause is negated, and last the sentiment word.
 
     Example:
 

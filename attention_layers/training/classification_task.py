@@ -21,6 +21,7 @@ from attention_layers.data import (
     load_sst2,
     make_classification_datasets,
 )
+from attention_layers.data.generated_sentiment import NEGATIONS
 from attention_layers.models import BiGRUClassifier, ClassifierEnsemble, TransformerClassifier
 from attention_layers.models.classifier import (
     BIGRAM_MULTIPLIER,
@@ -62,7 +63,11 @@ PRESETS = {
         "bigram_buckets": 0,
         "ensemble": 1,
         "label_smoothing": 0.0,
-        "transformer": {**_TRANSFORMER, "epochs": 5, "warmup_steps": 200},
+        # Two pooling queries: a clause's sentiment can hinge on two words, a negation and
+        # the word it flips, and one query's average of them holds neither whole (one
+        # query stalls at 74% with all its weight on "not"; benchmarks/RESULTS.md,
+        # "The default classifier").
+        "transformer": {**_TRANSFORMER, "epochs": 5, "warmup_steps": 200, "pooling_heads": 2},
         "bigru": {**_BIGRU, "embedding_dim": 64, "dropout": 0.1, "epochs": 5},
     },
     "sst2": {
@@ -99,10 +104,12 @@ RUN_DEFINING = (
     "model_dim", "heads", "feed_forward_dim", "embedding_dim", "units", "attention_units",
     "dropout", "batch_size", "max_length", "learning_rate", "warmup_steps", "precision",
     "seed", "bigram_buckets", "ensemble", "weight_averaging", "label_smoothing",
-    "teacher", "teacher_weight", "preset",
+    "teacher", "teacher_weight", "preset", "pooling_heads",
 )
 BIGRU_ONLY = ("embedding_dim", "units", "attention_units")
-TRANSFORMER_ONLY = ("layers", "model_dim", "heads", "feed_forward_dim", "warmup_steps")
+TRANSFORMER_ONLY = (
+    "layers", "model_dim", "heads", "feed_forward_dim", "warmup_steps", "pooling_heads",
+)
 SAMPLES = 5
 TOP_WORDS = 3
 # `--teacher-weight` when only `--teacher` is given: half the label, half the teacher
@@ -181,6 +188,44 @@ def deciding_attention(model, tokenizer, examples, deciding, max_length, batch_s
     if not shares:
         return 0.0, 0.0, 0
     return float(np.mean(shares)), float(np.mean(uniform)), len(shares)
+
+
+def negated_attention(model, tokenizer, examples, deciding, max_length, batch_size=256):
+    """Where the pooling looks in the sentences whose deciding clause is negated.
+
+    Reading "not boring" takes both words: with all the attention on "not" the pooled
+    vector holds no polarity (P(positive) near 0.5), although `deciding_attention` then
+    counts every bit of it as on the deciding words. So the negation and the word it
+    flips (the last deciding word, see `generate_sentiment_corpus`) are measured apart.
+    Sentences whose negation or word `max_length` cut off are skipped.
+
+    Args:
+        examples: `(text, label)` pairs.
+        deciding: for each example, the word indices that decide its label.
+
+    Returns:
+        `(on_negation, on_word, uniform, counted)`: the mean share of the pooling attention
+        on the negation and on the word it flips, the mean share of one word under uniform
+        attention, and the number of negated sentences counted.
+    """
+    on_negation, on_word, uniform = [], [], []
+    for start in range(0, len(examples), batch_size):
+        chunk = examples[start : start + batch_size]
+        ids = make_token_ids(tokenizer, [text for text, _ in chunk], max_length)
+        weights = pooling_attention(model, ids)
+        for row, tokens, positions in zip(
+            weights, token_strings(tokenizer, ids), deciding[start : start + batch_size],
+            strict=True,
+        ):
+            negations = [p for p in positions if p < len(tokens) and tokens[p] in NEGATIONS]
+            if negations and positions[-1] < len(tokens):
+                on_negation.append(float(row[negations[0]]))
+                on_word.append(float(row[positions[-1]]))
+                uniform.append(1 / len(tokens))
+    if not on_word:
+        return 0.0, 0.0, 0.0, 0
+    return (float(np.mean(on_negation)), float(np.mean(on_word)), float(np.mean(uniform)),
+            len(on_word))
 
 
 def accuracy(model, dataset):
@@ -360,6 +405,11 @@ class ClassificationTask(Task):
             "--units": "bigru only: GRU size per direction (preset).",
             "--attention-units": "bigru only: hidden size of the additive attention (preset).",
         })
+        command_line.add_count_flags(model, {
+            "--pooling-heads": "transformer only: learned queries of the attention pooling, "
+            "each taking its own weighted average of the words (Lin et al. 2017); with 1 a "
+            "negation and the word it flips share one average (preset).",
+        })
         model.add_argument(
             "--bigram-buckets", type=non_negative_int, metavar="N",
             help="rows of the hashed bigram embedding added to each pooled word "
@@ -488,12 +538,15 @@ class ClassificationTask(Task):
 
     def build_model(self, args, tokenizers):
         bigrams = args.bigram_buckets or None
+        pooling_heads = getattr(args, "pooling_heads", None) or 1
         if args.model == "transformer":
             return TransformerClassifier(
                 tokenizers[0].vocabulary_size, num_layers=args.layers,
                 model_dim=args.model_dim, num_heads=args.heads,
                 feed_forward_dim=args.feed_forward_dim, dropout=args.dropout,
                 bigram_buckets=bigrams,
+                # One query is Yang et al.'s pooling; a run from before the flag had one.
+                pooling_heads=pooling_heads if pooling_heads > 1 else None,
             )
         return BiGRUClassifier(
             tokenizers[0].vocabulary_size, embedding_dim=args.embedding_dim, units=args.units,
@@ -615,7 +668,19 @@ class ClassificationTask(Task):
             f"Attention on the deciding words: {share:.1%} of the pooling attention on "
             f"average ({counted} validation sentences; {uniform:.1%} if spread evenly)"
         )
-        return {"deciding_attention": share, "deciding_attention_uniform": uniform}
+        on_negation, on_word, word_uniform, negated = negated_attention(
+            model, tokenizer, corpus.validation, corpus.deciding_tokens["validation"],
+            args.max_length,
+        )
+        print(
+            f"  in the {negated} negated ones: {on_negation:.1%} on the negation, "
+            f"{on_word:.1%} on the word it flips ({word_uniform:.1%} each if spread evenly)"
+        )
+        return {
+            "deciding_attention": share, "deciding_attention_uniform": uniform,
+            "negated_attention_on_negation": on_negation,
+            "negated_attention_on_word": on_word,
+        }
 
     def headline(self, results):
         text = f"validation accuracy {results['validation_accuracy']:.4f}"
