@@ -1,13 +1,15 @@
 """Train a sentiment classifier with attention pooling, then show which words decided.
 
     python train_classifier.py                                   # generated corpus, minutes
-    python train_classifier.py --model bigru
-    python train_classifier.py --dataset sst2 --data ../shared/data/SST-2
+    python train_classifier.py --model bigru --output runs/bigru
+    python train_classifier.py --dataset sst2 --data path/to/SST-2
     python train_classifier.py --resume                          # after an interruption
-    python train_classifier.py --dataset sst2 --data ../shared/data/SST-2 --ensemble 1 \
-        --bigram-buckets 16381 --teacher runs/classifier --output runs/student  # distil it
+    python train_classifier.py --overwrite                       # a new run in a used folder
+    python train_classifier.py --dataset sst2 --data path/to/SST-2 --ensemble 1 \
+        --bigram-buckets 16381 --teacher runs/classifier-sst2 --output runs/student  # distil it
 
-The run writes under `--output` (default `runs/classifier`):
+The run writes under `--output` (default `runs/classifier-DATASET`: `runs/classifier-builtin`,
+`runs/classifier-sst2`), one run per folder:
 
     config.json             the flags of the run (`--resume` reads them back)
     vocab.txt               the tokenizer's vocabulary, one token per line
@@ -23,7 +25,15 @@ With `--ensemble M` (M > 1) each member trains in `member_I/` (its checkpoints/,
 training_log.csv, logs/, attention/), and `classifier.keras` and `serving/` hold their mean
 (`ClassifierEnsemble`); `--resume` keeps the members that finished. With `--teacher RUN`
 the model trains against the mean of each label and RUN's probability (distillation) and
-reads RUN's `vocab.txt`.
+reads RUN's `vocab.txt` (RUN cannot be `--output`).
+
+A fresh run refuses a folder that holds a run: `--resume` continues it, `--overwrite`
+removes its files (those above, nothing else) first. A second run on a folder in use ends
+at once (exit code 2). A run that cannot finish ends with one line that says what was kept
+and how `--resume` goes on: exit code 2 for bad flags or data, a folder in use or one that
+cannot be written (disk full, permissions); 1 when training diverged (a loss that is not
+finite, or a validation loss 100 times the best and worse than before training; the
+diverged epoch is never saved); 130 on Ctrl-C.
 
 Each dataset has its own defaults (`PRESETS` in
 `attention_layers/training/classification_task.py`); flags override them. For SST-2 the

@@ -1,11 +1,13 @@
 """Train a Spanish -> English translator with attention, then report BLEU and export it.
 
     python train_translator.py                                   # generated corpus, minutes
-    python train_translator.py --model rnn --attention luong-general
-    python train_translator.py --dataset spa-eng --data ../shared/data/spa.txt
+    python train_translator.py --model rnn --attention luong-general --output runs/rnn
+    python train_translator.py --dataset spa-eng --data path/to/spa.txt
     python train_translator.py --resume                          # after an interruption
+    python train_translator.py --overwrite                       # a new run in a used folder
 
-The run writes under `--output` (default `runs/translator`):
+The run writes under `--output` (default `runs/translator-DATASET`: `runs/translator-builtin`,
+`runs/translator-spa-eng`), one run per folder:
 
     config.json             the flags of the run (`--resume` reads them back)
     source_vocab.txt        the tokenizers' vocabularies, one token per line
@@ -17,6 +19,14 @@ The run writes under `--output` (default `runs/translator`):
     translator.keras        the trained model (best validation loss)
     serving/                the SavedModel export (strings in, strings out)
     results.json            test BLEU and sample translations
+
+A fresh run refuses a folder that holds a run: `--resume` continues it, `--overwrite`
+removes its files (those above, nothing else) first. A second run on a folder in use ends
+at once (exit code 2). A run that cannot finish ends with one line that says what was kept
+and how `--resume` goes on: exit code 2 for bad flags or data, a folder in use or one that
+cannot be written (disk full, permissions); 1 when training diverged (a loss that is not
+finite, or a validation loss 100 times the best and worse than before training; the
+diverged epoch is never saved); 130 on Ctrl-C.
 
 Each dataset has its own defaults (`PRESETS` in `attention_layers/training/translation_task.py`);
 flags override them. What is trained is that module's `TranslationTask`; how, the runner's

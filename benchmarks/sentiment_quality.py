@@ -180,7 +180,7 @@ def run_ours(model_name, data, output, seed, extra_flags=()):
     results = run_command(ClassificationTask(), [
         "--dataset", "sst2", "--data", str(data), "--model", model_name, "--patience", "0",
         "--seed", str(seed), "--no-attention-plots", "--no-export", "--output", str(run),
-        *extra_flags,
+        "--overwrite", *extra_flags,
     ])
     # One log per ensemble member (member_I/), or the run's own without an ensemble.
     logs = sorted(run.glob("member_*/training_log.csv")) or [run / "training_log.csv"]

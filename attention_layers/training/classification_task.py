@@ -8,6 +8,7 @@ the export. `--teacher` distils a finished run (the SST-2 ensemble) into the mod
 
 import dataclasses
 import json
+import os
 import pathlib
 
 import keras
@@ -253,6 +254,14 @@ def thresholded_accuracy(y_true, y_pred):
     return keras.ops.cast(keras.ops.equal(y_true > 0.5, y_pred > 0.5), "float32")
 
 
+def same_folder(first, second):
+    """Whether two paths name one folder (whatever their spelling: `..`, links)."""
+    first, second = pathlib.Path(first), pathlib.Path(second)
+    if first.exists() and second.exists():
+        return os.path.samefile(first, second)
+    return first.resolve() == second.resolve()
+
+
 def check_teacher(folder, dataset):
     """The `UsageError` (or None) of a `--teacher` folder for a student on `dataset`."""
     path = pathlib.Path(folder)
@@ -344,7 +353,7 @@ class ClassificationTask(Task):
         "report validation accuracy and the words with the most attention, and save the "
         "model."
     )
-    default_output = "runs/classifier"
+    default_output = "runs/classifier-{dataset}"
     presets = PRESETS
     run_defining = RUN_DEFINING
     recurrent_model = "bigru"
@@ -459,6 +468,9 @@ class ClassificationTask(Task):
             )
 
     def check_flags(self, parser, args):
+        if args.teacher and same_folder(args.teacher, args.output):
+            parser.error(f"--teacher {args.teacher} is the --output folder: the student would "
+                         "replace its teacher's run; give the student another --output.")
         problem = args.teacher and check_teacher(args.teacher, args.dataset)
         if problem:
             parser.error(problem)

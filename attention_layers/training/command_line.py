@@ -145,14 +145,25 @@ def add_training_flags(parser, *, recurrent_model, example):
 
 
 def add_output_flags(parser, default_output):
-    """The `output` group: `--output`, `--resume`, `--no-attention-plots`, `--no-export`."""
+    """The `output` group: `--output`, `--resume`, `--overwrite`, `--no-attention-plots`,
+    `--no-export`. `default_output` is a pattern with `{dataset}`."""
     output = parser.add_argument_group("output")
-    output.add_argument("--output", metavar="DIR", default=default_output,
-                        help=f"where the run writes its files (default: {default_output}).")
+    output.add_argument(
+        "--output", metavar="DIR",
+        help="where the run writes its files; one run per folder (default: "
+        f"{default_output.format(dataset='DATASET')}, e.g. "
+        f"{default_output.format(dataset='builtin')}).",
+    )
     output.add_argument(
         "--resume", action="store_true",
         help="continue the run in --output from its last completed epoch (also after "
-        "kill -9), with its saved flags; --epochs may be raised.",
+        "kill -9 or Ctrl-C), with its saved flags; --epochs may be raised.",
+    )
+    output.add_argument(
+        "--overwrite", action="store_true",
+        help="start a new run in an --output that holds one: its files (model, export, "
+        "checkpoints, logs, plots, results, vocabularies, config) are removed first, "
+        "other files are kept. Without it a fresh run refuses such a folder.",
     )
     output.add_argument("--no-attention-plots", action="store_true",
                         help="do not plot attention under OUTPUT/attention/ every epoch.")

@@ -21,9 +21,11 @@ model.fit(..., initial_epoch=initial_epoch,
 
 import contextlib
 import json
+import math
 import os
 import pathlib
 import re
+import sys
 import time
 
 import keras
@@ -126,6 +128,14 @@ class TransformerSchedule(keras.optimizers.schedules.LearningRateSchedule):
 # --- checkpoints and resuming -------------------------------------------------------------
 
 _CHECKPOINT_NAME = re.compile(r"^epoch_(\d+)\.weights\.h5$")
+# A validation loss this many times the best one so far (and worse than the untrained
+# model's) means that training diverged; overfitting does not multiply the loss by 100.
+BLOW_UP = 100
+_LOSS_NAMES = {"loss": "training loss", "val_loss": "validation loss"}
+
+
+class TrainingDiverged(RuntimeError):
+    """Training diverged (`EpochCheckpoint.diverged`); the commands end with exit code 1."""
 
 
 def write_atomically(path, write):
@@ -144,6 +154,39 @@ def write_atomically(path, write):
         write(temporary)
 
 
+class SaveError(RuntimeError):
+    """A file could not be written (disk full, no permission, a read-only folder).
+
+    The commands end with one line that names the file and what the run kept, and exit
+    code 2 (the user fixes the disk or the folder, then `--resume` goes on).
+
+    Attributes:
+        path: the file (or folder) that was being written.
+        reason: why, in words (e.g. `"No space left on device"`).
+    """
+
+    def __init__(self, path, reason):
+        super().__init__(f"could not write {path}: {reason}")
+        self.path = pathlib.Path(path)
+        self.reason = reason
+
+
+@contextlib.contextmanager
+def saving(path):
+    """Turns a failed write of `path` (an `OSError`, or TensorFlow's own error while it
+    writes a SavedModel) into a `SaveError` that names `path`."""
+    try:
+        yield
+    except OSError as error:
+        reason = f"{error.strerror} (errno {error.errno})" if error.strerror else str(error)
+        raise SaveError(path, reason) from error
+    except Exception as error:
+        tensorflow = sys.modules.get("tensorflow")
+        if tensorflow is None or not isinstance(error, tensorflow.errors.OpError):
+            raise
+        raise SaveError(path, (error.message or type(error).__name__).splitlines()[0]) from error
+
+
 class EpochCheckpoint(keras.callbacks.Callback):
     """Saves the weights and the optimizer state after every epoch, so a run can resume.
 
@@ -155,9 +198,18 @@ class EpochCheckpoint(keras.callbacks.Callback):
 
     - `epoch_NNNN.weights.h5`: model weights and optimizer variables (its step count,
       moments, loss scale), `NNNN` = epochs completed;
-    - `state.json`: `{"epoch", "best_epoch", "best", "finished", "training_seconds"}`
-      (wall-clock seconds of `fit` up to this checkpoint, over every resumed run), and
-      `"run_id"` when one is given.
+    - `state.json`: `{"epoch", "best_epoch", "best", "finished", "training_seconds",
+      "initial_loss"}` (wall-clock seconds of `fit` up to this checkpoint, over every
+      resumed run; the untrained model's loss, its first batch's), and `"run_id"` when one
+      is given.
+
+    It never saves a diverged epoch: `fit` raises `TrainingDiverged` at once (before the
+    callbacks after this one see the epoch) on a training loss that is not finite (NaN or
+    inf), and at the end of an epoch on a loss or `monitor` that is not finite, weights
+    that are not, or a `monitor` that blew up (above `BLOW_UP` times the best so far and
+    above the untrained model's loss; in the first epoch, above `BLOW_UP` times the
+    untrained model's loss). `state.json` keeps the last good epoch, and `diverged` says
+    what happened.
 
     `restore(model)` loads the last checkpoint and returns the epoch to pass to
     `fit(initial_epoch=...)`, so training continues with the next epoch, with the
@@ -170,6 +222,11 @@ class EpochCheckpoint(keras.callbacks.Callback):
         run_id: optional identifier of the run (the training commands write one to
             `config.json`): recorded in `state.json`, and `restore` refuses a checkpoint
             that another run wrote.
+
+    Attributes:
+        diverged: `None`, or after a `fit` that diverged, what happened in words (e.g.
+            `"the training loss is nan in epoch 3, step 12"`), the message of its
+            `TrainingDiverged`.
 
     Example:
 
@@ -185,6 +242,9 @@ class EpochCheckpoint(keras.callbacks.Callback):
         self.min_delta = abs(min_delta)
         self.run_id = run_id
         self._started = None
+        self.diverged = None
+        self._epoch = 0
+        self._initial_loss = None
 
     # The state on disk.
 
@@ -298,19 +358,38 @@ class EpochCheckpoint(keras.callbacks.Callback):
     # Saving.
 
     def on_train_begin(self, logs=None):
-        self._started = time.perf_counter() - self.training_seconds
+        state = self.state or {}
+        self._started = time.perf_counter() - state.get("training_seconds", 0.0)
+        self._initial_loss = state.get("initial_loss")
+        self.diverged = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch + 1  # as Keras prints it
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is None:
+            return
+        if not math.isfinite(loss):
+            self._diverge(f"the training loss is {loss} in epoch {self._epoch}, step {batch + 1}")
+        elif self._initial_loss is None and self._epoch == 1 and batch == 0:
+            self._initial_loss = float(loss)  # the untrained model's (before its first update)
 
     def on_epoch_end(self, epoch, logs=None):
         epoch += 1  # completed epochs
-        self.directory.mkdir(parents=True, exist_ok=True)
         previous = self.state or {"best": None, "best_epoch": None}
+        problem = self._divergence(epoch, logs or {}, previous["best"])
+        if problem:
+            self._diverge(problem)  # the last good checkpoint stays the last one
         current = (logs or {}).get(self.monitor)
         best, best_epoch = previous["best"], previous["best_epoch"]
         if current is not None and (best is None or current < best - self.min_delta):
             best, best_epoch = float(current), epoch
-        write_atomically(
-            self.path(epoch), lambda path: self.model.save_weights(path, overwrite=True)
-        )
+        with saving(self.path(epoch)):
+            self.directory.mkdir(parents=True, exist_ok=True)
+            write_atomically(
+                self.path(epoch), lambda path: self.model.save_weights(path, overwrite=True)
+            )
         state = {
             "epoch": epoch, "best_epoch": best_epoch, "best": best, "finished": False,
             "training_seconds": round(
@@ -318,6 +397,8 @@ class EpochCheckpoint(keras.callbacks.Callback):
                 else time.perf_counter() - self._started, 3
             ),
         }
+        if self._initial_loss is not None:
+            state["initial_loss"] = self._initial_loss
         self._write_state(state if self.run_id is None else {**state, "run_id": self.run_id})
         keep = {self.path(epoch).name, self.path(best_epoch).name if best_epoch else None}
         for path in self.directory.iterdir():
@@ -330,8 +411,37 @@ class EpochCheckpoint(keras.callbacks.Callback):
             # Stopped early: a resumed run should not train on.
             self._write_state({**state, "finished": True})
 
+    def _divergence(self, epoch, logs, best):
+        """What shows that epoch `epoch` diverged (a sentence), or `None`."""
+        for name in ("loss", self.monitor):
+            value = logs.get(name)
+            if value is not None and not math.isfinite(value):
+                return f"the {_LOSS_NAMES.get(name, name)} is {value} after epoch {epoch}"
+        current = logs.get(self.monitor)
+        limits = [BLOW_UP * value for value in (best,) if value is not None]
+        if self._initial_loss is not None:
+            # Worse than the untrained model; in the first epoch, BLOW_UP times worse.
+            limits.append(self._initial_loss * (BLOW_UP if best is None else 1))
+        if current is not None and limits and current > max(limits):
+            reference = (f"{BLOW_UP} times the best so far ({best:.4g})" if best is not None
+                         else f"{BLOW_UP} times the untrained model's ({self._initial_loss:.4g})")
+            return (f"the {_LOSS_NAMES.get(self.monitor, self.monitor)} blew up to "
+                    f"{current:.4g} after epoch {epoch}, above {reference}")
+        if not all(np.isfinite(weights).all() for weights in self.model.get_weights()):
+            return f"the model's weights are not finite after epoch {epoch}"
+        return None
+
+    def _diverge(self, problem):
+        self.diverged = problem
+        self.model.stop_training = True
+        raise TrainingDiverged(problem)
+
     def _write_state(self, state):
-        write_atomically(self.state_path, lambda path: path.write_text(json.dumps(state)))
+        # `allow_nan=False`: a NaN never becomes a run's record (it would compare as best).
+        with saving(self.state_path):
+            write_atomically(
+                self.state_path, lambda path: path.write_text(json.dumps(state, allow_nan=False))
+            )
 
 
 class AveragedWeights(keras.callbacks.SwapEMAWeights):

@@ -6,6 +6,8 @@ for every task, in this order:
 
 1. flags: the task's data and model flags plus the shared training and output flags;
    presets filled in, or with `--resume` the saved run's flags restored and checked;
+   then the run's folder locked (one run writes in a folder at a time), and a fresh run
+   refuses a folder that holds a run unless `--overwrite` (which removes its files);
 2. data: the corpus, then the tokenizers (learned and saved, or read back when resuming);
 3. each model (one, or the members of `--ensemble M`): built inside the distribution
    scope and compiled, its last checkpoint restored, then `fit` with per-epoch
@@ -15,27 +17,34 @@ for every task, in this order:
 
 Every file that a later step or a user loads is written under a temporary name and
 renamed (`write_atomically`), so `kill -9` at any moment leaves the old file or the new
-one; a fresh run removes `config.json` before anything else, so a folder with a
-`config.json` always holds that run's vocabularies and checkpoints.
+one; `--overwrite` removes `config.json` before anything else, so a folder with a
+`config.json` always holds that run's vocabularies and checkpoints. A diverged epoch (a
+loss or weights that are not finite, a validation loss that blew up) is never saved
+(`EpochCheckpoint`), and a run that cannot finish (diverged, a file that cannot be
+written, Ctrl-C) ends with one line saying what was kept and how `--resume` goes on.
 
-    python -m attention_layers.training.runner export runs/translator
+    python -m attention_layers.training.runner export runs/translator-builtin
 
 writes the serving export of a finished run (TensorFlow backend; the commands call it in a
 subprocess when they train on another backend).
 """
 
 import argparse
+import contextlib
 import dataclasses
+import fcntl
 import importlib
 import json
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
 import time
 import uuid
 
 import keras
+import numpy as np
 
 from attention_layers.training.command_line import (
     add_output_flags,
@@ -45,11 +54,15 @@ from attention_layers.training.command_line import (
 from attention_layers.training.console import known_steps, progress_verbosity
 from attention_layers.training.fit import (
     EpochCheckpoint,
+    SaveError,
+    TrainingDiverged,
     TrainingTimeLimit,
     TransformerSchedule,
+    UsageError,
     command_line_errors,
     describe_device,
     make_callbacks,
+    saving,
     write_atomically,
 )
 from attention_layers.training.scale import add_scale_flags, configure_scale
@@ -61,6 +74,12 @@ TASKS = {
     "classifier": "attention_layers.training.classification_task:ClassificationTask",
 }
 RESERVED_TOKENS = 4  # [PAD], [UNK], [START], [END]
+# What a run of either command writes in its folder, besides its `{name}.keras` model and
+# vocabularies: a fresh run refuses a folder that holds any of them (or a `member_*`
+# folder), and `--overwrite` removes them, and nothing else.
+RUN_FILES = ("config.json", "results.json", "training_log.csv")
+RUN_FOLDERS = ("checkpoints", "logs", "attention", "serving")
+LOCK_FILE = ".lock"  # held (flock) by the run writing in the folder; see `run_folder_lock`
 
 
 class Task:
@@ -70,7 +89,8 @@ class Task:
         name: `"translator"` or `"classifier"`: the model file is `OUTPUT/{name}.keras`
             and `config.json` records it, so `--resume` refuses another command's folder.
         description: the command's `--help` description.
-        default_output: the default `--output`.
+        default_output: the default `--output`, a pattern with `{dataset}` (each
+            `--dataset` has its own folder, so that runs do not mix).
         presets: `{dataset: {flag: value}}`, the defaults of each `--dataset`.
         run_defining: the flags that define the model and its data (`--resume` keeps them).
         recurrent_model: the `--model` name of the recurrent model (constant learning rate).
@@ -210,20 +230,82 @@ def resolve_flags(task, parser, args, folder):
     return args
 
 
-# --- data ---------------------------------------------------------------------------------
+# --- the run's folder ---------------------------------------------------------------------
 
 
-def start_fresh(output):
-    """Makes `output` ready for a new run: no config.json, checkpoints or partial files.
+@contextlib.contextmanager
+def run_folder_lock(folder):
+    """Holds `folder/.lock` while a run writes in `folder`: one writer per folder.
+
+    The lock is the operating system's (`flock`, exclusive), released when the process
+    ends however it ends (`kill -9` included), so a crashed run never leaves its folder
+    locked; the file stays, and only tells a second run the holder's process id.
+
+    Raises:
+        UsageError: another process holds the lock.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / LOCK_FILE, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = (handle.read().split() or ["unknown"])[-1]  # the pid written last
+            raise UsageError(
+                f"--output {folder} is in use by another run (process {holder}); wait for "
+                "it to end, or give another --output."
+            ) from None
+        handle.truncate(0)
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def run_entries(folder):
+    """The files and folders of a run (of either command) in `folder`, sorted."""
+    names = {*RUN_FILES, *RUN_FOLDERS}
+    for name in TASKS:
+        task = task_named(name)
+        names |= {f"{task.name}.keras", *task.vocabulary_files}
+    entries = [folder / name for name in names if os.path.lexists(folder / name)]
+    return sorted([*entries, *(path for path in folder.glob("member_*") if path.is_dir())])
+
+
+def check_fresh_folder(args, folder):
+    """A fresh run: refuses (`UsageError`) a folder that holds a run, unless `--overwrite`."""
+    entries = run_entries(folder) if folder.is_dir() else []
+    if entries and not args.overwrite:
+        names = ", ".join(path.name + ("/" if path.is_dir() else "") for path in entries[:4])
+        more = f" and {len(entries) - 4} more" if len(entries) > 4 else ""
+        raise UsageError(
+            f"--output {folder} already holds a run ({names}{more}); continue it with "
+            "--resume, replace it with --overwrite (removes that run's files, no others), "
+            "or give another --output."
+        )
+
+
+def start_fresh(output, overwrite=False):
+    """Makes `output` ready for a new run: with `overwrite`, the previous run's files
+    (`run_entries`) removed; no partial files.
 
     `config.json` goes first: until the new one is written at the end of `prepare_data`,
     the folder holds no run that `--resume` could mistake for this one.
     """
     output.mkdir(parents=True, exist_ok=True)
-    (output / "config.json").unlink(missing_ok=True)
-    for folder in (output, *sorted(output.glob("member_*"))):
-        remove_partials(folder)
-        EpochCheckpoint(folder / "checkpoints").clear()
+    if overwrite:
+        (output / "config.json").unlink(missing_ok=True)
+        for path in run_entries(output):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+    remove_partials(output)
+
+
+# --- data ---------------------------------------------------------------------------------
 
 
 def prepare_data(task, args, output):
@@ -235,7 +317,7 @@ def prepare_data(task, args, output):
         kind = task.tokenizer_class(args)
         tokenizers = tuple(kind.load(output / name) for name in task.vocabulary_files)
     else:
-        start_fresh(output)
+        start_fresh(output, args.overwrite)
         tokenizers = task.build_tokenizers(args, corpus)
         for tokenizer, name in zip(tokenizers, task.vocabulary_files, strict=True):
             tokenizer.save(output / name)  # all or nothing, as every file below
@@ -335,11 +417,14 @@ def train_member(task, args, corpus, tokenizers, run, seed, plan, max_seconds=No
             model.set_weights(best)
         return model, 0.0, datasets
     start = time.perf_counter()
-    model.fit(
-        datasets.train, validation_data=datasets.validation, epochs=args.epochs,
-        initial_epoch=initial_epoch, callbacks=callbacks, shuffle=False,
-        verbose=progress_verbosity(),
-    )
+    try:
+        model.fit(
+            datasets.train, validation_data=datasets.validation, epochs=args.epochs,
+            initial_epoch=initial_epoch, callbacks=callbacks, shuffle=False,
+            verbose=progress_verbosity(),
+        )
+    except TrainingDiverged:
+        raise TrainingDiverged(diverged_message(args, checkpoint)) from None
     seconds = time.perf_counter() - start
     limit = next((c for c in callbacks if isinstance(c, TrainingTimeLimit)), None)
     if limit is not None and limit.stopped:
@@ -354,6 +439,25 @@ def train_member(task, args, corpus, tokenizers, run, seed, plan, max_seconds=No
         return model, total, datasets
     print(f"Training took {seconds:.0f} s")
     return model, seconds, datasets
+
+
+def diverged_message(args, checkpoint):
+    """What went wrong in a diverged run, what it kept, and what to do."""
+    state = checkpoint.state
+    if state:
+        kept = (f"the checkpoint of epoch {state['epoch']} in {checkpoint.directory} is kept "
+                f"(best: epoch {state['best_epoch']}, validation loss {state['best']:.4g})")
+    else:
+        kept = "no epoch finished, so no checkpoint was written"
+    return (f"training diverged: {checkpoint.diverged}. Nothing of it was saved: {kept}; "
+            "the model, the export and results.json were not written (earlier ones are as "
+            f"they were). Train again with a lower --learning-rate (this run's: "
+            f"{args.learning_rate:g}).")
+
+
+def all_finite(model):
+    """Whether every weight of `model` is finite (no NaN, no inf)."""
+    return all(np.isfinite(weights).all() for weights in model.get_weights())
 
 
 def train(task, args, corpus, tokenizers, output, plan):
@@ -435,19 +539,31 @@ def export_version(task, args, model, tokenizers, output):
 
 
 def save_run(task, args, model, tokenizers, results, output):
-    """Writes the model, the export and `results.json`; returns `{what: path}`."""
+    """Writes the model, the export and `results.json`; returns `{what: path}`.
+
+    Each file is written whole or not at all, so a failure keeps the previous one.
+
+    Raises:
+        TrainingDiverged: the model's weights are not finite (nothing is written).
+        SaveError: a file could not be written (disk full, permissions); it names the file.
+    """
+    if not all_finite(model):
+        raise TrainingDiverged("the trained model's weights are not finite; nothing was saved")
     paths = {"model": output / f"{task.name}.keras"}
-    write_atomically(paths["model"], model.save)
+    with saving(paths["model"]):
+        write_atomically(paths["model"], model.save)
     print(f"Saved {paths['model']}")
     if not args.no_export:
-        if keras.backend.backend() == "tensorflow":
-            paths["export"] = export_version(task, args, model, tokenizers, output)
-        else:
-            print("Exporting with the TensorFlow backend (a SavedModel is TensorFlow's) ...")
-            paths["export"] = export_in_tensorflow(output)
+        with saving(output / "serving"):
+            if keras.backend.backend() == "tensorflow":
+                paths["export"] = export_version(task, args, model, tokenizers, output)
+            else:
+                print("Exporting with the TensorFlow backend (a SavedModel is TensorFlow's) ...")
+                paths["export"] = export_in_tensorflow(output)
         print(f"Saved the serving export in {paths['export']}")
     paths["results"] = output / "results.json"
-    atomic_write_text(paths["results"], json.dumps(results, indent=2))
+    with saving(paths["results"]):
+        atomic_write_text(paths["results"], json.dumps(results, indent=2))
     return paths
 
 
@@ -483,18 +599,69 @@ def entry_points(task):
     return build_task_parser, main
 
 
+def what_was_kept(args, output):
+    """What a run stopped in `output` keeps, and what `--resume` does with it (words)."""
+    resume = f"--resume --output {args.output}"
+    if not (output / "config.json").is_file():
+        return "the run had not started training, nothing to keep; run the command again"
+    members = sorted(output.glob("member_*/checkpoints"))
+    if members:
+        epochs = ", ".join(
+            f"{folder.parent.name} epoch {(EpochCheckpoint(folder).state or {}).get('epoch', 0)}"
+            for folder in members
+        )
+        return f"kept the checkpoints of the members ({epochs}); {resume} goes on from them"
+    folder = output / "checkpoints"
+    state = EpochCheckpoint(folder).state
+    if not state:
+        return f"no epoch had finished, no checkpoint to keep; {resume} trains from the start"
+    if state["finished"] or state["epoch"] >= args.epochs:
+        return (f"kept the checkpoints of the finished training (epoch {state['epoch']}) in "
+                f"{folder}; {resume} evaluates and saves without training again")
+    return (f"kept the checkpoint of the last finished epoch ({state['epoch']}) in {folder}; "
+            f"{resume} continues with epoch {state['epoch'] + 1}")
+
+
 def run_command(task, argv=None):
     """Runs a training command for `task` with the command-line `argv`.
+
+    One line and an exit code end a run that cannot finish: 2 for what the user fixes
+    (flags, data, a folder in use or holding another run, a file that could not be written:
+    disk full, permissions), 1 when training diverged, 130 on Ctrl-C; each says what was
+    kept and how `--resume` goes on.
 
     Returns:
         The run's results (the dict written to `results.json`).
     """
     parser = build_parser(task)
     args = parser.parse_args(argv)
+    if args.output is None:
+        args.output = task.default_output.format(dataset=args.dataset)
+    if args.resume and args.overwrite:
+        parser.error("--overwrite starts a new run in --output; it does not go with --resume.")
     plan = make_plan(parser, args)
     # A worker other than the chief keeps all its files in its own folder.
     output = plan.worker_dir(args.output)
     args = resolve_flags(task, parser, args, output)
+    with contextlib.ExitStack() as stack:
+        with command_line_errors(parser, OSError):
+            stack.enter_context(run_folder_lock(output))
+            if not args.resume:
+                check_fresh_folder(args, output)
+        try:
+            return train_and_save(task, parser, args, plan, output)
+        except TrainingDiverged as error:
+            parser.exit(1, f"{parser.prog}: error: {error}\n")
+        except SaveError as error:
+            parser.exit(2, f"{parser.prog}: error: {error}; {what_was_kept(args, output)} "
+                           "(after making room or fixing the folder's permissions).\n")
+        except KeyboardInterrupt:
+            parser.exit(130, f"{parser.prog}: interrupted (Ctrl-C): "
+                             f"{what_was_kept(args, output)}.\n")
+
+
+def train_and_save(task, parser, args, plan, output):
+    """`run_command` in the run's locked folder: data, training, evaluation, saving."""
     if args.precision != plan.precision:  # a resumed run keeps its own
         plan = dataclasses.replace(plan, precision=args.precision)
         keras.config.set_dtype_policy(args.precision)

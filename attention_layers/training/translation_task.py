@@ -15,6 +15,7 @@ from attention_layers.data import (
     make_translation_datasets,
 )
 from attention_layers.data.corpora import source_group_key
+from attention_layers.export.serving import MAX_BEAM_WIDTH
 from attention_layers.models import ATTENTIONS, RNNTranslator, TransformerTranslator
 from attention_layers.text import WordPieceTokenizer, WordTokenizer
 from attention_layers.text.tokenizers import VocabularyError
@@ -125,7 +126,7 @@ class TranslationTask(Task):
         "Train a Spanish -> English translator with attention (RNN or Transformer), report "
         "test BLEU and sample translations, and save the model."
     )
-    default_output = "runs/translator"
+    default_output = "runs/translator-{dataset}"
     presets = PRESETS
     run_defining = RUN_DEFINING
     recurrent_model = "rnn"
@@ -163,7 +164,8 @@ class TranslationTask(Task):
         parser.add_argument_group("evaluation").add_argument(
             "--beam-width", type=positive_int, metavar="N",
             help="test BLEU from beam search with N hypotheses per sentence (GNMT length "
-            "penalty 0.6); 1 decodes greedily (preset). The export serves both.",
+            f"penalty 0.6), at most {MAX_BEAM_WIDTH} (as the export); 1 decodes greedily "
+            "(preset). The export serves both.",
         )
 
     def _add_model_flags(self, model):
@@ -200,6 +202,10 @@ class TranslationTask(Task):
     def check_flags(self, parser, args):
         if args.max_length < 3:
             parser.error("--max-length must be at least 3 ([START], a word, [END]).")
+        if args.beam_width is not None and args.beam_width > MAX_BEAM_WIDTH:
+            # Each hypothesis decodes the whole test split: a wide beam runs for hours.
+            parser.error(f"--beam-width must be at most {MAX_BEAM_WIDTH} (the widest beam the "
+                         f"export serves); received {args.beam_width}.")
 
     def load_corpus(self, args):
         if args.dataset == "builtin":

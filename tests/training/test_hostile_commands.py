@@ -14,6 +14,7 @@ Rows that need a finished run get a copy of one tiny run trained once per sessio
 """
 
 import dataclasses
+import fcntl
 import importlib.util
 import json
 import os
@@ -174,6 +175,24 @@ def sst2_one_class(tmp, run):
     (folder / "test.tsv").write_text("index\tsentence\n0\tfine\n")
 
 
+_HELD_LOCKS = []  # the locks rows hold, as another run would, until the session ends
+
+
+def another_run_writes_in_run(tmp, run):
+    """`{run}` is locked by a run that is still writing there (process 4242)."""
+    handle = open(run / ".lock", "a+")  # noqa: SIM115 (held until the session ends)
+    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    handle.truncate(0)
+    handle.write("4242\n")
+    handle.flush()
+    _HELD_LOCKS.append(handle)
+
+
+def link_to_teacher(tmp, run):
+    teacher(config='{"dataset": "builtin"}')(tmp, run)
+    (tmp / "link").symlink_to(tmp / "teacher")
+
+
 # --- the table ----------------------------------------------------------------------------
 
 CKPT = "checkpoints/epoch_0001.weights.h5"
@@ -269,6 +288,26 @@ CASES = [
     Case("sst2-one-class", "classifier", "--dataset sst2 --data {tmp} --ensemble 1 "
          "--output {tmp}/out", sst2_one_class,
          message=r"every sentence of train\.tsv has label 1"),
+    # The run folder and what a run may replace.
+    Case("diverging-resume", "translator", RESUME, edit_config(learning_rate=1e30), code=1,
+         message=r"training diverged: the training loss is nan in epoch 2, .* the checkpoint "
+                 r"of epoch 1 in .* is kept"),
+    Case("fresh-run-into-a-used-folder", "translator", TINY_TRANSLATOR + " --output {run}",
+         message=r"--output .* already holds a run \(.*\); continue it with --resume, "
+                 r"replace it with --overwrite"),
+    Case("overwrite-with-resume", "translator", "--resume --overwrite --output {tmp}/out",
+         message=r"--overwrite starts a new run in --output; it does not go with --resume"),
+    Case("output-in-use", "translator", RESUME, another_run_writes_in_run,
+         message=r"--output .*run is in use by another run \(process 4242\)"),
+    Case("teacher-is-output", "classifier", TINY_CLASSIFIER + " --teacher {tmp}/teacher "
+         "--output {tmp}/elsewhere/../teacher", teacher(config='{"dataset": "builtin"}'),
+         message=r"--teacher .*teacher is the --output folder: the student would replace"),
+    Case("teacher-is-output-through-a-link", "classifier", TINY_CLASSIFIER + " --teacher "
+         "{tmp}/teacher --output {tmp}/link", link_to_teacher,
+         message=r"--teacher .*teacher is the --output folder"),
+    Case("beam-width-absurd", "translator", "--beam-width 100000 --output {tmp}/out",
+         message=r"--beam-width must be at most 8 \(the widest beam the export serves\); "
+                 r"received 100000"),
 ]
 
 

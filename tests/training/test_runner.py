@@ -115,10 +115,11 @@ def test_a_fresh_run_forgets_the_old_run_before_writing_anything(finished_transl
             raise Killed
 
     with pytest.raises(Killed):
-        runner.run_command(KilledWhileLearningVocabularies(),
-                           ["--num-pairs", "200", "--model", "rnn", "--output", str(folder)])
+        runner.run_command(KilledWhileLearningVocabularies(), [
+            "--num-pairs", "200", "--model", "rnn", "--overwrite", "--output", str(folder)
+        ])
     assert not (folder / "config.json").exists()
-    assert not list((folder / "checkpoints").iterdir())
+    assert not (folder / "checkpoints").exists()
     code, _, err = run(train_translator, ["--resume", "--output", folder], capsys)
     assert code == 2 and "there is no run to resume there" in err
 
