@@ -2,8 +2,13 @@
 
 `run_layer_test` builds and calls the layer, round-trips its config, saves and loads it in a
 `.keras` file (safe mode on) and compares outputs, checks the output mask (its values, and
-that a masked position changes no other output) and that training mode differs from
-inference only where dropout says it should.
+that a masked position changes no other output), that training mode differs from
+inference only where dropout says it should, and runs one compiled training step
+(`jit_compile=True`: XLA on TensorFlow, `jax.jit` on JAX) whose gradient must be finite
+and non-zero for every trainable weight.
+
+Keras' own `run_layer_test` (with its `run_training_step`) is not public API
+(`keras.src.testing`); this helper does the same with public calls only, except where noted.
 """
 
 import keras
@@ -29,6 +34,8 @@ def run_layer_test(
     supports_masks=True,
     has_dropout=False,
     tmp_path=None,
+    zero_gradient_weights=(),
+    training_step=True,
 ):
     """Exercise one layer.
 
@@ -43,6 +50,11 @@ def run_layer_test(
         has_dropout: `make_layer()` has dropout > 0: training calls must differ from
             inference calls, and inference calls must repeat exactly.
         tmp_path: folder for the `.keras` file.
+        zero_gradient_weights: trainable weights whose gradient is zero by construction,
+            as the end of their path (`"F/kernel"`; say why at the call); their gradient
+            must be exactly zero.
+        training_step: run the compiled training step (off where another case already
+            ran it for the same layer).
     """
     call_kwargs = dict(call_kwargs or {})
     layer = make_layer()
@@ -102,7 +114,51 @@ def run_layer_test(
         result = probe(masked(symbolic_first), *rest, **call_kwargs)
         assert get_keras_mask(result) is not None, "the query's Keras mask did not reach the output"
         _check_mask_values(probe, masked(first_masked), inputs[1:], mask, call_kwargs)
+
+    # 6. One compiled training step through the layer.
+    if training_step:
+        check_training_step(make_layer, inputs, call_kwargs, zero_gradient_weights)
     return layer
+
+
+def check_training_step(make_layer, inputs, call_kwargs=None, zero_gradient_weights=()):
+    """One `train_on_batch` step, compiled with `jit_compile=True`, through a fresh layer.
+
+    With plain SGD at learning rate 1, `weight_before - weight_after` is the gradient: it
+    must be finite for every trainable weight, and non-zero except for the weights named in
+    `zero_gradient_weights` (exactly zero for those). The loss is the squared distance to a
+    random target, so that no gradient vanishes by symmetry of the loss.
+    """
+    call_kwargs = dict(call_kwargs or {})
+    layer = make_layer()
+    symbolic = [keras.Input(np.shape(x)[1:], dtype=str(np.asarray(x).dtype)) for x in inputs]
+    output = layer(*symbolic, **call_kwargs)
+    model = keras.Model(symbolic, output)
+    assert layer.trainable_weights or not layer.weights, "weights but none trainable"
+    model.compile(
+        optimizer=keras.optimizers.SGD(learning_rate=1.0), loss="mean_squared_error",
+        jit_compile=True,
+    )
+    target_shape = (np.shape(inputs[0])[0], *output.shape[1:])
+    target = np.random.default_rng(0).normal(size=target_shape).astype("float32")
+    before = {weight.path: keras.ops.convert_to_numpy(weight) for weight in model.trainable_weights}
+    loss = model.train_on_batch(list(inputs), target)
+    assert np.isfinite(loss), loss
+    def expected_zero(path):
+        return any(path.endswith(f"/{name}") for name in zero_gradient_weights)
+
+    unexpected = [
+        name for name in zero_gradient_weights
+        if not any(path.endswith(f"/{name}") for path in before)
+    ]
+    assert not unexpected, f"no such weights: {unexpected}"
+    for weight in model.trainable_weights:
+        gradient = before[weight.path] - keras.ops.convert_to_numpy(weight)
+        assert np.all(np.isfinite(gradient)), f"non-finite gradient for {weight.path}"
+        if expected_zero(weight.path):
+            assert np.all(gradient == 0), f"{weight.path}: a gradient where none was expected"
+        else:
+            assert np.any(gradient != 0), f"zero gradient for {weight.path}"
 
 
 def _check_mask_values(layer, masked_first, rest, mask, call_kwargs):

@@ -1,10 +1,11 @@
 """Every layer of the family through the common checks (`layer_checks.run_layer_test`)."""
 
+import keras
 import numpy as np
 import pytest
 
 import attention_layers as al
-from tests.layers.layer_checks import run_layer_test
+from tests.layers.layer_checks import check_training_step, run_layer_test
 
 RNG = np.random.default_rng(0)
 BATCH, T_Q, T_K, DIM = 2, 4, 6, 8
@@ -70,14 +71,35 @@ CASES = {
     ),
 }
 
+# Without a previous alignment (the first decoding step) the location features convolve
+# zeros: the convolution F and the projection U of its features get no gradient, exactly.
+ZERO_GRADIENTS = {"location_sensitive": ("F/kernel", "U/kernel")}
+
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_attention_layer(name, tmp_path):
     factory, inputs, kwargs, output_shape, weights_shape, masks = CASES[name]
     run_layer_test(
         factory, inputs, kwargs, output_shape, weights_shape, supports_masks=masks,
-        tmp_path=tmp_path,
+        tmp_path=tmp_path, zero_gradient_weights=ZERO_GRADIENTS.get(name, ()),
     )
+
+
+class _WithAlignment(keras.layers.Layer):
+    """Location-sensitive attention given a previous alignment as its third input."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.attention = al.LocationSensitiveAttention(units=5, filters=3, kernel_size=3)
+
+    def call(self, query, value, alignment):
+        return self.attention(query, value, previous_alignment=alignment)
+
+
+def test_location_sensitive_attention_trains_its_location_features():
+    """With a previous alignment, F and U (zero above) get a gradient too."""
+    alignment = RNG.dirichlet(np.ones(T_K), size=BATCH).astype("float32")  # (batch, T_k)
+    check_training_step(_WithAlignment, (QUERY, VALUE_WIDE, alignment))
 
 
 @pytest.mark.parametrize("name", ["multi_head", "additive", "luong_general", "self_attention"])
@@ -86,6 +108,7 @@ def test_attention_dropout_only_in_training(name, tmp_path):
     run_layer_test(
         lambda: factory(dropout=0.5, seed=3), inputs, kwargs, output_shape, weights_shape,
         supports_masks=masks, has_dropout=True, tmp_path=tmp_path,
+        training_step=False,  # test_attention_layer trains the same layer
     )
 
 
