@@ -58,7 +58,10 @@ def test_int8_tables_follow_the_absmax_rule_and_keep_the_predictions(name):
         scale = np.float32(127) / (largest + np.float32(1e-7))
         expected = np.round(weights * scale)
         assert after[table]["embeddings"].dtype == np.int8
-        np.testing.assert_array_equal(after[table]["embeddings"], expected)
+        # Not bit-exact: a value at a .5 boundary may round either way after another
+        # device's float32 product (a GPU fuses the multiply). One step at most, rarely.
+        steps = np.abs(after[table]["embeddings"].astype(np.int32) - expected)
+        assert steps.max() <= 1 and np.mean(steps == 0) > 0.99
         # What the layer reads back is the float table within half a step per row.
         read_back = after[table]["embeddings"] / after[table]["embeddings_scale"][:, None]
         assert np.all(np.abs(read_back - weights) <= largest / 127 / 2 + 1e-6)

@@ -25,6 +25,12 @@ def test_float16_without_weights_is_finite_and_matches_with_weights(make_layer, 
     fast = to_numpy(layer(x, x)).astype("float32")
     explicit, weights = layer(x, x, return_attention_scores=True)
     assert np.all(np.isfinite(fast)) and np.all(np.isfinite(to_numpy(weights)))
+    if magnitude > 100:
+        # Logits of 1e8 overflow float16: each path saturates in its own way (a GPU's fused
+        # kernel is not the CPU's), so only finiteness, the bug of case 10, is a contract.
+        return
+    # rtol 1e-2: float16 keeps 3 significant digits (eps 1e-3), and the two paths round the
+    # softmax and the weighted sum in different orders; values are of order `magnitude`.
     np.testing.assert_allclose(fast, to_numpy(explicit).astype("float32"), rtol=1e-2, atol=1e-2)
 
 

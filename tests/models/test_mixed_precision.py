@@ -36,6 +36,7 @@ def test_mixed_float16_training_is_finite_and_learns():
     assert {variable.dtype for variable in model.trainable_weights} == {"float32"}
     losses = history["loss"]
     assert np.all(np.isfinite(losses)), losses
-    assert np.all(np.diff(losses) < 0), losses
+    # Learning, as a whole: not "lower every epoch" (Adam at 1e-2 may bounce once on another
+    # machine's arithmetic); 0.3 is far from the measured ratio and from no learning (1).
     assert losses[-1] < 0.3 * losses[0], losses
     assert history["accuracy"][-1] > 0.9, history["accuracy"]

@@ -39,7 +39,11 @@ def test_one_cpu_plan():
         "jit_compile": keras.backend.backend() == "jax", "steps_per_execution": 4,
     }
     assert keras.config.dtype_policy().name == "mixed_bfloat16"
-    assert plan.describe().startswith("One device (CPU) (1 replica), mixed_bfloat16, XLA ")
+    # The device is the machine's (a GPU when there is one), not assumed to be a CPU.
+    assert plan.device_kind in ("CPU", "GPU", "TPU")
+    assert plan.describe().startswith(
+        f"One device ({plan.device_kind}) (1 replica), mixed_bfloat16, XLA "
+    )
     assert plan.batch_multiple == 1
     with plan.scope():
         assert keras.layers.Dense(2).dtype_policy.name == "mixed_bfloat16"
