@@ -236,7 +236,6 @@ def restore_resumed_flags(parser, args, run_defining, *, command, folder=None):
     saved.setdefault("teacher_weight", None)
     saved.setdefault("preset", None)  # written before --preset
     saved.setdefault("pooling_heads", None)  # written before --pooling-heads: one query
-    saved.setdefault("pooling_heads", None)  # written before --pooling-heads: one query
     for name in run_defining:
         value = getattr(args, name)
         default = parser.get_default(name)
