@@ -375,6 +375,38 @@ def test_hostile_command(case, tmp_path, request, capsys, monkeypatch):
         assert "error:" in lines[-1]
 
 
+# `attention_layers.load_model` on damaged paths: (id, what to make of the path, message).
+LOAD_MODEL_CASES = [
+    ("missing", lambda path, run: None, r"model\.keras: no such file"),
+    ("folder", lambda path, run: path.mkdir(), r"model\.keras is a folder, not a \.keras file"),
+    ("empty", lambda path, run: path.write_bytes(b""), r"model\.keras is empty \(0 bytes\)"),
+    ("not-a-zip", lambda path, run: path.write_text("hello"),
+     r"model\.keras is not a \.keras file \(not a zip archive\)"),
+    ("truncated", lambda path, run: path.write_bytes(translator_file(run)[:5000]),
+     r"model\.keras is not a \.keras file .*cut short"),
+    ("fifo", lambda path, run: os.mkfifo(path), r"model\.keras is not a regular file"),
+    ("two-billion-words", lambda path, run: path.write_bytes(huge_vocabulary_file(run)),
+     r"model\.keras: cannot load the model: `source_vocab_size x model_dim` would be "
+     r"2,000,000,000 x 16"),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("make, message", [case[1:] for case in LOAD_MODEL_CASES],
+                         ids=[case[0] for case in LOAD_MODEL_CASES])
+def test_load_model_names_what_is_wrong_with_the_file(make, message, tmp_path, finished_run):
+    import attention_layers
+    from attention_layers.utils.keras_files import ModelFileError
+
+    run = tmp_path / "run"
+    shutil.copytree(finished_run, run)
+    path = tmp_path / "model.keras"
+    make(path, run)
+    with pytest.raises(ModelFileError, match=message) as raised:
+        attention_layers.load_model(path)
+    assert "\n" not in str(raised.value)
+
+
 def test_case_ids_are_unique():
     ids = [case.id for case in CASES]
     assert len(ids) == len(set(ids))
