@@ -49,7 +49,7 @@ _SUBPACKAGES = (
     "experiments",
 )
 
-__all__ = [*_layer_names, "load_model", "load_run", *_SUBPACKAGES]
+__all__ = [*_layer_names, "load_model", "load_run", *_SUBPACKAGES]  # noqa: F405 (load_run: __getattr__)
 
 
 def load_model(path, **kwargs):
