@@ -99,6 +99,37 @@ def check_text_batch(text):
         return tf.identity(text)
 
 
+def check_beam_width(beam_width):
+    """Fails with a clear message unless `beam_width` is one int32, shape `[]`.
+
+    A SavedModel signature does not enforce the shape it declares (`[]` for
+    `beam_search`'s `beam_width`), and a vector would fail deep inside the beam search
+    with an obscure graph error. The values are counted at run time, in a way that graph
+    optimization (which trusts the declared `[]`) cannot fold away.
+
+    Args:
+        beam_width: an int32 tensor.
+
+    Returns:
+        `beam_width`, once the check has passed.
+
+    Raises:
+        tf.errors.InvalidArgumentError: at run time, "`beam_width` must be one int32, a
+            scalar (shape []) ...; got 2 values".
+    """
+    # `where` has a run-time length that graph optimization cannot fold: the number of
+    # values that `beam_width` really holds.
+    values = tf.reshape(beam_width, [-1])
+    count = tf.shape(tf.where(tf.equal(values, values)), out_type=tf.int32)[0]
+    message = tf.strings.join(
+        ["`beam_width` must be one int32, a scalar (shape []) for the whole batch; got ",
+         tf.strings.as_string(count), " values"]
+    )
+    check = tf.debugging.Assert(tf.equal(count, 1), [message])
+    with tf.control_dependencies([check]):
+        return tf.identity(beam_width)
+
+
 def _check_tokenizer(name, tokenizer, vocabulary_size):
     if tokenizer.vocabulary_size != vocabulary_size:
         raise ValueError(
@@ -333,7 +364,7 @@ class TranslatorServer(_Server):
 
     def _beam_search(self, text, beam_width):
         text = check_text_batch(text)
-        beam_width = tf.clip_by_value(beam_width, 1, self.max_beam_width)
+        beam_width = tf.clip_by_value(check_beam_width(beam_width), 1, self.max_beam_width)
 
         def translate(text):
             token_ids = beam_search_decode(

@@ -210,6 +210,20 @@ def test_a_scalar_or_2d_text_is_rejected_with_a_message_naming_text(exports):
             assert signature(text=tf.constant(["Hola."]), **extra)  # 1-D still served
 
 
+def test_a_beam_width_that_is_not_one_int_is_rejected_with_a_message(exports):
+    """Issue 29: a non-scalar `beam_width` failed with an obscure graph error."""
+    wrong = {
+        2: tf.constant([2, 3]), 0: tf.constant([], tf.int32), 4: tf.constant([[1, 2], [3, 4]]),
+    }
+    for kind in ("transformer", "rnn"):
+        signature = tf.saved_model.load(str(exports[kind])).signatures["beam_search"]
+        for count, width in wrong.items():
+            expected = rf"`beam_width` must be one int32, a scalar.*got {count} values"
+            with pytest.raises(tf.errors.InvalidArgumentError, match=expected):
+                signature(text=tf.constant(["Hola."]), beam_width=width)
+        assert signature(text=tf.constant(["Hola."]), beam_width=tf.constant(2))
+
+
 def test_batch_of_1000(served):
     outputs, _, results = served
     for name in ("big_greedy", "big_beam"):
