@@ -1,7 +1,23 @@
 #!/usr/bin/env bash
 # The test command the README gives: the whole suite on the TensorFlow backend, then the
-# layer tests again on the JAX backend (layers and models use keras.ops only).
-set -euo pipefail
+# layer tests and tests/jax (the translators, the classifiers and decoding) on the JAX
+# backend (layers and models use keras.ops only). Each pass prints its 30 slowest tests.
+# Extra arguments go to both passes (`bash tests/run_all.sh -k fuzz`).
+set -uo pipefail
 cd "$(dirname "$0")/.."
-KERAS_BACKEND=tensorflow python3 -m pytest -q tests "$@"
-KERAS_BACKEND=jax python3 -m pytest -q tests/layers "$@"
+
+run_pass() {
+  python3 -m pytest -q --durations=30 "$@"
+  local status=$?
+  # pytest exits 5 when it collected no test. Without a filter of the caller's that means
+  # the suite is broken: a failure. With one (`-k`, a node id) a pass may hold no match.
+  if [ "$status" -eq 5 ] && [ "$FILTERED" -eq 1 ]; then
+    echo "run_all.sh: no test of this pass matches the arguments given" >&2
+    return 0
+  fi
+  return "$status"
+}
+
+FILTERED=$(( $# > 0 ))
+KERAS_BACKEND=tensorflow run_pass tests "$@" || exit $?
+KERAS_BACKEND=jax run_pass tests/layers tests/jax "$@" || exit $?
