@@ -18,7 +18,6 @@ outside the server (fonts and scripts are Gradio's own files). The model runs th
 `attention_layers.load_run`, so the page translates as the run's export does.
 """
 
-import argparse
 import html
 import io
 import json
@@ -28,23 +27,17 @@ import signal
 import socket
 import sys
 
+from attention_layers.apps.command_line import CommandParser, add_address_flags
+
 DEFAULT_PORT = 7860
-DEFAULT_HOST = "127.0.0.1"
 # The decodings offered: (label, beam width).
 DECODINGS = (("greedy", 1), ("beam 2", 2), ("beam 4", 4), ("beam 8", 8))
 EXAMPLES = 5
 INSTALL_HINT = 'the demo needs Gradio, an optional extra: pip install -e ".[demo]"'
 
 
-class _Parser(argparse.ArgumentParser):
-    """Bad command lines end with one line and exit code 2."""
-
-    def error(self, message):
-        self.exit(2, f"demo: error: {message} (see --help)\n")
-
-
 def build_parser():
-    parser = _Parser(
+    parser = CommandParser(
         prog="python -m attention_layers demo",
         description="A Gradio page over a finished run: type a sentence, see the "
         "translation or the class probabilities and the attention that produced them.",
@@ -52,11 +45,7 @@ def build_parser():
     parser.add_argument("run", metavar="RUN",
                         help="the --output folder of train_translator.py or "
                         "train_classifier.py, e.g. runs/translator-builtin")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT,
-                        help=f"TCP port (default {DEFAULT_PORT})")
-    parser.add_argument("--host", default=DEFAULT_HOST,
-                        help=f"address to bind (default {DEFAULT_HOST}, this machine only; "
-                        "0.0.0.0 for every interface)")
+    add_address_flags(parser, DEFAULT_PORT)
     return parser
 
 

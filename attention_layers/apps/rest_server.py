@@ -44,7 +44,6 @@ tensors, so concurrent answers cannot mix. (A WSGI stack such as waitress + Flas
 need a thread per waiting client, and starlette + uvicorn two packages for the same.)
 """
 
-import argparse
 import asyncio
 import base64
 import binascii
@@ -56,8 +55,9 @@ import socket
 import sys
 import time
 
+from attention_layers.apps.command_line import CommandParser, add_address_flags
+
 DEFAULT_PORT = 8501
-DEFAULT_HOST = "127.0.0.1"
 DEFAULT_MAX_REQUEST_MB = 10
 DEFAULT_MAX_INSTANCES = 1024
 DEFAULT_TIMEOUT = 30.0  # seconds; tensorflow_model_server's --rest_api_timeout_in_ms
@@ -460,15 +460,8 @@ def _error_body(message):
     return json.dumps({"error": message}, ensure_ascii=False).encode("utf-8")
 
 
-class _Parser(argparse.ArgumentParser):
-    """Bad command lines end with one line and exit code 2."""
-
-    def error(self, message):
-        self.exit(2, f"serve: error: {message} (see --help)\n")
-
-
 def build_parser():
-    parser = _Parser(
+    parser = CommandParser(
         prog="python -m attention_layers serve",
         description="Serve an export with TensorFlow Serving's REST API "
         "(GET /v1/models/NAME, GET /v1/models/NAME/metadata, POST /v1/models/NAME:predict).",
@@ -476,11 +469,7 @@ def build_parser():
     parser.add_argument("path", metavar="RUN_OR_EXPORT",
                         help="a run folder (its serving/ is read), a serving/ base folder, "
                         "or one version's SavedModel folder")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT,
-                        help=f"TCP port (default {DEFAULT_PORT}; 0 picks a free one)")
-    parser.add_argument("--host", default=DEFAULT_HOST,
-                        help=f"address to bind (default {DEFAULT_HOST}, this machine only; "
-                        "0.0.0.0 for every interface)")
+    add_address_flags(parser, DEFAULT_PORT, "; 0 picks a free one")
     parser.add_argument("--model-name", help="the NAME in the URLs (default: the export's "
                         "kind, 'translator' or 'classifier')")
     parser.add_argument("--max-request-mb", type=float, default=DEFAULT_MAX_REQUEST_MB,
