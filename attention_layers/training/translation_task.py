@@ -9,6 +9,7 @@ import pathlib
 import numpy as np
 
 from attention_layers.data import (
+    ChecksumError,
     CorpusFormatError,
     generate_translation_corpus,
     load_spa_eng,
@@ -131,7 +132,7 @@ class TranslationTask(Task):
     run_defining = RUN_DEFINING
     recurrent_model = "rnn"
     example = "sentence pairs"
-    data_errors = (CorpusFormatError, VocabularyError)
+    data_errors = (CorpusFormatError, ChecksumError, VocabularyError)
     vocabulary_files = ("source_vocab.txt", "target_vocab.txt")
 
     def add_flags(self, parser):

@@ -405,3 +405,20 @@ def test_ctrl_c_while_saving_keeps_the_previous_files(finished_run, tmp_path, ca
     after = without_lock(file_bytes(folder))
     assert after["results.json"] == before["results.json"]
     assert not [name for name in after if ".partial-" in name]
+
+
+def test_a_download_with_the_wrong_checksum_is_one_line(tmp_path, capsys, monkeypatch):
+    """A spa-eng download that is not the expected file (a proxy's error page) ends in
+    the loader's message and exit code 2, as the classifier's SST-2 download does."""
+    from attention_layers.data import ChecksumError
+    from attention_layers.training import translation_task
+
+    def wrong_file(*args, **kwargs):
+        raise ChecksumError("spa-eng.zip: spa-eng/spa.txt has SHA-256 0000, expected 1111")
+
+    monkeypatch.setattr(translation_task, "load_spa_eng", wrong_file)
+    code, _, err = run(train_translator, ["--dataset", "spa-eng", "--output", tmp_path / "run"],
+                       capsys)
+    assert code == 2
+    assert "expected 1111" in err.strip().splitlines()[-1]
+    assert "Traceback" not in err
