@@ -14,8 +14,8 @@ from attention_layers.training import classification_task, runner
 @pytest.mark.data
 def test_sst2_loads_and_trains(data_dir, tmp_path):
     args = argparse.Namespace(
-        dataset="sst2", data=str(data_dir / "SST-2"), resume=False, vocabulary_size=20_000,
-        min_count=2,
+        dataset="sst2", data=str(data_dir / "SST-2"), resume=False, overwrite=False,
+        vocabulary_size=20_000, min_count=2,
     )
     corpus, (tokenizer,) = runner.prepare_data(
         classification_task.ClassificationTask(), args, tmp_path
