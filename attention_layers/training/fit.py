@@ -259,6 +259,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
         Raises:
             UsageError: `state.json` is damaged: not JSON, or not the record written here.
         """
+        self._check_regular(self.state_path)
         try:
             state = json.loads(self.state_path.read_text())
         except FileNotFoundError:
@@ -269,6 +270,13 @@ class EpochCheckpoint(keras.callbacks.Callback):
         if problem:
             raise UsageError(self._damaged(self.state_path, problem))
         return state
+
+    def _check_regular(self, path):
+        """Refuses a `path` that exists but is no regular file: reading a pipe with no
+        writer would wait forever."""
+        if path.exists() and not path.is_file():
+            raise UsageError(self._damaged(
+                path, "not a regular file: a pipe, a device, a socket or a folder"))
 
     def _damaged(self, path, problem):
         """The message of a damaged checkpoint file `path`."""
@@ -294,6 +302,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
         if model.optimizer is not None and not model.optimizer.built:
             # The file holds optimizer variables: they must exist to be loaded into.
             model.optimizer.build(model.trainable_variables)
+        self._check_regular(self.path(epoch))
         try:
             model.load_weights(self.path(epoch))
         except OSError as error:  # h5py: random bytes, a file cut short
