@@ -14,15 +14,10 @@ attention layers (head grids), and the GIFs at the end (timed separately: once p
 
 import argparse
 import os
-import pathlib
 import statistics
-import sys
 import tempfile
 import time
 
-# This file's folder comes first on the path, where benchmarks/attention_layers.py would
-# shadow the package.
-sys.path[0] = str(pathlib.Path(__file__).resolve().parents[1])
 # The package's quiet start (imported first, before Keras) drops TensorFlow's start-up lines.
 os.environ.setdefault("ATTENTION_LAYERS_QUIET_START", "1")
 

@@ -22,10 +22,6 @@ import statistics
 import sys
 import time
 
-# Run as a script, this folder comes first on the path; the repository root must come
-# first instead, both to find the package uninstalled and because benchmarks/ holds an
-# `attention_layers.py` that would shadow it.
-sys.path[0] = str(pathlib.Path(__file__).resolve().parents[1])
 # The package's quiet start (imported first, before Keras) drops TensorFlow's start-up lines.
 os.environ.setdefault("ATTENTION_LAYERS_QUIET_START", "1")
 

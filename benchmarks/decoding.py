@@ -45,10 +45,6 @@ import sys
 import tempfile
 import time
 
-# Run as a script, this folder comes first on the path; the repository root must come
-# first instead, both to find the package uninstalled and because benchmarks/ holds an
-# `attention_layers.py` that would shadow it.
-sys.path[0] = str(pathlib.Path(__file__).resolve().parents[1])
 # The package's quiet start (imported first, before Keras) drops TensorFlow's start-up lines.
 os.environ.setdefault("ATTENTION_LAYERS_QUIET_START", "1")
 
@@ -61,7 +57,7 @@ import tensorflow as tf  # noqa: E402
 
 from attention_layers.data import generate_translation_corpus  # noqa: E402
 from attention_layers.decoding import greedy_decode, greedy_decode_full_prefix  # noqa: E402
-from attention_layers.experiments import _common  # noqa: E402
+from attention_layers.experiments import harness  # noqa: E402
 from attention_layers.export import export_translator  # noqa: E402
 from attention_layers.models import TransformerTranslator  # noqa: E402
 from attention_layers.text import END_ID, START_ID, WordTokenizer  # noqa: E402
@@ -129,7 +125,7 @@ def cached_against_full_prefix(args):
                 assert token_ids[name].shape == (batch, length), token_ids[name].shape
             for name in decoders:
                 np.testing.assert_array_equal(token_ids[name], token_ids["full prefix"])
-            timings = _common.interleaved_timings(steps, args.repeats, warmup=0)
+            timings = harness.interleaved_timings(steps, args.repeats, warmup=0)
             tokens = batch * length
             full = timings["full prefix"]
             for name, timing in timings.items():
@@ -199,7 +195,7 @@ def export_latency(args):
             for name, call in calls.items():
                 translations = call()["translation"].numpy()  # warm-up
                 words[name] = np.mean([len(line.split()) for line in translations])
-            timings = _common.interleaved_timings(calls, repeats, warmup=0)
+            timings = harness.interleaved_timings(calls, repeats, warmup=0)
             for name, timing in timings.items():
                 wall, cpu = ([1000 * seconds for seconds in timing[clock]]
                              for clock in ("wall", "cpu"))
@@ -223,11 +219,11 @@ def main():
     print("arguments: " + ", ".join(f"{name}={value}" for name, value in vars(args).items()))
     print(
         f"TensorFlow {tf.__version__}, Keras {keras.__version__}, {os.cpu_count()} CPUs, "
-        f"load average (1, 5, 15 min) at start {_common.load_average_text()}", flush=True
+        f"load average (1, 5, 15 min) at start {harness.load_average_text()}", flush=True
     )
     cached_against_full_prefix(args)
     export_latency(args)
-    print(f"\nload average (1, 5, 15 min) at end {_common.load_average_text()}")
+    print(f"\nload average (1, 5, 15 min) at end {harness.load_average_text()}")
 
 
 if __name__ == "__main__":

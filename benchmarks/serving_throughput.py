@@ -38,7 +38,6 @@ import tempfile
 import threading
 import time
 
-sys.path[0] = str(pathlib.Path(__file__).resolve().parents[1])
 os.environ.setdefault("ATTENTION_LAYERS_QUIET_START", "1")
 
 import attention_layers  # noqa: E402, F401
@@ -107,7 +106,6 @@ def run_clients(clients, seconds, call):
 
 def start_server(path, workers):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     process = subprocess.Popen(
         [sys.executable, "-m", "attention_layers", "serve", str(path), "--port", "0",
          "--workers", str(workers)],

@@ -13,6 +13,7 @@ measures one claim and writes its figures (JSON) and plots (PNG) to an output fo
 
 Each is also a function taking a config dataclass, e.g.
 `long_range.run(LongRangeConfig.quick(), output)`, which returns the report it writes.
+`harness` holds what they and `benchmarks/` share: timings, load, memory, tables, figures.
 """
 
 from attention_layers.experiments.gradient_flow import GradientFlowConfig

@@ -5,7 +5,7 @@ import importlib
 import inspect
 import sys
 
-from attention_layers.experiments import EXPERIMENTS, _common
+from attention_layers.experiments import EXPERIMENTS, harness
 
 
 def build_parser():
@@ -22,7 +22,7 @@ def build_parser():
             name, help=summary, description=inspect.getdoc(module),
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
-        _common.add_config_arguments(command, config_class)
+        harness.add_config_arguments(command, config_class)
     return parser
 
 
@@ -31,7 +31,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     module_name, config_class = EXPERIMENTS[args.experiment]
     try:
-        config = _common.config_from_args(config_class, args)
+        config = harness.config_from_args(config_class, args)
     except ValueError as error:  # a config's own check, e.g. budgets not increasing
         parser.error(f"{args.experiment}: {error}")
     print(f"{args.experiment}: {config}", flush=True)

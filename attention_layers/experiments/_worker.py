@@ -1,14 +1,14 @@
 """Runs one measurement in a fresh process: `python -m attention_layers.experiments._worker SPEC`.
 
 `SPEC` is JSON `{"target": "module:function", "kwargs": {...}}`; the function's result is
-printed as one JSON line after `RESULT `. See `_common.run_in_subprocess`.
+printed as one JSON line after `RESULT `. See `harness.run_in_subprocess`.
 """
 
 import importlib
 import json
 import sys
 
-from attention_layers.experiments._common import _RESULT_PREFIX, _to_builtin
+from attention_layers.experiments.harness import _RESULT_PREFIX, _to_builtin
 
 
 def main(spec):

@@ -18,7 +18,7 @@ import pathlib
 import keras
 import numpy as np
 
-from attention_layers.experiments import _common, long_range, models, tasks
+from attention_layers.experiments import harness, long_range, models, tasks
 
 _TASK = "recall_first"
 
@@ -87,7 +87,7 @@ def run(config=None, output=None):
     Returns:
         A dict: `config`, `environment`, and `results[model]` with `parameters`,
         `initial` and `trained` (the gradient norm per position `t` over seeds, as
-        `_common.spread` gives it: `mean`, `std`, `min` and `max` are lists of length
+        `harness.spread` gives it: `mean`, `std`, `min` and `max` are lists of length
         `distance + 1`, `values` holds one such list per seed), `accuracy` after training
         (a spread over seeds) and `train_steps` (one per seed, in the order of
         `config.seeds`).
@@ -102,19 +102,19 @@ def run(config=None, output=None):
         runs = [measure(kind, config, seed, *batches[seed]) for seed in config.seeds]
         results[kind] = {
             "parameters": runs[0]["parameters"],
-            "initial": _common.spread([run["initial"] for run in runs]),
-            "trained": _common.spread([run["trained"] for run in runs]),
-            "accuracy": _common.spread([run["accuracy"] for run in runs]),
+            "initial": harness.spread([run["initial"] for run in runs]),
+            "trained": harness.spread([run["trained"] for run in runs]),
+            "accuracy": harness.spread([run["accuracy"] for run in runs]),
             "train_steps": [run["train_steps"] for run in runs],
         }
         accuracy = results[kind]["accuracy"]
         print(f"{kind}: accuracy after training {accuracy['mean']:.3f} (mean of "
-              f"{_common.seeds_text(config.seeds)}, {accuracy['min']:.3f}-"
+              f"{harness.seeds_text(config.seeds)}, {accuracy['min']:.3f}-"
               f"{accuracy['max']:.3f})",
               flush=True)
-    report = {"config": dataclasses.asdict(config), "environment": _common.environment(),
+    report = {"config": dataclasses.asdict(config), "environment": harness.environment(),
               "results": results}
-    return _common.publish(report, output, "gradient_flow", plot, table)
+    return harness.publish(report, output, "gradient_flow", plot, table)
 
 
 def measure(kind, config, seed, tokens, answers):
@@ -159,16 +159,16 @@ def table(report):
             rows.append([kind, stage, *(norms[t] for t in positions),
                          f"{min(ratios):.3g} .. {max(ratios):.3g}"])
     header = ["model", "stage", *(f"t={t}" for t in positions), "t=0 / t=T-1"]
-    return (f"||d loss / d x_t||, mean of {_common.seeds_text(config['seeds'])}; "
+    return (f"||d loss / d x_t||, mean of {harness.seeds_text(config['seeds'])}; "
             f"t=0 / t=T-1: lowest and highest seed (recall_first, T={distance + 1}; "
             f"the answer needs t=0)\n"
-            + _common.format_table(header, rows))
+            + harness.format_table(header, rows))
 
 
 def plot(report, path):
     """Gradient norm against position, log scale, at initialization and after training:
     the mean over seeds, with the range of the seeds shaded."""
-    figure, axes = _common.subplots(1, 2, figsize=(9, 3.8), sharey=True, layout="constrained")
+    figure, axes = harness.subplots(1, 2, figsize=(9, 3.8), sharey=True, layout="constrained")
     for axis, stage, title in zip(
         axes, ("initial", "trained"), ("at initialization", "after training"), strict=True
     ):
@@ -198,5 +198,5 @@ def plot(report, path):
     length = config["distance"] + 1
     figure.suptitle(f"Gradient flow, recall_first, T = {length}: the answer is read at "
                     f"t = {length - 1} and needs the token at t = 0\n(mean and range of "
-                    f"{_common.seeds_text(config['seeds'])})")
-    return _common.save_figure(figure, path)
+                    f"{harness.seeds_text(config['seeds'])})")
+    return harness.save_figure(figure, path)

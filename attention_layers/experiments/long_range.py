@@ -19,7 +19,7 @@ import time
 import keras
 import numpy as np
 
-from attention_layers.experiments import _common, models, tasks
+from attention_layers.experiments import harness, models, tasks
 
 
 @dataclasses.dataclass(frozen=True)
@@ -151,8 +151,8 @@ def train_and_score(kind, task, distance, config, width, seed):
 def over_seeds(runs, budgets):
     """One cell of the report from the `train_and_score` results of each seed."""
     return {
-        "accuracy": _common.spread([run["by_budget"][budgets[-1]] for run in runs]),
-        "by_budget": {str(budget): _common.spread([run["by_budget"][budget] for run in runs])
+        "accuracy": harness.spread([run["by_budget"][budgets[-1]] for run in runs]),
+        "by_budget": {str(budget): harness.spread([run["by_budget"][budget] for run in runs])
                       for budget in budgets},
         "steps": [run["steps"] for run in runs],
         "train_seconds": [run["train_seconds"] for run in runs],
@@ -169,7 +169,7 @@ def run(config=None, output=None):
         A dict: `config`, `environment`, `parameters[task][model]`, `widths[task][model]`,
         `results[task][model][str(d)]` with `accuracy` (the held-out accuracy at the largest
         budget over seeds: `mean`, `std`, `min`, `max` and the per-seed `values`, as
-        `_common.spread` gives them), `by_budget[str(budget)]` (the same at each budget),
+        `harness.spread` gives them), `by_budget[str(budget)]` (the same at each budget),
         and per seed, in the order of `config.seeds`, `steps`, `train_seconds`,
         `train_cpu_seconds` and `seconds_per_step`; `chance` (the accuracy of guessing);
         `total_seconds` and `total_cpu_seconds` of the run.
@@ -179,7 +179,7 @@ def run(config=None, output=None):
     start, cpu_start = time.perf_counter(), time.process_time()
     report = {
         "config": dataclasses.asdict(config),
-        "environment": _common.environment(),
+        "environment": harness.environment(),
         "chance": 1.0 / tasks.NUM_SYMBOLS,
         "parameters": {},
         "widths": {},
@@ -217,12 +217,12 @@ def run(config=None, output=None):
                 print(
                     f"{task} d={distance} {kind} ({count} weights): accuracy "
                     f"{accuracy['mean']:.3f} ± {accuracy['std']:.3f} over "
-                    f"{_common.seeds_text(config.seeds)} (min {accuracy['min']:.3f}), "
+                    f"{harness.seeds_text(config.seeds)} (min {accuracy['min']:.3f}), "
                     f"{min(result['steps'])}-{max(result['steps'])} steps", flush=True,
                 )
     report["total_seconds"] = round(time.perf_counter() - start, 1)
     report["total_cpu_seconds"] = round(time.process_time() - cpu_start, 1)
-    return _common.publish(report, output, "long_range", plot, table)
+    return harness.publish(report, output, "long_range", plot, table)
 
 
 def table(report):
@@ -240,8 +240,8 @@ def table(report):
         header = ["model", "weights", *(f"d={d}" for d in distances)]
         parts.append(
             f"{task}: held-out accuracy after at most {budgets[-1]} steps, mean ± std over "
-            f"{_common.seeds_text(seeds)} ({', '.join(map(str, seeds))}); chance "
-            f"{report['chance']:.3f}\n" + _common.format_table(header, rows))
+            f"{harness.seeds_text(seeds)} ({', '.join(map(str, seeds))}); chance "
+            f"{report['chance']:.3f}\n" + harness.format_table(header, rows))
         rows = [
             [kind, budget,
              *(f"{by_model[kind][str(d)]['by_budget'][str(budget)]['mean']:.2f}"
@@ -251,7 +251,7 @@ def table(report):
         header = ["model", "budget", *(f"d={d}" for d in distances)]
         parts.append(f"{task}: budget sweep, mean held-out accuracy after at most `budget` "
                      f"steps (a run that stopped early keeps its final score)\n"
-                     + _common.format_table(header, rows))
+                     + harness.format_table(header, rows))
     if "total_seconds" in report:
         parts.append(f"{report['total_seconds']:.0f} s wall, "
                      f"{report['total_cpu_seconds']:.0f} s CPU (all threads)")
@@ -279,7 +279,7 @@ def plot(report, path):
 
 def _plot_largest_budget(report, path):
     task_names = list(report["results"])
-    figure, axes = _common.subplots(1, len(task_names), figsize=(4.6 * len(task_names), 4),
+    figure, axes = harness.subplots(1, len(task_names), figsize=(4.6 * len(task_names), 4),
                                     squeeze=False, layout="constrained")
     for axis, task in zip(axes[0], task_names, strict=True):
         for kind, by_distance in report["results"][task].items():
@@ -298,8 +298,8 @@ def _plot_largest_budget(report, path):
     config = report["config"]
     figure.suptitle(f"Long-range dependencies: accuracy against distance\nafter at most "
                     f"{config['budgets'][-1]} steps, mean and range of "
-                    f"{_common.seeds_text(config['seeds'])}")
-    return _common.save_figure(figure, path)
+                    f"{harness.seeds_text(config['seeds'])}")
+    return harness.save_figure(figure, path)
 
 
 def _plot_budgets(report, path):
@@ -308,7 +308,7 @@ def _plot_budgets(report, path):
     budgets = report["config"]["budgets"]
     colors = [f"C{index}" for index in range(len(budgets))]
     size = (2.4 * len(kinds) + 1, 2.2 * len(task_names) + 0.8)
-    figure, axes = _common.subplots(
+    figure, axes = harness.subplots(
         len(task_names), len(kinds), figsize=size, squeeze=False, sharex=True, sharey=True,
         layout="constrained",
     )
@@ -330,8 +330,8 @@ def _plot_budgets(report, path):
     handles, labels = axes[0][-1].get_legend_handles_labels()
     figure.legend(handles, labels, loc="outside lower center", fontsize=8, ncols=len(labels))
     figure.suptitle(f"Long-range dependencies: accuracy after each step budget (mean of "
-                    f"{_common.seeds_text(report['config']['seeds'])})")
-    return _common.save_figure(figure, path)
+                    f"{harness.seeds_text(report['config']['seeds'])})")
+    return harness.save_figure(figure, path)
 
 
 def _accuracy_axes(axis, chance, distances):

@@ -31,7 +31,7 @@ import pathlib
 import keras
 import numpy as np
 
-from attention_layers.experiments import _common
+from attention_layers.experiments import harness
 from attention_layers.layers import MultiHeadAttention
 
 KINDS = ("gru", "self_attention")
@@ -90,10 +90,10 @@ def _model(kind, length, config):
 
 def gru_path(model, use_cudnn):
     """Which implementation Keras' `GRU` runs in `model`, in words (see the module doc)."""
-    backend, device = keras.backend.backend(), _common.environment()["device"]
+    backend, device = keras.backend.backend(), harness.environment()["device"]
     compiled = "XLA-compiled" if model.jit_compile else "not XLA-compiled"
     if backend == "tensorflow":
-        if use_cudnn and _common.on_gpu():
+        if use_cudnn and harness.on_gpu():
             return f"cuDNN GRU kernel, TensorFlow, {compiled}, on {device}"
         return f"TensorFlow while loop over positions, {compiled}, on {device}"
     if backend == "jax":
@@ -119,7 +119,7 @@ def run(config=None, output=None):
     config = config or ParallelismConfig()
     output = pathlib.Path(output or "runs/experiments/parallelism")
     load_start = os.getloadavg()
-    print(f"load average (1, 5, 15 min) at start: {_common.load_average_text(load_start)}", flush=True)
+    print(f"load average (1, 5, 15 min) at start: {harness.load_average_text(load_start)}", flush=True)
     first = {kind: _model(kind, config.lengths[0], config) for kind in KINDS}
     parameters = {kind: model.count_params() for kind, model in first.items()}
     difference = _check_sizes(parameters)
@@ -136,17 +136,17 @@ def run(config=None, output=None):
         for kind in KINDS:
             model = _model(kind, length, config)
             steps[kind] = functools.partial(model.train_on_batch, inputs, target)
-        seconds = _common.interleaved_seconds(steps, config.repeats)
+        seconds = harness.interleaved_seconds(steps, config.repeats)
         for kind in KINDS:
             results[kind].append(_spread(length, seconds[kind]))
         print(f"T={length}: " + ", ".join(
             f"{kind} {results[kind][-1]['median'] * 1000:.1f} ms "
             f"({_milliseconds_range(results[kind][-1])})" for kind in KINDS), flush=True)
     load_end = os.getloadavg()
-    print(f"load average (1, 5, 15 min) at end: {_common.load_average_text(load_end)}", flush=True)
+    print(f"load average (1, 5, 15 min) at end: {harness.load_average_text(load_end)}", flush=True)
     report = {
         "config": dataclasses.asdict(config),
-        "environment": _common.environment(),
+        "environment": harness.environment(),
         "parameters": parameters,
         "parameter_difference": difference,
         "key_dim": attention_key_dim(config.width, config.heads),
@@ -156,7 +156,7 @@ def run(config=None, output=None):
         "results": results,
         "growth": {kind: _growth(rows) for kind, rows in results.items()},
     }
-    return _common.publish(report, output, "parallelism", plot, table)
+    return harness.publish(report, output, "parallelism", plot, table)
 
 
 def _check_sizes(parameters):
@@ -206,7 +206,7 @@ def table(report):
               f"{parameters['self_attention']} weights "
               f"({parameters['self_attention'] / parameters['gru'] - 1:+.1%} against the GRU)"
               f"\nmedian and min-max of {config['repeats']} steps")
-    text = _common.format_table(
+    text = harness.format_table(
         ["T", "GRU ms", "GRU range", "self-attention ms", "self-attention range",
          "GRU / attention"], rows)
     growth = report["growth"]
@@ -214,14 +214,14 @@ def table(report):
               f"self-attention k={growth['self_attention']:.2f}")
     if "load_average" in report:
         load = report["load_average"]
-        footer += (f"\nload average (1, 5, 15 min): {_common.load_average_text(load['start'])} at start, "
-                   f"{_common.load_average_text(load['end'])} at end, on {report['environment']['cpu_count']} CPUs")
+        footer += (f"\nload average (1, 5, 15 min): {harness.load_average_text(load['start'])} at start, "
+                   f"{harness.load_average_text(load['end'])} at end, on {report['environment']['cpu_count']} CPUs")
     return f"{header}\n{text}\n{footer}"
 
 
 def plot(report, path):
     """Median step time against length, log-log, one line per model, min-max band."""
-    figure, axis = _common.subplots(figsize=(5.4, 4), layout="constrained")
+    figure, axis = harness.subplots(figsize=(5.4, 4), layout="constrained")
     names = {"gru": "GRU", "self_attention": f"self-attention, {report['config']['heads']} "
                                              f"heads of {report['key_dim']}"}
     for kind, rows in report["results"].items():
@@ -242,4 +242,4 @@ def plot(report, path):
                    f"batch {config['batch_size']}, width {config['width']}; median and "
                    f"min-max of {config['repeats']} steps\nGRU: {report['gru_path']}",
                    fontsize=8)
-    return _common.save_figure(figure, path)
+    return harness.save_figure(figure, path)

@@ -28,7 +28,7 @@ import re
 
 import numpy as np
 
-from attention_layers.experiments import _common
+from attention_layers.experiments import harness
 
 VARIANTS = ("explicit", "fused", "sliding_window")
 
@@ -99,32 +99,32 @@ def _is_out_of_memory(error):
 
 
 def measure_variant(variant, lengths, batch_size, width, heads, window, repeats, find_oom):
-    """Run in a fresh process (see `_common.run_in_subprocess`): time and memory per length."""
+    """Run in a fresh process (see `harness.run_in_subprocess`): time and memory per length."""
     import keras
 
     backend = keras.backend.backend()
     model, data, target = _train_step(variant, 32, batch_size, width, heads, window)
     model.train_on_batch(data, target)  # warm-up: kernels, thread pools, compiler
-    baseline = _common.peak_rss_mb()
+    baseline = harness.peak_rss_mb()
     rows = []
     for length in lengths:
         model, data, target = _train_step(variant, length, batch_size, width, heads, window)
-        seconds = _common.interleaved_seconds(
+        seconds = harness.interleaved_seconds(
             {"step": functools.partial(model.train_on_batch, data, target)}, repeats)["step"]
         row = {
             "length": length,
             "seconds": float(np.median(seconds)),
-            "peak_rss_mb": round(_common.peak_rss_mb(), 1),
-            "rss_growth_mb": round(_common.peak_rss_mb() - baseline, 1),
+            "peak_rss_mb": round(harness.peak_rss_mb(), 1),
+            "rss_growth_mb": round(harness.peak_rss_mb() - baseline, 1),
         }
-        if _common.on_gpu():
-            row["device_peak_mb"] = round(_common.device_peak_mb(), 1)
+        if harness.on_gpu():
+            row["device_peak_mb"] = round(harness.device_peak_mb(), 1)
         if backend == "jax":
             row["xla_temp_mb"] = round(_xla_temp_bytes(model, data, target) / 2**20, 2)
         rows.append(row)
     result = {"rows": rows, "baseline_rss_mb": round(baseline, 1),
-              "environment": _common.environment(), "oom_length": None}
-    if find_oom and variant != "sliding_window" and _common.on_gpu():
+              "environment": harness.environment(), "oom_length": None}
+    if find_oom and variant != "sliding_window" and harness.on_gpu():
         result["oom_length"] = _first_failing_length(
             variant, lengths[-1] * 2, batch_size, width, heads, window)
     return result
@@ -158,7 +158,7 @@ def run(config=None, output=None):
     for variant in config.variants:
         if variant not in VARIANTS:
             raise ValueError(f"Unknown variant {variant!r}; choose from {VARIANTS}.")
-        results[variant] = _common.run_in_subprocess(
+        results[variant] = harness.run_in_subprocess(
             "attention_layers.experiments.quadratic_cost:measure_variant",
             backend=config.backend or None, variant=variant,
             lengths=sorted(config.lengths), batch_size=config.batch_size, width=config.width,
@@ -167,10 +167,10 @@ def run(config=None, output=None):
         )
         print(f"{variant}: measured {len(config.lengths)} lengths", flush=True)
     environment = next(iter(results.values()))["environment"]
-    environment["command"] = _common.environment()["command"]
+    environment["command"] = harness.environment()["command"]
     report = {"config": dataclasses.asdict(config), "environment": environment,
               "results": results}
-    return _common.publish(report, output, "quadratic_cost", plot, table)
+    return harness.publish(report, output, "quadratic_cost", plot, table)
 
 
 def table(report):
@@ -192,7 +192,7 @@ def table(report):
             if has_xla:
                 row.append(measured["xla_temp_mb"])
         rows.append(row)
-    text = _common.format_table(header, rows)
+    text = harness.format_table(header, rows)
     for variant in variants:
         if results[variant]["oom_length"]:
             text += f"\n{variant}: out of device memory at T={results[variant]['oom_length']}"
@@ -207,7 +207,7 @@ def plot(report, path):
         "xla_temp_mb" in row for v in results for row in results[v]["rows"]) else "rss_growth_mb"
     memory_label = {"xla_temp_mb": "XLA temporary memory (MiB)",
                     "rss_growth_mb": "peak RSS growth (MiB)"}[memory_key]
-    figure, (time_axis, memory_axis) = _common.subplots(1, 2, figsize=(9, 3.8), layout="constrained")
+    figure, (time_axis, memory_axis) = harness.subplots(1, 2, figsize=(9, 3.8), layout="constrained")
     for variant, measured in results.items():
         time_axis.plot(lengths, [row["seconds"] for row in measured["rows"]], marker="o",
                        label=variant)
@@ -229,4 +229,4 @@ def plot(report, path):
     environment = report["environment"]
     figure.suptitle(f"Cost of self-attention ({environment['backend']}, "
                     f"{environment['device']}, window {report['config']['window']})")
-    return _common.save_figure(figure, path)
+    return harness.save_figure(figure, path)

@@ -12,8 +12,8 @@ from attention_layers.experiments import (
     LongRangeConfig,
     ParallelismConfig,
     QuadraticCostConfig,
-    _common,
     gradient_flow,
+    harness,
     long_range,
     models,
     parallelism,
@@ -38,7 +38,7 @@ def folder(tmp_path_factory):
 
 
 def _assert_spread(spread, seeds):
-    """`spread` is `_common.spread` of its own `values`, one per seed."""
+    """`spread` is `harness.spread` of its own `values`, one per seed."""
     values = np.array(spread["values"])
     assert len(values) == len(seeds)
     np.testing.assert_allclose(spread["mean"], values.mean(axis=0))
@@ -161,7 +161,7 @@ def test_quadratic_cost_measures_both_variants(folder):
         assert np.isfinite(row["rss_growth_mb"])
     # The length that runs out of memory is searched on a GPU only (None: none failed).
     oom_length = report["results"]["explicit"]["oom_length"]
-    if _common.on_gpu():
+    if harness.on_gpu():
         assert oom_length is None or oom_length > 2048
     else:
         assert oom_length is None
@@ -180,7 +180,7 @@ def test_cli_options_override_the_quick_config():
     args = cli.build_parser().parse_args(
         ["long-range", "--quick", "--distances", "10", "20", "--budgets", "5", "50",
          "--seeds", "3"])
-    config = _common.config_from_args(LongRangeConfig, args)
+    config = harness.config_from_args(LongRangeConfig, args)
     assert config.distances == (10, 20) and config.budgets == (5, 50) and config.seeds == (3,)
     assert config.models == LongRangeConfig.quick().models
 

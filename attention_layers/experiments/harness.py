@@ -1,4 +1,9 @@
-"""Plumbing shared by the experiments: configs on the command line, output files, tables."""
+"""The measuring harness that the experiments and `benchmarks/` share.
+
+What a figure was measured on (`environment`, `load_average_text`), interleaved timings
+with both clocks, peak memory, one measurement in a fresh process (`run_in_subprocess`),
+configs on the command line, output files, tables, figures and spreads over seeds.
+"""
 
 import argparse
 import dataclasses

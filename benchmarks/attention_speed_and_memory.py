@@ -1,6 +1,6 @@
 """Benchmark: our `MultiHeadAttention` against `keras.layers.MultiHeadAttention` (issue 2, item 6).
 
-    python benchmarks/attention_layers.py [--repeats 10] [--lengths 128 512]
+    python benchmarks/attention_speed_and_memory.py [--repeats 10] [--lengths 128 512]
         [--memory-length 4096] [--window 128] [--memory-repeats 5] [--skip-memory]
 
 1. Speed. One forward+backward step of self-attention, batch 32, model width 256, 8 heads
@@ -26,11 +26,8 @@ the figures: on a shared machine they say how much to trust the wall-clock times
 
 import argparse
 import os
-import pathlib
 import sys
 
-# This file's folder comes first on the path, and this file would shadow the package.
-sys.path[0] = str(pathlib.Path(__file__).resolve().parents[1])
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 # The package's quiet start (imported first, before Keras) drops TensorFlow's start-up lines.
@@ -42,7 +39,7 @@ import attention_layers  # noqa: E402, F401
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from attention_layers.experiments import _common  # noqa: E402
+from attention_layers.experiments import harness  # noqa: E402
 from attention_layers.layers import MultiHeadAttention  # noqa: E402
 
 BATCH, WIDTH, HEADS = 32, 256, 8
@@ -84,7 +81,7 @@ def speed(lengths, repeats):
                 ours.set_weights(theirs.get_weights())
                 difference = float(np.max(np.abs(
                     keras.ops.convert_to_numpy(ours(inputs[:2], inputs[:2]) - reference))))
-                timings = _common.interleaved_timings(
+                timings = harness.interleaved_timings(
                     {"ours": make_step(ours, inputs, scores),
                      "keras": make_step(theirs, inputs, scores)},
                     repeats,
@@ -100,7 +97,7 @@ def speed(lengths, repeats):
                       f"keras {cells[7]} ms, ratio {cells[8]}", flush=True)
     header = ["T", "return_scores", "mode", "wall ours ms", "wall keras ms", "wall ratio",
               "CPU ours ms", "CPU keras ms", "CPU ratio", "max |diff|"]
-    return _common.format_table(header, rows)
+    return harness.format_table(header, rows)
 
 
 def _spread(values):
@@ -117,7 +114,7 @@ def memory(length, window, repeats):
     rows = []
     for backend in ("tensorflow", "jax"):
         for variant in ("fused", "explicit", "sliding_window"):
-            result = _common.run_in_subprocess(
+            result = harness.run_in_subprocess(
                 "attention_layers.experiments.quadratic_cost:measure_variant",
                 backend=backend, variant=variant, lengths=[length], batch_size=1,
                 width=WIDTH, heads=HEADS, window=window, repeats=repeats, find_oom=False,
@@ -128,7 +125,7 @@ def memory(length, window, repeats):
             print(f"{backend} {variant}: {row}", flush=True)
     header = ["backend", "variant", "step ms", "peak RSS growth MB", "peak RSS MB",
               "XLA temp MB"]
-    return _common.format_table(header, rows)
+    return harness.format_table(header, rows)
 
 
 def main():
@@ -142,11 +139,11 @@ def main():
                         help="timed steps per variant in the memory part")
     parser.add_argument("--skip-memory", action="store_true")
     args = parser.parse_args()
-    print("python benchmarks/attention_layers.py " + " ".join(sys.argv[1:]))
+    print("python benchmarks/attention_speed_and_memory.py " + " ".join(sys.argv[1:]))
     print("arguments: " + ", ".join(f"{name}={value}" for name, value in vars(args).items()))
     print(f"backend {keras.backend.backend()}, keras {keras.__version__}, "
           f"{os.cpu_count()} CPUs; batch {BATCH}, width {WIDTH}, {HEADS} heads; "
-          f"load average (1, 5, 15 min) at start {_common.load_average_text()}", flush=True)
+          f"load average (1, 5, 15 min) at start {harness.load_average_text()}", flush=True)
     speed_table = speed(args.lengths, args.repeats)
     print(f"\nForward+backward step, median (min-max) of {args.repeats} interleaved rounds; "
           "ratios per round")
@@ -156,7 +153,7 @@ def main():
         print(f"\nT={args.memory_length}, batch 1: full attention against a sliding window "
               f"of {args.window}; step ms: median of {args.memory_repeats} steps")
         print(memory_table)
-    print(f"\nload average (1, 5, 15 min) at end {_common.load_average_text()}")
+    print(f"\nload average (1, 5, 15 min) at end {harness.load_average_text()}")
 
 
 if __name__ == "__main__":
