@@ -62,8 +62,8 @@ def _body(kind, width, answer_length, num_classes):
         hidden = SinusoidalPositionalEncoding()(hidden)  # (batch, T, width)
         for index in range(TRANSFORMER_LAYERS):
             hidden = TransformerEncoderBlock(
-                num_heads=TRANSFORMER_HEADS, feed_forward_dim=2 * width, dropout=0.0,
-                norm_first=True, name=f"encoder_{index}",
+                num_heads=TRANSFORMER_HEADS, intermediate_dim=2 * width, dropout=0.0,
+                normalize_first=True, name=f"encoder_{index}",
             )(hidden)
         hidden = keras.layers.LayerNormalization(name="final_norm")(hidden)
         readout = hidden[:, -answer_length:]

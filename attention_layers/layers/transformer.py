@@ -10,39 +10,86 @@ from attention_layers.utils.checks import (
     check_rate,
 )
 
+# Names that `.keras` files written before the blocks took keras-hub's names hold in their
+# configs; `from_config` reads them (docs/compatibility.md).
+LEGACY_ARGUMENT_NAMES = {
+    "feed_forward_dim": "intermediate_dim",
+    "norm_first": "normalize_first",
+    "epsilon": "layer_norm_epsilon",
+}
+
+
+def _serializable(initializer):
+    """A config value for an initializer: names and configs as given, objects serialized."""
+    if initializer is None or isinstance(initializer, (str, dict)):
+        return initializer
+    return keras.initializers.serialize(initializer)
+
+
+def _fresh(initializer):
+    """One initializer object per sub-layer, as keras-hub's `clone_initializer`: an unseeded
+    Keras initializer draws its seed once, so layers sharing one object of the same shape
+    would start equal. Names and configs are left to each layer to build."""
+    if isinstance(initializer, keras.initializers.Initializer):
+        return type(initializer).from_config(initializer.get_config())
+    return initializer
+
 
 class _TransformerBlock(keras.layers.Layer):
-    """Shared parts: sizes, the feed-forward network and the residual sub-layer wiring."""
+    """Shared parts: sizes, the feed-forward network and the residual sub-layer wiring.
+
+    The argument names are keras-hub's (`TransformerEncoder`, `TransformerDecoder`); the
+    positional order stays `(num_heads, intermediate_dim)`, as before the rename.
+    """
 
     def __init__(
         self,
         num_heads,
-        feed_forward_dim,
+        intermediate_dim,
         key_dim=None,
         dropout=0.1,
         activation="relu",
-        norm_first=False,
-        epsilon=1e-5,
+        normalize_first=False,
+        layer_norm_epsilon=1e-5,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
         **kwargs,
     ):
         super().__init__(**kwargs)
-        check_positive_ints(num_heads=num_heads, feed_forward_dim=feed_forward_dim)
+        check_positive_ints(num_heads=num_heads, intermediate_dim=intermediate_dim)
         check_optional_positive_int("key_dim", key_dim)
         check_rate("dropout", dropout)
         self.num_heads = num_heads
-        self.feed_forward_dim = feed_forward_dim
+        self.intermediate_dim = intermediate_dim
         self.key_dim = key_dim
         self.dropout = dropout
         self.activation = activation
-        self.norm_first = norm_first
-        self.epsilon = epsilon
+        self.normalize_first = normalize_first
+        self.layer_norm_epsilon = layer_norm_epsilon
+        self.kernel_initializer = kernel_initializer
+        self.bias_initializer = bias_initializer
         self.supports_masking = True
+
+    @classmethod
+    def from_config(cls, config):
+        # Compatibility shim (docs/compatibility.md): configs written before the rename.
+        config = dict(config)
+        for old, new in LEGACY_ARGUMENT_NAMES.items():
+            if old in config:
+                config.setdefault(new, config.pop(old))
+        return super().from_config(config)
+
+    def _initializers(self):
+        return {
+            "kernel_initializer": _fresh(self.kernel_initializer),
+            "bias_initializer": _fresh(self.bias_initializer),
+        }
 
     def _make_attention(self, name, model_dim, **kwargs):
         key_dim = self.key_dim or max(1, model_dim // self.num_heads)
         return MultiHeadAttention(
             self.num_heads, key_dim, dropout=self.dropout, name=name,
-            dtype=self.dtype_policy, **kwargs,
+            dtype=self.dtype_policy, **self._initializers(), **kwargs,
         )
 
     def _build_feed_forward(self, model_dim):
@@ -50,9 +97,10 @@ class _TransformerBlock(keras.layers.Layer):
         self.feed_forward = keras.Sequential(
             [
                 keras.layers.Dense(
-                    self.feed_forward_dim, activation=self.activation, dtype=policy
+                    self.intermediate_dim, activation=self.activation, dtype=policy,
+                    **self._initializers(),
                 ),
-                keras.layers.Dense(model_dim, dtype=policy),
+                keras.layers.Dense(model_dim, dtype=policy, **self._initializers()),
             ],
             name="feed_forward",
         )
@@ -60,7 +108,7 @@ class _TransformerBlock(keras.layers.Layer):
 
     def _norm(self, name, model_dim):
         norm = keras.layers.LayerNormalization(
-            epsilon=self.epsilon, name=name, dtype=self.dtype_policy
+            epsilon=self.layer_norm_epsilon, name=name, dtype=self.dtype_policy
         )
         norm.build((None, None, model_dim))
         return norm
@@ -70,7 +118,7 @@ class _TransformerBlock(keras.layers.Layer):
 
         `sublayer` returns `(output, extra)`; `extra` (attention weights) is passed on.
         """
-        if self.norm_first:
+        if self.normalize_first:
             output, extra = sublayer(norm(inputs))
             return inputs + self._dropout_layer(output, training=training), extra
         output, extra = sublayer(inputs)
@@ -97,12 +145,14 @@ class _TransformerBlock(keras.layers.Layer):
         return {
             **super().get_config(),
             "num_heads": self.num_heads,
-            "feed_forward_dim": self.feed_forward_dim,
+            "intermediate_dim": self.intermediate_dim,
             "key_dim": self.key_dim,
             "dropout": self.dropout,
             "activation": self.activation,
-            "norm_first": self.norm_first,
-            "epsilon": self.epsilon,
+            "normalize_first": self.normalize_first,
+            "layer_norm_epsilon": self.layer_norm_epsilon,
+            "kernel_initializer": _serializable(self.kernel_initializer),
+            "bias_initializer": _serializable(self.bias_initializer),
         }
 
 
@@ -112,21 +162,27 @@ class TransformerEncoderBlock(_TransformerBlock):
 
     Vaswani et al. 2017, §3.1 and Figure 1 (left): each sub-layer is wrapped as
     `LayerNorm(x + Dropout(Sublayer(x)))` (post-norm, the paper), or
-    `x + Dropout(Sublayer(LayerNorm(x)))` with `norm_first=True` (pre-norm, Xiong et al.
-    2020, which trains more stably without warm-up).
+    `x + Dropout(Sublayer(LayerNorm(x)))` with `normalize_first=True` (pre-norm, Xiong et
+    al. 2020, which trains more stably without warm-up). The arguments are named as in
+    keras-hub's `TransformerEncoder`.
 
     1. `x = x + self_attention(x, x)`: `(batch, T, d)`, weights `(batch, heads, T, T)`;
-    2. `x = x + feed_forward(x)`: `Dense(feed_forward_dim) -> Dense(d)`.
+    2. `x = x + feed_forward(x)`: `Dense(intermediate_dim) -> Dense(d)`.
 
     Args:
         num_heads: attention heads.
-        feed_forward_dim: hidden size of the feed-forward network.
+        intermediate_dim: hidden size of the feed-forward network.
         key_dim: size of each head; default `d // num_heads`.
         dropout: rate for the attention weights and the residual branches.
         activation: of the feed-forward hidden layer.
-        norm_first: pre-norm instead of the paper's post-norm.
+        normalize_first: pre-norm instead of the paper's post-norm.
         sliding_window: optional local self-attention window.
-        epsilon: of the layer normalizations.
+        layer_norm_epsilon: of the layer normalizations.
+        kernel_initializer, bias_initializer: of the attention projections and the
+            feed-forward layers (a name, a config or a `keras.initializers` object).
+
+    `.keras` files saved before the rename, whose configs say `feed_forward_dim`,
+    `norm_first` and `epsilon`, still load (`from_config`; docs/compatibility.md).
 
     Call arguments:
         inputs: `(batch, T, d)`.
@@ -142,15 +198,15 @@ class TransformerEncoderBlock(_TransformerBlock):
     Example:
 
     >>> import numpy as np
-    >>> block = TransformerEncoderBlock(num_heads=2, feed_forward_dim=32)
+    >>> block = TransformerEncoderBlock(num_heads=2, intermediate_dim=32)
     >>> x = np.random.rand(2, 5, 16).astype("float32")
     >>> y, weights = block(x, return_attention_scores=True)
     >>> tuple(y.shape), tuple(weights.shape)
     ((2, 5, 16), (2, 2, 5, 5))
     """
 
-    def __init__(self, num_heads, feed_forward_dim, sliding_window=None, **kwargs):
-        super().__init__(num_heads, feed_forward_dim, **kwargs)
+    def __init__(self, num_heads, intermediate_dim, sliding_window=None, **kwargs):
+        super().__init__(num_heads, intermediate_dim, **kwargs)
         self.sliding_window = sliding_window
 
     def build(self, input_shape):
@@ -194,7 +250,8 @@ class TransformerDecoderBlock(_TransformerBlock):
     """A Transformer decoder layer: causal self-attention, cross-attention, feed-forward.
 
     Vaswani et al. 2017, §3.1 and Figure 1 (right). Each sub-layer is residual, post-norm
-    (the paper) or pre-norm (`norm_first=True`), as `TransformerEncoderBlock`.
+    (the paper) or pre-norm (`normalize_first=True`), as `TransformerEncoderBlock`; the
+    arguments are named as in keras-hub's `TransformerDecoder`.
 
     1. `x = x + self_attention(x, x, causal)`: weights `(batch, heads, T, T)`;
     2. `x = x + cross_attention(x, context)`: weights `(batch, heads, T, S)`;
@@ -220,7 +277,7 @@ class TransformerDecoderBlock(_TransformerBlock):
     Example:
 
     >>> import numpy as np
-    >>> block = TransformerDecoderBlock(num_heads=2, feed_forward_dim=32)
+    >>> block = TransformerDecoderBlock(num_heads=2, intermediate_dim=32)
     >>> target = np.random.rand(2, 4, 16).astype("float32")
     >>> source = np.random.rand(2, 6, 16).astype("float32")
     >>> y, weights = block(target, source, return_attention_scores=True)

@@ -62,15 +62,24 @@ class TransformerEncoderStack:
 
     def _stack_config(self):
         """The stack's part of the model's `get_config`."""
-        return {"num_layers": self.num_layers, "model_dim": self.model_dim, **self._block_args()}
-
-    def _block_args(self):
-        """The arguments of the model's Transformer blocks."""
         return {
+            "num_layers": self.num_layers,
+            "model_dim": self.model_dim,
             "num_heads": self.num_heads,
             "feed_forward_dim": self.feed_forward_dim,
             "dropout": self.dropout,
             "norm_first": self.norm_first,
+        }
+
+    def _block_args(self):
+        """The arguments of the model's Transformer blocks, in the blocks' (keras-hub's)
+        names; the models keep `feed_forward_dim` and `norm_first`, so that their configs
+        and the training flags stay as they are."""
+        return {
+            "num_heads": self.num_heads,
+            "intermediate_dim": self.feed_forward_dim,
+            "dropout": self.dropout,
+            "normalize_first": self.norm_first,
         }
 
     def _init_encoder_stack(self, num_layers):

@@ -7,13 +7,28 @@ inference only where dropout says it should, and runs one compiled training step
 (`jit_compile=True`: XLA on TensorFlow, `jax.jit` on JAX) whose gradient must be finite
 and non-zero for every trainable weight.
 
-Keras' own `run_layer_test` (with its `run_training_step`) is not public API
-(`keras.src.testing`); this helper does the same with public calls only, except where noted.
+Keras' own `run_layer_test` (with its `run_training_step`) is not public API: Keras 3.15
+has no `keras.testing` (only `keras.src.testing.TestCase`, which may change in any
+release). This helper does the same with public calls only; the Keras mask an output
+carries is read the public way, by the next layer (`_MaskProbe`), not with
+`keras.src.backend.get_keras_mask`.
 """
 
 import keras
 import numpy as np
-from keras.src.backend import get_keras_mask  # no public name in Keras 3
+
+
+class _MaskProbe(keras.layers.Layer):
+    """Returns the Keras mask of its input `(batch, T)`, as Keras hands a mask to the next
+    layer's `call(mask=...)`; all `False` (and `received = False`) when there is none."""
+
+    received = None
+
+    def call(self, inputs, mask=None):
+        self.received = mask is not None
+        if mask is None:
+            return keras.ops.zeros(keras.ops.shape(inputs)[:2], "bool")
+        return mask  # no `compute_output_shape`: a symbolic call must trace `call`
 
 
 def _numpy(tensors):
@@ -111,8 +126,9 @@ def run_layer_test(
         symbolic_first = keras.Input(np.shape(first)[1:])
         rest = [keras.Input(np.shape(x)[1:]) for x in inputs[1:]]
         probe = make_layer()
-        result = probe(masked(symbolic_first), *rest, **call_kwargs)
-        assert get_keras_mask(result) is not None, "the query's Keras mask did not reach the output"
+        mask_probe = _MaskProbe()
+        mask_probe(probe(masked(symbolic_first), *rest, **call_kwargs))
+        assert mask_probe.received, "the query's Keras mask did not reach the output"
         _check_mask_values(probe, masked(first_masked), inputs[1:], mask, call_kwargs)
 
     # 6. One compiled training step through the layer.
@@ -168,7 +184,7 @@ def _check_mask_values(layer, masked_first, rest, mask, call_kwargs):
     the call on the sequence cut before the masked (last) position of the first example.
     """
     outputs = layer(masked_first, *rest, **call_kwargs)
-    np.testing.assert_array_equal(keras.ops.convert_to_numpy(get_keras_mask(outputs)), mask)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(_MaskProbe()(outputs)), mask)
     first = keras.ops.convert_to_numpy(masked_first)
     cut = layer(first[:1, :-1], *(x[:1] for x in rest), **call_kwargs)
     np.testing.assert_allclose(

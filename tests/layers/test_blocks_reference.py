@@ -75,7 +75,7 @@ def feed_forward(block, x):
 
 
 def residual(block, norm, sublayer, x):
-    if block.norm_first:  # Xiong et al. 2020: x + Sublayer(LayerNorm(x))
+    if block.normalize_first:  # Xiong et al. 2020: x + Sublayer(LayerNorm(x))
         output, weights = sublayer(layer_norm(norm, x))
         return x + output, weights
     output, weights = sublayer(x)  # Vaswani et al. 2017, §5.4: LayerNorm(x + Sublayer(x))
@@ -119,10 +119,10 @@ def to_numpy(tensors):
     return keras.tree.map_structure(keras.ops.convert_to_numpy, tensors)
 
 
-@pytest.mark.parametrize("norm_first", [False, True], ids=["post_norm", "pre_norm"])
+@pytest.mark.parametrize("normalize_first", [False, True], ids=["post_norm", "pre_norm"])
 @pytest.mark.parametrize("padded", [False, True], ids=["no_mask", "padding_mask"])
-def test_encoder_block_matches_numpy(norm_first, padded):
-    block = al.TransformerEncoderBlock(HEADS, FF, dropout=0.0, norm_first=norm_first)
+def test_encoder_block_matches_numpy(normalize_first, padded):
+    block = al.TransformerEncoderBlock(HEADS, FF, dropout=0.0, normalize_first=normalize_first)
     block.build(TARGET.shape)
     randomize(block)
     mask = TARGET_MASK if padded else np.ones((BATCH, T), bool)
@@ -138,10 +138,10 @@ def test_encoder_block_matches_numpy(norm_first, padded):
     )
 
 
-@pytest.mark.parametrize("norm_first", [False, True], ids=["post_norm", "pre_norm"])
+@pytest.mark.parametrize("normalize_first", [False, True], ids=["post_norm", "pre_norm"])
 @pytest.mark.parametrize("padded", [False, True], ids=["no_mask", "padding_masks"])
-def test_decoder_block_matches_numpy(norm_first, padded):
-    block = al.TransformerDecoderBlock(HEADS, FF, dropout=0.0, norm_first=norm_first)
+def test_decoder_block_matches_numpy(normalize_first, padded):
+    block = al.TransformerDecoderBlock(HEADS, FF, dropout=0.0, normalize_first=normalize_first)
     block.build(TARGET.shape, SOURCE.shape)
     randomize(block)
     target_mask = TARGET_MASK if padded else np.ones((BATCH, T), bool)

@@ -116,18 +116,26 @@ BLOCKS = {
     "sinusoidal": (lambda: al.SinusoidalPositionalEncoding(), (SEQUENCE,), (BATCH, T_K, DIM), False),
     "position_embedding": (lambda: al.PositionEmbedding(max_length=10), (SEQUENCE,), (BATCH, T_K, DIM), False),
     "encoder_block": (
-        lambda: al.TransformerEncoderBlock(num_heads=2, feed_forward_dim=16, dropout=0.3),
+        lambda: al.TransformerEncoderBlock(num_heads=2, intermediate_dim=16, dropout=0.3),
         (SEQUENCE,), (BATCH, T_K, DIM), True,
     ),
     "encoder_block_pre_norm_local": (
         lambda: al.TransformerEncoderBlock(
-            num_heads=2, feed_forward_dim=16, norm_first=True, sliding_window=2, dropout=0.0
+            num_heads=2, intermediate_dim=16, normalize_first=True, sliding_window=2, dropout=0.0
         ),
         (SEQUENCE,), (BATCH, T_K, DIM), False,
     ),
     "decoder_block": (
-        lambda: al.TransformerDecoderBlock(num_heads=2, feed_forward_dim=16, dropout=0.3),
+        lambda: al.TransformerDecoderBlock(num_heads=2, intermediate_dim=16, dropout=0.3),
         (QUERY, VALUE_WIDE), (BATCH, T_Q, DIM), True,
+    ),
+    "decoder_block_pre_norm_initializers": (
+        lambda: al.TransformerDecoderBlock(
+            num_heads=2, intermediate_dim=16, normalize_first=True, layer_norm_epsilon=1e-3,
+            kernel_initializer=keras.initializers.RandomNormal(stddev=0.2, seed=1),
+            bias_initializer="zeros", dropout=0.0,
+        ),
+        (QUERY, VALUE_WIDE), (BATCH, T_Q, DIM), False,
     ),
 }
 

@@ -23,7 +23,7 @@ def test_mixed_float16_training_is_finite_and_learns():
     tokens, labels = _word_presence_task()
     inputs = keras.Input(tokens.shape[1:], dtype="int32")
     x = keras.layers.Embedding(20, 16, mask_zero=True)(inputs)
-    block = al.TransformerEncoderBlock(num_heads=2, feed_forward_dim=32, dropout=0.0)
+    block = al.TransformerEncoderBlock(num_heads=2, intermediate_dim=32, dropout=0.0)
     x = al.AttentionPooling(units=16)(block(x))
     # float32 output: a float16 sigmoid saturates to 0 or 1 and the cross-entropy to inf.
     outputs = keras.layers.Dense(1, activation="sigmoid", dtype="float32")(x)
