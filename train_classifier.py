@@ -36,7 +36,7 @@ finite, or a validation loss 100 times the best and worse than before training; 
 diverged epoch is never saved); 130 on Ctrl-C.
 
 Each dataset has its own defaults (`PRESETS` in
-`attention_layers/training/classification_task.py`); flags override them. For SST-2 the
+`attention_layers/training/tasks/classification.py`); flags override them. For SST-2 the
 validation split is GLUE's dev set (the test labels are not public). What is trained is
 that module's `ClassificationTask`; how, the runner's (`attention_layers/training/runner.py`).
 """
@@ -48,7 +48,7 @@ if __name__ == "__main__":
     os.environ["ATTENTION_LAYERS_QUIET_START"] = "1"
 
 from attention_layers.training import runner  # noqa: E402
-from attention_layers.training.classification_task import ClassificationTask  # noqa: E402
+from attention_layers.training.tasks.classification import ClassificationTask  # noqa: E402
 
 build_parser, main = runner.entry_points(ClassificationTask())
 

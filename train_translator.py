@@ -28,7 +28,7 @@ cannot be written (disk full, permissions); 1 when training diverged (a loss tha
 finite, or a validation loss 100 times the best and worse than before training; the
 diverged epoch is never saved); 130 on Ctrl-C.
 
-Each dataset has its own defaults (`PRESETS` in `attention_layers/training/translation_task.py`);
+Each dataset has its own defaults (`PRESETS` in `attention_layers/training/tasks/translation.py`);
 flags override them. What is trained is that module's `TranslationTask`; how, the runner's
 (`attention_layers/training/runner.py`).
 """
@@ -40,7 +40,7 @@ if __name__ == "__main__":
     os.environ["ATTENTION_LAYERS_QUIET_START"] = "1"
 
 from attention_layers.training import runner  # noqa: E402
-from attention_layers.training.translation_task import TranslationTask  # noqa: E402
+from attention_layers.training.tasks.translation import TranslationTask  # noqa: E402
 
 build_parser, main = runner.entry_points(TranslationTask())
 

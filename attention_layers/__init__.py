@@ -30,8 +30,8 @@ with _quiet_start():
     # Imported for their registrations (`register_keras_serializable`): a `.keras` file
     # names these classes, and Keras finds them only once their modules have run.
     import attention_layers.models  # noqa: F401
-    import attention_layers.training.fit  # noqa: F401
     import attention_layers.training.metrics  # noqa: F401
+    import attention_layers.training.schedules  # noqa: F401
     from attention_layers.layers import *  # noqa: F401,F403
     from attention_layers.layers import __all__ as _layer_names
 

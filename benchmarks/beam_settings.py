@@ -14,21 +14,19 @@ import argparse
 import json
 import os
 import pathlib
-import sys
 import time
 
 # The package's quiet start (imported first, before Keras) drops TensorFlow's start-up lines.
 os.environ.setdefault("ATTENTION_LAYERS_QUIET_START", "1")
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 import attention_layers  # noqa: E402
 
 # isort: split
-from translation_quality import validation_sample  # noqa: E402  (this folder: sys.path[1])
+from translation_quality import validation_sample  # noqa: E402  (this folder, first on the path)
 
 from attention_layers.data import load_spa_eng  # noqa: E402
 from attention_layers.training import evaluate_bleu  # noqa: E402
-from attention_layers.training.translation_task import TranslationTask  # noqa: E402
+from attention_layers.training.tasks.translation import TranslationTask  # noqa: E402
 
 
 def setting(text):

@@ -28,6 +28,7 @@ second by the device's dense peak (`--peak-tflops`, or a table of known GPUs).
 """
 
 import argparse
+import importlib.util
 import json
 import os
 import pathlib
@@ -38,8 +39,6 @@ import time
 import types
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
@@ -164,17 +163,18 @@ def device_name():
 
 
 def scale_module():
-    """`attention_layers.training.scale`, also where TensorFlow is not installed: the
+    """`attention_layers.training.distribution`, also where TensorFlow is not installed: the
     `attention_layers.training` package imports the text metrics (TensorFlow), but
-    `scale.py` and `fit.py` need only Keras, so the package is entered without its
+    `distribution.py`, `devices.py` and `flags.py` need only Keras, so the package is entered without its
     `__init__`."""
     try:
         import tensorflow  # noqa: F401
     except ImportError:
         package = types.ModuleType("attention_layers.training")
-        package.__path__ = [str(ROOT / "attention_layers" / "training")]
+        (root,) = importlib.util.find_spec("attention_layers").submodule_search_locations
+        package.__path__ = [str(pathlib.Path(root) / "training")]
         sys.modules["attention_layers.training"] = package
-    import attention_layers.training.scale as scale
+    import attention_layers.training.distribution as scale
 
     return scale
 

@@ -34,14 +34,11 @@ import os
 import pathlib
 import resource
 import shlex
-import sys
 import tempfile
 import time
 
 # The package's quiet start (imported first, before Keras) drops TensorFlow's start-up lines.
 os.environ.setdefault("ATTENTION_LAYERS_QUIET_START", "1")
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # run as a file: import the package
 
 import attention_layers  # noqa: E402, F401
 
@@ -53,11 +50,11 @@ from keras import layers  # noqa: E402
 from attention_layers.data import load_sst2  # noqa: E402
 from attention_layers.text import WordTokenizer  # noqa: E402
 from attention_layers.training import describe_device  # noqa: E402
-from attention_layers.training.classification_task import (  # noqa: E402
+from attention_layers.training.runner import run_command  # noqa: E402
+from attention_layers.training.tasks.classification import (  # noqa: E402
     RUN_DEFINING,
     ClassificationTask,
 )
-from attention_layers.training.runner import run_command  # noqa: E402
 
 MODELS = ("transformer", "bigru", "keras-io")
 REFERENCE = {

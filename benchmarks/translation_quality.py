@@ -10,7 +10,7 @@ models against the same references (`canonical_text`: lower case, punctuation ke
 Evaluation time is not counted.
 
 - ours: `train_translator.py`'s spa-eng preset (`PRESETS["spa-eng"]` of
-  `attention_layers.training.translation_task`, built by the runner): pre-norm
+  `attention_layers.training.tasks.translation`, built by the runner): pre-norm
   Transformer, word vocabularies of 10,000, batches bucketed by length, Adam with the
   warm-up schedule of Vaswani et al. §5.3, the optimizer's moving average of the weights
   (`--weight-averaging 250`), beam search with 4 hypotheses (`--beam-width 4`);
@@ -37,13 +37,10 @@ import dataclasses
 import json
 import os
 import pathlib
-import sys
 import time
 
 # The package's quiet start (imported first, before Keras) drops TensorFlow's start-up lines.
 os.environ.setdefault("ATTENTION_LAYERS_QUIET_START", "1")
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # run as a file: import the package
 
 import attention_layers  # noqa: E402, F401
 
@@ -62,9 +59,9 @@ from attention_layers.text import (  # noqa: E402
     canonical_text,
 )  # noqa: E402
 from attention_layers.training import corpus_bleu, describe_device, evaluate_bleu  # noqa: E402
+from attention_layers.training.distribution import PRECISIONS, configure_scale  # noqa: E402
 from attention_layers.training.runner import build_model  # noqa: E402
-from attention_layers.training.scale import PRECISIONS, configure_scale  # noqa: E402
-from attention_layers.training.translation_task import (  # noqa: E402
+from attention_layers.training.tasks.translation import (  # noqa: E402
     PRESETS,
     TranslationTask,
 )

@@ -15,13 +15,10 @@ times vary with the bucket; medians over several runs (`--repeats`) say how much
 
 import argparse
 import os
-import pathlib
-import sys
 import time
 
 # The package's quiet start (imported first, before Keras) drops TensorFlow's start-up lines.
 os.environ.setdefault("ATTENTION_LAYERS_QUIET_START", "1")
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 import attention_layers  # noqa: E402, F401
 
@@ -32,9 +29,9 @@ import numpy as np  # noqa: E402
 from attention_layers.data import load_spa_eng, make_translation_dataset  # noqa: E402
 from attention_layers.text import WordTokenizer  # noqa: E402
 from attention_layers.training import describe_device  # noqa: E402
+from attention_layers.training.distribution import configure_scale  # noqa: E402
 from attention_layers.training.runner import build_model  # noqa: E402
-from attention_layers.training.scale import configure_scale  # noqa: E402
-from attention_layers.training.translation_task import PRESETS, TranslationTask  # noqa: E402
+from attention_layers.training.tasks.translation import PRESETS, TranslationTask  # noqa: E402
 
 
 class StepTimes(keras.callbacks.Callback):

@@ -30,7 +30,7 @@ import pathlib
 import numpy as np
 
 # What a finished run of each command holds (`Task.name`, `Task.vocabulary_files` and the
-# `{name}.keras` of `attention_layers/training/runner.py`; tests/apps checks they agree).
+# `{name}.keras` of `attention_layers/training/saving.py`; tests/apps checks they agree).
 MODEL_FILES = {"translator": "translator.keras", "classifier": "classifier.keras"}
 VOCABULARY_FILES = {
     "translator": ("source_vocab.txt", "target_vocab.txt"),
@@ -248,7 +248,8 @@ class TranslatorRun(_Run):
         import keras
         import tensorflow as tf
 
-        from attention_layers.export import LENGTH_PENALTY, beam_search_decode, greedy_decode
+        from attention_layers.decoding import beam_search_decode, greedy_decode
+        from attention_layers.export import LENGTH_PENALTY
         from attention_layers.utils.checks import check_positive_int
         from attention_layers.utils.token_ids import END_ID, START_ID
 

@@ -374,3 +374,24 @@ def _batch(dataset, length, batch_size, max_length, bucket_by_length, batch_mult
 
     batched = batched.map(whole_multiple)
     return batched.filter(lambda *batch: tf.shape(tf.nest.flatten(batch)[0])[0] > 0)
+
+
+def _count_batches(dataset):
+    return int(dataset.reduce(0, lambda count, _: count + 1))
+
+
+def known_steps(datasets):
+    """A copy of a `DatasetSplits` whose datasets state their number of batches.
+
+    Batching by length gives `tf.data` an unknown cardinality; the number of batches is
+    the same every epoch (each length bucket holds the same sentences, only their order
+    changes), so one pass counts it and `assert_cardinality` records it.
+    """
+    counted = {}
+    for field in dataclasses.fields(datasets):
+        dataset = getattr(datasets, field.name)
+        if dataset.cardinality() < 0:
+            count = _count_batches(dataset)
+            dataset = dataset.apply(tf.data.experimental.assert_cardinality(count))
+        counted[field.name] = dataset
+    return dataclasses.replace(datasets, **counted)

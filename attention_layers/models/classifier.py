@@ -195,7 +195,7 @@ class TransformerClassifier(
             weighted average of the words and the hidden layer reads their concatenation
             `(batch, r * d_model)`. One average cannot hold "not" and "boring" whole, so a
             single query reads a negation badly (see `pooling_heads` in
-            `attention_layers/training/classification_task.py`); `"pooling"` is then the
+            `attention_layers/training/tasks/classification.py`); `"pooling"` is then the
             mean of the heads' weights, and `"pooling_heads"` each head's.
         bigram_buckets: `None`, or the rows of a `HashedBigramEmbedding` whose embedding of
             `(token_{t-1}, token_t)` is added to each pooled word, so that a pooled value

@@ -1,4 +1,5 @@
-"""Fit helpers, callbacks, metrics and test BLEU for the training commands.
+"""The training commands' rooms: flags and their types, callbacks, schedules, devices and
+distribution, metrics and evaluation, the runner and the tasks (`training/tasks/`).
 
 `evaluate_bleu` needs TensorFlow (text normalization) and is imported on first use, so that
 `import attention_layers`, which registers the schedule and metrics defined here, stays
@@ -7,20 +8,17 @@ backend-neutral.
 
 import importlib
 
+from attention_layers.training.callbacks import ResumableEarlyStopping, make_callbacks
+from attention_layers.training.checkpoints import EpochCheckpoint
 from attention_layers.training.command_line import (
     add_output_flags,
     add_training_flags,
     restore_resumed_flags,
 )
-from attention_layers.training.fit import (
-    EpochCheckpoint,
-    ResumableEarlyStopping,
-    TransformerSchedule,
+from attention_layers.training.devices import describe_device, gpu_names
+from attention_layers.training.flags import (
     UsageError,
     command_line_errors,
-    describe_device,
-    gpu_names,
-    make_callbacks,
     positive_float,
     positive_int,
     unit_interval,
@@ -31,6 +29,7 @@ from attention_layers.training.metrics import (
     masked_accuracy,
     masked_loss,
 )
+from attention_layers.training.schedules import TransformerSchedule
 
 __all__ = [
     "EpochCheckpoint",

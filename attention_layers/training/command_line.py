@@ -9,7 +9,7 @@ import argparse
 import json
 import pathlib
 
-from attention_layers.training.fit import (
+from attention_layers.training.flags import (
     non_negative_int,
     positive_float,
     positive_int,
@@ -177,16 +177,19 @@ def add_output_flags(parser, default_output):
 RESUME_MAY_CHANGE = ("max_minutes", "beam_width", "quantize_embeddings")
 
 
-def _saved_value_problem(parser, name, value):
+def _saved_value_problem(parser, name, value, required=()):
     """Why `value`, read from a saved `config.json`, is not a value of flag `name` (a few
     words), or `None`: the flag's type and choices, as if it were typed on the command line.
-    `None` (a flag that does not apply) is accepted."""
+    `None` (a flag that does not apply) is accepted unless `name` is in `required` (a flag
+    that every run of that dataset sets, e.g. `model_dim`)."""
     actions = [action for action in parser._actions if action.dest == name]
-    if value is None or not actions:
+    if not actions or (value is None and name not in required):
         return None
     action = next((a for a in actions if a.choices or a.type), actions[0])
     flag = action.option_strings[0] if action.option_strings else name
     wrong = f'"{name}" is {value!r}, not a value of {flag}'
+    if value is None:
+        return wrong
     if not action.option_strings or action.nargs == 0:  # store_true / store_const
         return None if isinstance(value, bool) or value in (a.const for a in actions) else wrong
     if action.choices is not None and value not in action.choices:
@@ -201,6 +204,17 @@ def _saved_value_problem(parser, name, value):
     return None if valid else f"{wrong} ({getattr(kind, '__name__', 'its type')})"
 
 
+def _preset_flags(presets, saved):
+    """The flags that the preset of a saved run's dataset (and, where a preset holds one
+    per `--model`, of its model) sets to a value: every such run has them."""
+    preset = presets.get(saved.get("dataset")) if isinstance(saved.get("dataset"), str) else None
+    preset = dict(preset or {})
+    per_model = preset.get(saved.get("model")) if isinstance(saved.get("model"), str) else None
+    if isinstance(per_model, dict):
+        preset.update(per_model)
+    return {name for name, value in preset.items() if value is not None}
+
+
 def _saved_command(saved, run_defining):
     """The command that wrote a saved config: recorded, or (older runs) told by its flags."""
     if "command" in saved:
@@ -208,7 +222,7 @@ def _saved_command(saved, run_defining):
     return "same" if all(name in saved for name in run_defining) else "another command's"
 
 
-def restore_resumed_flags(parser, args, run_defining, *, command, folder=None):
+def restore_resumed_flags(parser, args, run_defining, *, command, folder=None, presets=None):
     """With `--resume`: the flags of the run in `--output`, checked against those given.
 
     Every flag in `run_defining` takes its saved value; one given with another value ends
@@ -216,9 +230,14 @@ def restore_resumed_flags(parser, args, run_defining, *, command, folder=None):
     (`config.json`'s `"command"` is not `command`) or no run wrote. `--epochs`,
     `--patience`, `--max-minutes`, `--beam-width` and `--quantize-embeddings` may change (when
     not given, the saved ones apply).
-    The run is read from `folder` (default: `--output`).
+    The run is read from `folder` (default: `--output`). Each saved value must be one the
+    flag takes; a flag that `presets` (`{dataset: {flag: value}}`) sets for the run's
+    dataset must not be `null`.
     """
     saved_path = pathlib.Path(folder or args.output) / "config.json"
+    if saved_path.exists() and not saved_path.is_file():  # a pipe would be waited on forever
+        parser.error(f"--resume: {saved_path} is not a regular file (a pipe, a device, a "
+                     "socket or a folder); it is not a run's config.json.")
     if not saved_path.is_file():
         parser.error(f"--resume: {saved_path} not found; there is no run to resume there.")
     try:
@@ -255,8 +274,9 @@ def restore_resumed_flags(parser, args, run_defining, *, command, folder=None):
     if missing:
         parser.error(f"--resume: {saved_path} lacks {', '.join(missing)}; it is not a "
                      f"complete {command} run.")
+    required = _preset_flags(presets or {}, saved)
     for name in (*run_defining, "epochs", "patience", *RESUME_MAY_CHANGE):
-        problem = _saved_value_problem(parser, name, saved.get(name))
+        problem = _saved_value_problem(parser, name, saved.get(name), required)
         if problem:
             parser.error(f"--resume: {saved_path}: {problem}; the file was edited or is "
                          f"not a {command} run's. Fix the value, or start a new run.")

@@ -1,12 +1,18 @@
-"""Test BLEU of a translator: greedy or beam-search translations of a split, scored with
-sacrebleu."""
+"""The figures of a trained model: a translator's test BLEU (greedy or beam-search
+translations scored with sacrebleu); a classifier's accuracy and where its pooling attention
+looks (the most attended words, the share on the deciding words and on negations)."""
 
+import keras
 import numpy as np
 import tensorflow as tf
 
+from attention_layers.data.generated_sentiment import NEGATIONS
 from attention_layers.decoding import beam_search_decode, greedy_decode
+from attention_layers.text.conversions import make_token_ids, token_strings
 from attention_layers.text.normalization import canonical_text
 from attention_layers.training.metrics import corpus_bleu
+
+TOP_WORDS = 3  # the most attended words reported per sentence
 
 
 def evaluate_bleu(
@@ -55,12 +61,22 @@ def evaluate_bleu(
         for text in canonical_text([reference for _, reference in pairs]).numpy()
     ]
     all_ids = source_tokenizer.tokenize(clean_text(sources), max_length=max_length)  # ragged
-    order = np.argsort(all_ids.row_lengths().numpy(), kind="stable")
     if beam_width < 1:
         raise ValueError(f"`beam_width` must be at least 1; received {beam_width}.")
-    batch_size = max(1, batch_size // beam_width)
-    hypotheses = [None] * len(sources)
-    for start in range(0, len(sources), batch_size):
+    hypotheses = _translate(
+        model, target_tokenizer, all_ids, max_length, max(1, batch_size // beam_width),
+        beam_width, length_penalty,
+    )
+    return corpus_bleu(hypotheses, references), hypotheses, references
+
+
+def _translate(model, target_tokenizer, all_ids, max_length, batch_size, beam_width,
+               length_penalty):
+    """The translations (strings) of the ragged source ids `all_ids`, in their order,
+    decoded shortest first in batches of `batch_size` sentences."""
+    order = np.argsort(all_ids.row_lengths().numpy(), kind="stable")
+    hypotheses = [None] * int(all_ids.nrows())
+    for start in range(0, len(hypotheses), batch_size):
         indices = order[start : start + batch_size]
         source_ids = tf.gather(all_ids, indices).to_tensor()  # (batch, S)
         if beam_width == 1:
@@ -73,4 +89,167 @@ def evaluate_bleu(
         translations = target_tokenizer.detokenize(token_ids).numpy()
         for index, translation in zip(indices, translations, strict=True):
             hypotheses[index] = translation.decode("utf-8")
-    return corpus_bleu(hypotheses, references), hypotheses, references
+    return hypotheses
+
+
+def pooling_attention(model, ids):
+    """The pooling attention `(batch, T)` of the token ids `ids`."""
+    return keras.ops.convert_to_numpy(model.get_attention_weights(ids)["pooling"])[:, 0]
+
+
+def pooling_weights(model, ids):
+    """`(probabilities (batch,), pooling attention (batch, T))` of the token ids `ids`."""
+    return keras.ops.convert_to_numpy(model(ids))[:, 0], pooling_attention(model, ids)
+
+
+def most_attended(model, tokenizer, examples, max_length, top=TOP_WORDS):
+    """For each `(text, label)`: the probability and the `top` words with the most attention.
+
+    Returns:
+        A list of dicts `{"text", "label", "probability", "words": [[word, weight], ...]}`.
+    """
+    ids = make_token_ids(tokenizer, [text for text, _ in examples], max_length)
+    probabilities, weights = pooling_weights(model, ids)
+    results = []
+    for (text, label), tokens, row, probability in zip(
+        examples, token_strings(tokenizer, ids), weights, probabilities, strict=True
+    ):
+        order = np.argsort(-row[: len(tokens)], kind="stable")[:top]
+        results.append({
+            "text": text,
+            "label": label,
+            "probability": float(probability),
+            "words": [[tokens[index], float(row[index])] for index in order],
+        })
+    return results
+
+
+def deciding_attention(model, tokenizer, examples, deciding, max_length, batch_size=256):
+    """The attention that falls on the deciding words, against a uniform spread.
+
+    Positions that `max_length` cut off are not counted; a sentence whose deciding words
+    were all cut off is skipped.
+
+    Args:
+        examples: `(text, label)` pairs.
+        deciding: for each example, the word indices that decide its label.
+
+    Returns:
+        `(share, uniform, counted)`: the mean share of the pooling attention on the deciding
+        words, the mean share that uniform attention would give them, and the number of
+        sentences counted.
+    """
+    shares, uniform = [], []
+    for start in range(0, len(examples), batch_size):
+        chunk = examples[start : start + batch_size]
+        ids = make_token_ids(tokenizer, [text for text, _ in chunk], max_length)
+        weights = pooling_attention(model, ids)
+        for row, tokens, positions in zip(
+            weights, ids, deciding[start : start + batch_size], strict=True
+        ):
+            length = int(np.count_nonzero(tokens))
+            kept = [position for position in positions if position < length]
+            if kept:
+                shares.append(float(row[kept].sum()))
+                uniform.append(len(kept) / length)
+    if not shares:
+        return 0.0, 0.0, 0
+    return float(np.mean(shares)), float(np.mean(uniform)), len(shares)
+
+
+def negated_attention(model, tokenizer, examples, deciding, max_length, batch_size=256):
+    """Where the pooling looks in the sentences whose deciding clause is negated.
+
+    Reading "not boring" takes both words: with all the attention on "not" the pooled
+    vector holds no polarity (P(positive) near 0.5), although `deciding_attention` then
+    counts every bit of it as on the deciding words. So the negation and the word it
+    flips (the last deciding word, see `generate_sentiment_corpus`) are measured apart.
+    Sentences whose negation or word `max_length` cut off are skipped.
+
+    Args:
+        examples: `(text, label)` pairs.
+        deciding: for each example, the word indices that decide its label.
+
+    Returns:
+        `(on_negation, on_word, uniform, counted)`: the mean share of the pooling attention
+        on the negation and on the word it flips, the mean share of one word under uniform
+        attention, and the number of negated sentences counted.
+    """
+    on_negation, on_word, uniform = [], [], []
+    for start in range(0, len(examples), batch_size):
+        chunk = examples[start : start + batch_size]
+        ids = make_token_ids(tokenizer, [text for text, _ in chunk], max_length)
+        weights = pooling_attention(model, ids)
+        for row, tokens, positions in zip(
+            weights, token_strings(tokenizer, ids), deciding[start : start + batch_size],
+            strict=True,
+        ):
+            negations = [p for p in positions if p < len(tokens) and tokens[p] in NEGATIONS]
+            if negations and positions[-1] < len(tokens):
+                on_negation.append(float(row[negations[0]]))
+                on_word.append(float(row[positions[-1]]))
+                uniform.append(1 / len(tokens))
+    if not on_word:
+        return 0.0, 0.0, 0.0, 0
+    return (float(np.mean(on_negation)), float(np.mean(on_word)), float(np.mean(uniform)),
+            len(on_word))
+
+
+def accuracy(model, dataset):
+    """The share of `(tokens, label)` examples whose P(positive) > 0.5 matches the label.
+
+    As `keras.metrics.BinaryAccuracy`, without compiling `model` (an ensemble is not).
+    """
+    correct = total = 0
+    for tokens, labels in dataset:
+        predicted = keras.ops.convert_to_numpy(model(np.asarray(tokens)))[:, 0] > 0.5
+        correct += int(np.sum(predicted == (np.asarray(labels) == 1)))
+        total += len(predicted)
+    return correct / total
+
+
+def report_samples(model, corpus, tokenizer, max_length, count):
+    """Prints the most attended words (and the deciding ones) of a few sentences."""
+    print(f"The words with the most attention (validation sentences, top {TOP_WORDS}):")
+    examples = corpus.validation[:count]
+    samples = most_attended(model, tokenizer, examples, max_length)
+    deciding = (corpus.deciding_tokens or {}).get("validation")
+    ids = make_token_ids(tokenizer, [text for text, _ in examples], max_length)
+    for index, (sample, tokens) in enumerate(
+        zip(samples, token_strings(tokenizer, ids), strict=True)
+    ):
+        words = ", ".join(f"{word} ({weight:.2f})" for word, weight in sample["words"])
+        print(f"  {sample['text']}\n    label {sample['label']}, P(positive) = "
+              f"{sample['probability']:.2f}; attention: {words}")
+        if deciding is not None:
+            # Positions past --max-length were cut off with the rest of the sentence.
+            sample["deciding_words"] = [
+                tokens[i] for i in deciding[index] if i < len(tokens)
+            ]
+            print("    deciding words (recorded by the generator): "
+                  f"{', '.join(sample['deciding_words']) or '(cut off by --max-length)'}")
+    return samples
+
+def report_deciding(model, corpus, tokenizer, max_length):
+    """Prints and returns the attention on the deciding words of the validation split."""
+    share, uniform, counted = deciding_attention(
+        model, tokenizer, corpus.validation, corpus.deciding_tokens["validation"],
+        max_length,
+    )
+    print(
+        f"Attention on the deciding words: {share:.1%} of the pooling attention on "
+        f"average ({counted} validation sentences; {uniform:.1%} if spread evenly)"
+    )
+    on_negation, on_word, word_uniform, negated = negated_attention(
+        model, tokenizer, corpus.validation, corpus.deciding_tokens["validation"],
+        max_length,
+    )
+    print(
+        f"  in the {negated} negated ones: {on_negation:.1%} on the negation, "
+        f"{on_word:.1%} on the word it flips ({word_uniform:.1%} each if spread evenly)"
+    )
+    return {
+        "deciding_attention": share, "deciding_attention_uniform": uniform,
+        "negated_attention_on_negation": on_negation,
+        "negated_attention_on_word": on_word,
+    }

@@ -1,4 +1,5 @@
-"""Masked loss and accuracy for padded token sequences, and BLEU with sacrebleu."""
+"""Masked loss and accuracy for padded token sequences, a classifier's accuracy against soft
+targets, and BLEU with sacrebleu."""
 
 import keras
 from keras import ops
@@ -112,3 +113,15 @@ def corpus_bleu(hypotheses, references):
             f"`hypotheses` has {len(hypotheses)} entries but `references` has {len(references)}."
         )
     return sacrebleu.corpus_bleu(list(hypotheses), [list(references)])
+
+
+def thresholded_accuracy(y_true, y_pred):
+    """Binary accuracy that reads the target at 0.5 too: `(batch,)` or `(batch, 1)` -> `(batch,)`.
+
+    For the 0/1 labels it is `keras.metrics.BinaryAccuracy`; for a teacher's soft targets
+    (`--teacher`) it is the share of sentences on the teacher's side of 0.5, where
+    `BinaryAccuracy` would count a match only when the target is exactly 0 or 1.
+    """
+    y_pred = keras.ops.reshape(y_pred, (-1,))
+    y_true = keras.ops.reshape(keras.ops.cast(y_true, y_pred.dtype), (-1,))
+    return keras.ops.cast(keras.ops.equal(y_true > 0.5, y_pred > 0.5), "float32")

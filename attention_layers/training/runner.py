@@ -32,162 +32,39 @@ subprocess when they train on another backend).
 import argparse
 import contextlib
 import dataclasses
-import fcntl
-import importlib
 import json
-import os
-import pathlib
-import shutil
-import subprocess
 import sys
 import time
 import uuid
 
 import keras
-import numpy as np
 
+from attention_layers.data.pipelines import known_steps
+from attention_layers.text.tokenizers import RESERVED_TOKENS
+from attention_layers.training.callbacks import (
+    TrainingTimeLimit,
+    make_callbacks,
+    progress_verbosity,
+)
+from attention_layers.training.checkpoints import EpochCheckpoint, TrainingDiverged
 from attention_layers.training.command_line import (
     add_output_flags,
     add_training_flags,
     restore_resumed_flags,
 )
-from attention_layers.training.console import known_steps, progress_verbosity
-from attention_layers.training.fit import (
-    EpochCheckpoint,
-    SaveError,
-    TrainingDiverged,
-    TrainingTimeLimit,
-    TransformerSchedule,
-    UsageError,
-    command_line_errors,
-    describe_device,
-    make_callbacks,
-    saving,
-    write_atomically,
+from attention_layers.training.devices import describe_device
+from attention_layers.training.distribution import add_scale_flags, configure_scale
+from attention_layers.training.flags import command_line_errors
+from attention_layers.training.run_folder import (
+    check_fresh_folder,
+    run_folder_lock,
+    start_fresh,
+    what_was_kept,
 )
-from attention_layers.training.scale import add_scale_flags, configure_scale
-from attention_layers.utils.files import atomic_write_text, remove_partials
-
-# The task classes, by the name a run's config.json records ("command").
-TASKS = {
-    "translator": "attention_layers.training.translation_task:TranslationTask",
-    "classifier": "attention_layers.training.classification_task:ClassificationTask",
-}
-RESERVED_TOKENS = 4  # [PAD], [UNK], [START], [END]
-# What a run of either command writes in its folder, besides its `{name}.keras` model and
-# vocabularies: a fresh run refuses a folder that holds any of them (or a `member_*`
-# folder), and `--overwrite` removes them, and nothing else.
-RUN_FILES = ("config.json", "results.json", "training_log.csv")
-RUN_FOLDERS = ("checkpoints", "logs", "attention", "serving")
-LOCK_FILE = ".lock"  # held (flock) by the run writing in the folder; see `run_folder_lock`
-
-
-class Task:
-    """What a command trains. A subclass sets the attributes and implements the hooks.
-
-    Attributes:
-        name: `"translator"` or `"classifier"`: the model file is `OUTPUT/{name}.keras`
-            and `config.json` records it, so `--resume` refuses another command's folder.
-        description: the command's `--help` description.
-        default_output: the default `--output`, a pattern with `{dataset}` (each
-            `--dataset` has its own folder, so that runs do not mix).
-        presets: `{dataset: {flag: value}}`, the defaults of each `--dataset`.
-        run_defining: the flags that define the model and its data (`--resume` keeps them).
-        recurrent_model: the `--model` name of the recurrent model (constant learning rate).
-        example: what one batch holds, e.g. `"sentence pairs"`.
-        data_errors: exception classes of bad data files (reported as usage errors).
-        vocabulary_files: the file names of the tokenizers' vocabularies in `OUTPUT`.
-    """
-
-    name = None
-    description = ""
-    default_output = None
-    presets = {}
-    run_defining = ()
-    recurrent_model = None
-    example = "examples"
-    data_errors = ()
-    vocabulary_files = ()
-
-    def add_flags(self, parser):
-        """Adds the `data` and `model` flag groups."""
-        raise NotImplementedError
-
-    def fill_flags(self, parser, args, given):
-        """A fresh run: checks the flags given (`given`: their names), fills the preset."""
-        raise NotImplementedError
-
-    def check_flags(self, parser, args):
-        """Checks the complete flags (fresh or restored); `parser.error` on a bad set."""
-
-    def load_corpus(self, args):
-        raise NotImplementedError
-
-    def tokenizer_class(self, args):
-        raise NotImplementedError
-
-    def build_tokenizers(self, args, corpus):
-        """The tokenizers learned from the training split, in `vocabulary_files` order."""
-        raise NotImplementedError
-
-    def describe_data(self, args, corpus, tokenizers):
-        raise NotImplementedError
-
-    def make_datasets(self, args, corpus, tokenizers, seed, batch_multiple):
-        """A `DatasetSplits` of batched `tf.data` datasets, train shuffled with `seed`,
-        every batch's size a multiple of `batch_multiple` (`ScalePlan.batch_multiple`)."""
-        raise NotImplementedError
-
-    def build_model(self, args, tokenizers):
-        """The model, not compiled; the runner compiles it in the distribution scope."""
-        raise NotImplementedError
-
-    def loss_and_metrics(self, args):
-        """`{"loss": ..., "metrics": [...]}` for `compile` (with `--label-smoothing`)."""
-        raise NotImplementedError
-
-    def dummy_inputs(self):
-        """A tiny batch whose call builds every weight (so a checkpoint can be loaded)."""
-        raise NotImplementedError
-
-    def describe_model(self, args):
-        return args.model
-
-    def attention_callback(self, args, corpus, datasets, tokenizers, run):
-        """The `AttentionPlotCallback` of the run in folder `run`."""
-        raise NotImplementedError
-
-    def combine(self, models):
-        """The one model that stands for several trained members (`--ensemble`)."""
-        raise NotImplementedError(f"{self.name} has no ensembles")
-
-    def final_model(self, args, models):
-        """The model that is evaluated, saved and exported: the one trained, or the
-        `combine`d members."""
-        return models[0] if len(models) == 1 else self.combine(models)
-
-    def evaluate(self, args, model, members, corpus, tokenizers, datasets):
-        """Prints and returns the figures (a JSON-able dict) of the trained `model`."""
-        raise NotImplementedError
-
-    def headline(self, results):
-        """The run's main figure, in a few words."""
-        raise NotImplementedError
-
-    def export(self, args, model, tokenizers, path):
-        """Writes the serving SavedModel (TensorFlow backend); returns its path."""
-        raise NotImplementedError
-
-    def serving_example(self, path):
-        """A shell command that loads the export in `path` and serves one input."""
-        raise NotImplementedError
-
-
-def task_named(name):
-    """The `Task` whose `name` a run's `config.json` records."""
-    module, _, cls = TASKS[name].partition(":")
-    return getattr(importlib.import_module(module), cls)()
-
+from attention_layers.training.saving import export_run, print_summary, save_run
+from attention_layers.training.schedules import TransformerSchedule
+from attention_layers.training.tasks.base import task_path
+from attention_layers.utils.files import SaveError, atomic_write_text, remove_partials
 
 # --- flags --------------------------------------------------------------------------------
 
@@ -214,95 +91,21 @@ def resolve_flags(task, parser, args, folder):
         parser.error(f"--patience must be 0 or more; received {args.patience}.")
     if args.resume:
         args = restore_resumed_flags(
-            parser, args, task.run_defining, command=task.name, folder=folder
+            parser, args, task.run_defining, command=task.name, folder=folder,
+            presets=task.presets,
         )
     else:
         task.fill_flags(parser, args, given)
         args.run_id = uuid.uuid4().hex
-    if args.vocabulary_size < RESERVED_TOKENS + 1:
+    if args.vocabulary_size < len(RESERVED_TOKENS) + 1:
         parser.error(
-            f"--vocabulary-size must be at least {RESERVED_TOKENS + 1} ({RESERVED_TOKENS} "
+            f"--vocabulary-size must be at least {len(RESERVED_TOKENS) + 1} ({len(RESERVED_TOKENS)} "
             f"reserved tokens and a word); received {args.vocabulary_size}."
         )
     if args.model == "transformer" and args.model_dim % args.heads:
         parser.error(f"--model-dim ({args.model_dim}) must be divisible by --heads ({args.heads}).")
     task.check_flags(parser, args)
     return args
-
-
-# --- the run's folder ---------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def run_folder_lock(folder):
-    """Holds `folder/.lock` while a run writes in `folder`: one writer per folder.
-
-    The lock is the operating system's (`flock`, exclusive), released when the process
-    ends however it ends (`kill -9` included), so a crashed run never leaves its folder
-    locked; the file stays, and only tells a second run the holder's process id.
-
-    Raises:
-        UsageError: another process holds the lock.
-    """
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / LOCK_FILE, "a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = (handle.read().split() or ["unknown"])[-1]  # the pid written last
-            raise UsageError(
-                f"--output {folder} is in use by another run (process {holder}); wait for "
-                "it to end, or give another --output."
-            ) from None
-        handle.truncate(0)
-        handle.write(f"{os.getpid()}\n")
-        handle.flush()
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def run_entries(folder):
-    """The files and folders of a run (of either command) in `folder`, sorted."""
-    names = {*RUN_FILES, *RUN_FOLDERS}
-    for name in TASKS:
-        task = task_named(name)
-        names |= {f"{task.name}.keras", *task.vocabulary_files}
-    entries = [folder / name for name in names if os.path.lexists(folder / name)]
-    return sorted([*entries, *(path for path in folder.glob("member_*") if path.is_dir())])
-
-
-def check_fresh_folder(args, folder):
-    """A fresh run: refuses (`UsageError`) a folder that holds a run, unless `--overwrite`."""
-    entries = run_entries(folder) if folder.is_dir() else []
-    if entries and not args.overwrite:
-        names = ", ".join(path.name + ("/" if path.is_dir() else "") for path in entries[:4])
-        more = f" and {len(entries) - 4} more" if len(entries) > 4 else ""
-        raise UsageError(
-            f"--output {folder} already holds a run ({names}{more}); continue it with "
-            "--resume, replace it with --overwrite (removes that run's files, no others), "
-            "or give another --output."
-        )
-
-
-def start_fresh(output, overwrite=False):
-    """Makes `output` ready for a new run: with `overwrite`, the previous run's files
-    (`run_entries`) removed; no partial files.
-
-    `config.json` goes first: until the new one is written at the end of `prepare_data`,
-    the folder holds no run that `--resume` could mistake for this one.
-    """
-    output.mkdir(parents=True, exist_ok=True)
-    if overwrite:
-        (output / "config.json").unlink(missing_ok=True)
-        for path in run_entries(output):
-            if path.is_dir() and not path.is_symlink():
-                shutil.rmtree(path)
-            else:
-                path.unlink()
-    remove_partials(output)
 
 
 # --- data ---------------------------------------------------------------------------------
@@ -317,11 +120,11 @@ def prepare_data(task, args, output):
         kind = task.tokenizer_class(args)
         tokenizers = tuple(kind.load(output / name) for name in task.vocabulary_files)
     else:
-        start_fresh(output, args.overwrite)
+        start_fresh(task, output, args.overwrite)
         tokenizers = task.build_tokenizers(args, corpus)
         for tokenizer, name in zip(tokenizers, task.vocabulary_files, strict=True):
             tokenizer.save(output / name)  # all or nothing, as every file below
-        config = {**vars(args), "command": task.name}
+        config = {**vars(args), "command": task.name, "task": task_path(task)}
         atomic_write_text(output / "config.json", json.dumps(config, indent=2))
     skipped = corpus.skipped_summary()
     print(f"{task.describe_data(args, corpus, tokenizers)}{'; ' + skipped if skipped else ''}"
@@ -455,11 +258,6 @@ def diverged_message(args, checkpoint):
             f"{args.learning_rate:g}).")
 
 
-def all_finite(model):
-    """Whether every weight of `model` is finite (no NaN, no inf)."""
-    return all(np.isfinite(weights).all() for weights in model.get_weights())
-
-
 def train(task, args, corpus, tokenizers, output, plan):
     """Trains the run's model, or each member of `--ensemble M` in `OUTPUT/member_I`.
 
@@ -485,107 +283,6 @@ def train(task, args, corpus, tokenizers, output, plan):
     return model, members, seconds, datasets
 
 
-# --- saving -------------------------------------------------------------------------------
-
-
-def export_in_tensorflow(output):
-    """Writes a new version `OUTPUT/serving/<N>` from the saved run in a TensorFlow-backend
-    subprocess (`export_run`); returns its path.
-
-    The export is a TensorFlow SavedModel; a model trained on another backend is loaded
-    from its `.keras` file into TensorFlow, which reads the same weights.
-    """
-    package_root = pathlib.Path(__file__).resolve().parents[2]
-    environment = {
-        **os.environ,
-        "KERAS_BACKEND": "tensorflow",
-        "PYTHONPATH": os.pathsep.join(
-            filter(None, [str(package_root), os.environ.get("PYTHONPATH")])
-        ),
-    }
-    subprocess.run(
-        [sys.executable, "-m", "attention_layers.training.runner", "export", str(output)],
-        env=environment, check=True,
-    )
-    from attention_layers.export.saving import latest_version
-
-    return latest_version(output / "serving")[1]
-
-
-def export_run(output):
-    """Writes the finished run's serving export as a new version in `OUTPUT/serving/`
-    (TensorFlow Serving's layout, see `attention_layers.export.export_new_version`);
-    returns its path, e.g. `OUTPUT/serving/2`."""
-    output = pathlib.Path(output)
-    args = argparse.Namespace(**json.loads((output / "config.json").read_text()))
-    task = task_named(args.command)
-    kind = task.tokenizer_class(args)
-    tokenizers = tuple(kind.load(output / name) for name in task.vocabulary_files)
-    model = keras.saving.load_model(output / f"{task.name}.keras")
-    return export_version(task, args, model, tokenizers, output)
-
-
-def export_version(task, args, model, tokenizers, output):
-    """Writes `model`'s export as the next version in `OUTPUT/serving/`; returns its path.
-
-    The previous version stays until the new one is whole; then all but the newest
-    `KEEP_VERSIONS` (2) are removed.
-    """
-    from attention_layers.export.saving import export_new_version
-
-    return export_new_version(
-        output / "serving", lambda path: task.export(args, model, tokenizers, path)
-    )
-
-
-def save_run(task, args, model, tokenizers, results, output):
-    """Writes the model, the export and `results.json`; returns `{what: path}`.
-
-    Each file is written whole or not at all, so a failure keeps the previous one.
-
-    Raises:
-        TrainingDiverged: the model's weights are not finite (nothing is written).
-        SaveError: a file could not be written (disk full, permissions); it names the file.
-    """
-    if not all_finite(model):
-        raise TrainingDiverged("the trained model's weights are not finite; nothing was saved")
-    paths = {"model": output / f"{task.name}.keras"}
-    with saving(paths["model"]):
-        write_atomically(paths["model"], model.save)
-    print(f"Saved {paths['model']}")
-    if not args.no_export:
-        with saving(output / "serving"):
-            if keras.backend.backend() == "tensorflow":
-                paths["export"] = export_version(task, args, model, tokenizers, output)
-            else:
-                print("Exporting with the TensorFlow backend (a SavedModel is TensorFlow's) ...")
-                paths["export"] = export_in_tensorflow(output)
-        print(f"Saved the serving export in {paths['export']}")
-    paths["results"] = output / "results.json"
-    with saving(paths["results"]):
-        atomic_write_text(paths["results"], json.dumps(results, indent=2))
-    return paths
-
-
-def print_summary(task, args, results, paths, output):
-    """The closing lines: the figure, where everything is, what to run next."""
-    lines = [f"\nDone: {task.headline(results)} (details in {paths['results']})",
-             f"  model:       {paths['model']}"]
-    if results["skipped_overlong"]["summary"]:
-        lines.append(f"  data:        {results['skipped_overlong']['summary']}")
-    if "export" in paths:
-        lines.append(f"  export:      {paths['export']}")
-    plots = sorted(output.rglob("attention/epoch_*"))
-    if plots:
-        views = sorted(output.rglob("attention/*.html"))
-        lines.append(f"  attention:   {plots[-1].parent} (PNG per epoch, GIF"
-                     + (f", HTML view {views[0]}" if views else "") + ")")
-    lines.append(f"  TensorBoard: tensorboard --logdir {output / 'logs'}")
-    if "export" in paths:
-        lines.append(f"  serve:       {task.serving_example(paths['export'])}")
-    print("\n".join(lines))
-
-
 def entry_points(task):
     """A command script's `build_parser()` and `main(argv=None)`, for `task`."""
 
@@ -598,28 +295,6 @@ def entry_points(task):
 
     return build_task_parser, main
 
-
-def what_was_kept(args, output):
-    """What a run stopped in `output` keeps, and what `--resume` does with it (words)."""
-    resume = f"--resume --output {args.output}"
-    if not (output / "config.json").is_file():
-        return "the run had not started training, nothing to keep; run the command again"
-    members = sorted(output.glob("member_*/checkpoints"))
-    if members:
-        epochs = ", ".join(
-            f"{folder.parent.name} epoch {(EpochCheckpoint(folder).state or {}).get('epoch', 0)}"
-            for folder in members
-        )
-        return f"kept the checkpoints of the members ({epochs}); {resume} goes on from them"
-    folder = output / "checkpoints"
-    state = EpochCheckpoint(folder).state
-    if not state:
-        return f"no epoch had finished, no checkpoint to keep; {resume} trains from the start"
-    if state["finished"] or state["epoch"] >= args.epochs:
-        return (f"kept the checkpoints of the finished training (epoch {state['epoch']}) in "
-                f"{folder}; {resume} evaluates and saves without training again")
-    return (f"kept the checkpoint of the last finished epoch ({state['epoch']}) in {folder}; "
-            f"{resume} continues with epoch {state['epoch'] + 1}")
 
 
 def run_command(task, argv=None):
@@ -647,7 +322,7 @@ def run_command(task, argv=None):
         with command_line_errors(parser, OSError):
             stack.enter_context(run_folder_lock(output))
             if not args.resume:
-                check_fresh_folder(args, output)
+                check_fresh_folder(task, args, output)
         try:
             return train_and_save(task, parser, args, plan, output)
         except TrainingDiverged as error:

@@ -47,22 +47,10 @@ def check_optional_positive_int(name, value):
         raise ValueError(f"`{name}` must be None or a positive int; received {value!r}.")
 
 
-def check_non_negative_int(name, value):
-    """`value` is an int >= 0 (not a bool)."""
-    if not _is_int(value) or value < 0:
-        raise ValueError(f"`{name}` must be an int >= 0; received {value!r}.")
-
-
 def check_rate(name, value):
     """`value` is a float (or int) in `[0, 1)`, e.g. a dropout rate."""
     if not _is_number(value) or not 0.0 <= value < 1.0:
         raise ValueError(f"`{name}` must be a float in [0, 1); received {value!r}.")
-
-
-def check_positive_float(name, value):
-    """`value` is a finite number > 0."""
-    if not _is_number(value) or not math.isfinite(value) or value <= 0:
-        raise ValueError(f"`{name}` must be a positive float; received {value!r}.")
 
 
 def check_non_negative_float(name, value):

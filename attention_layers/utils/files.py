@@ -26,6 +26,7 @@ import os
 import pathlib
 import re
 import shutil
+import sys
 import uuid
 
 PARTIAL_PREFIX = ".partial-"
@@ -241,3 +242,52 @@ def _remove(path):
     else:
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
+
+
+def write_atomically(path, write):
+    """Calls `write(temporary_path)`, then renames the file to `path` (`atomic_path`).
+
+    A rename within a folder is atomic, so a process killed at any moment (`kill -9`)
+    leaves either the old file or the new one, never half of one. The temporary name keeps
+    `path`'s ending (Keras insists on `.keras` and `.weights.h5`); `remove_partials`
+    deletes those that a killed process left.
+
+    Args:
+        path: the file to write.
+        write: `callable(temporary_path)` that writes the whole file.
+    """
+    with atomic_path(path) as temporary:
+        write(temporary)
+
+
+class SaveError(RuntimeError):
+    """A file could not be written (disk full, no permission, a read-only folder).
+
+    The commands end with one line that names the file and what the run kept, and exit
+    code 2 (the user fixes the disk or the folder, then `--resume` goes on).
+
+    Attributes:
+        path: the file (or folder) that was being written.
+        reason: why, in words (e.g. `"No space left on device"`).
+    """
+
+    def __init__(self, path, reason):
+        super().__init__(f"could not write {path}: {reason}")
+        self.path = pathlib.Path(path)
+        self.reason = reason
+
+
+@contextlib.contextmanager
+def saving(path):
+    """Turns a failed write of `path` (an `OSError`, or TensorFlow's own error while it
+    writes a SavedModel) into a `SaveError` that names `path`."""
+    try:
+        yield
+    except OSError as error:
+        reason = f"{error.strerror} (errno {error.errno})" if error.strerror else str(error)
+        raise SaveError(path, reason) from error
+    except Exception as error:
+        tensorflow = sys.modules.get("tensorflow")
+        if tensorflow is None or not isinstance(error, tensorflow.errors.OpError):
+            raise
+        raise SaveError(path, (error.message or type(error).__name__).splitlines()[0]) from error

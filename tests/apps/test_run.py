@@ -15,9 +15,10 @@ from attention_layers.data import generate_translation_corpus
 from attention_layers.decoding import greedy_decode
 from attention_layers.export.saving import latest_version
 from attention_layers.models import ClassifierEnsemble
-from attention_layers.training.classification_task import ClassificationTask, make_token_ids
+from attention_layers.text.conversions import make_token_ids
 from attention_layers.training.evaluation import evaluate_bleu
-from attention_layers.training.translation_task import TranslationTask
+from attention_layers.training.tasks.classification import ClassificationTask
+from attention_layers.training.tasks.translation import TranslationTask
 from tests.apps.conftest import TINY_TRANSLATOR
 
 pytestmark = pytest.mark.slow  # the session's tiny runs are trained

@@ -10,8 +10,8 @@ import pytest
 import train_classifier
 from attention_layers.data import generate_sentiment_corpus, make_classification_dataset
 from attention_layers.models import BiGRUClassifier
-from attention_layers.text import WordTokenizer
-from attention_layers.training import classification_task
+from attention_layers.text import WordTokenizer, conversions
+from attention_layers.training import distillation, metrics
 from tests.helpers import run_in_process
 
 TINY = [
@@ -40,12 +40,12 @@ def test_targets_mix_label_and_teacher_probability():
     labels = np.array([label for _, label in examples], "float32")
     probabilities = np.array([
         keras.ops.convert_to_numpy(
-            teacher(classification_task.make_token_ids(tokenizer, [text], 32))
+            teacher(conversions.make_token_ids(tokenizer, [text], 32))
         )[0, 0]
         for text, _ in examples
     ])
     for weight in (0.0, 0.3, 1.0):
-        targets, agreement = classification_task.distillation_targets(
+        targets, agreement = distillation.distillation_targets(
             teacher, tokenizer, examples, 32, weight, batch_size=32
         )
         np.testing.assert_allclose(
@@ -53,7 +53,7 @@ def test_targets_mix_label_and_teacher_probability():
         )
         assert agreement == pytest.approx(np.mean((probabilities > 0.5) == (labels == 1)))
     np.testing.assert_array_equal(
-        classification_task.distillation_targets(teacher, tokenizer, examples, 32, 0.0)[0],
+        distillation.distillation_targets(teacher, tokenizer, examples, 32, 0.0)[0],
         labels,
     )
 
@@ -68,13 +68,13 @@ def test_thresholded_accuracy_reads_soft_targets_by_their_side():
     y_pred = np.array([[0.7], [0.4], [0.3], [0.55]], "float32")
     soft = np.array([0.9, 0.2, 0.6, 0.51], "float32")
     np.testing.assert_array_equal(
-        keras.ops.convert_to_numpy(classification_task.thresholded_accuracy(soft, y_pred)),
+        keras.ops.convert_to_numpy(metrics.thresholded_accuracy(soft, y_pred)),
         [1, 1, 0, 1],
     )
     hard = np.array([1, 0, 1, 0], "int32")
     keras_accuracy = keras.metrics.BinaryAccuracy()
     keras_accuracy.update_state(hard, y_pred)
-    assert np.mean(classification_task.thresholded_accuracy(hard, y_pred)) == pytest.approx(
+    assert np.mean(metrics.thresholded_accuracy(hard, y_pred)) == pytest.approx(
         float(keras_accuracy.result())
     )
 
@@ -103,7 +103,7 @@ def test_the_student_learns_the_teachers_answers_not_the_labels(tmp_path, capsys
     assert (student_run / "vocab.txt").read_text() == (teacher_run / "vocab.txt").read_text()
     student = keras.saving.load_model(student_run / "classifier.keras")
     corpus = generate_sentiment_corpus(400, seed=0)
-    ids = classification_task.make_token_ids(
+    ids = conversions.make_token_ids(
         WordTokenizer.load(student_run / "vocab.txt"),
         [text for text, _ in corpus.validation], 32,
     )
@@ -133,7 +133,7 @@ def test_the_student_learns_the_teachers_answers_not_the_labels(tmp_path, capsys
 def test_bad_teacher_flags(argv, message, tmp_path, capsys):
     run_folder = tmp_path / "run"
     run_folder.mkdir()
-    for name in classification_task.TEACHER_FILES:
+    for name in distillation.TEACHER_FILES:
         (run_folder / name).write_text("")
     (run_folder / "config.json").write_text(json.dumps({"dataset": "builtin"}))
     argv = [str(arg).format(tmp=tmp_path / "empty", run=run_folder) for arg in argv]

@@ -24,9 +24,9 @@ import pytest
 
 import train_classifier
 from attention_layers.data import generate_sentiment_corpus
-from attention_layers.text import WordTokenizer
-from attention_layers.training import classification_task
-from attention_layers.training.classification_task import PRESETS
+from attention_layers.text import WordTokenizer, conversions
+from attention_layers.training import evaluation
+from attention_layers.training.tasks.classification import PRESETS
 
 PRESET = PRESETS["builtin"]
 EPOCHS = 3
@@ -81,8 +81,8 @@ def test_attention_falls_on_the_deciding_words(default_run):
     model, tokenizer, results, _, corpus, _, _ = default_run
     max_length = PRESET["max_length"]
     texts = [text for text, _ in corpus.test]
-    token_ids = classification_task.make_token_ids(tokenizer, texts, max_length)
-    weights = classification_task.pooling_attention(model, token_ids)
+    token_ids = conversions.make_token_ids(tokenizer, texts, max_length)
+    weights = evaluation.pooling_attention(model, token_ids)
 
     deciding = corpus.deciding_tokens["test"]
     on_deciding = np.array([row[list(indices)].sum() for row, indices in zip(weights, deciding, strict=True)])
@@ -120,21 +120,21 @@ def test_negated_attention_tells_all_on_the_negation_from_reading_both_words():
     tokenizer = WordTokenizer.build([text for text, _ in examples])
     on_not = _AllOn(tokenizer, "not")
     # The share on the deciding words cannot tell: all of "not" is on a deciding word.
-    share, _, counted = classification_task.deciding_attention(
+    share, _, counted = evaluation.deciding_attention(
         on_not, tokenizer, examples[:1], deciding[:1], max_length=16
     )
     assert (share, counted) == (1.0, 1)
-    on_negation, on_word, uniform, negated = classification_task.negated_attention(
+    on_negation, on_word, uniform, negated = evaluation.negated_attention(
         on_not, tokenizer, examples, deciding, max_length=16
     )
     # Two negated sentences: "not" takes all in the first, nothing in the second.
     assert (on_negation, on_word, negated) == (0.5, 0.0, 2)
     assert uniform == pytest.approx(1 / 6)
-    on_boring = classification_task.negated_attention(
+    on_boring = evaluation.negated_attention(
         _AllOn(tokenizer, "boring"), tokenizer, examples, deciding, max_length=16
     )
     assert on_boring[:2] == (0.0, 0.5)
     # A negation cut off by --max-length leaves the sentence out.
-    assert classification_task.negated_attention(
+    assert evaluation.negated_attention(
         on_not, tokenizer, examples, deciding, max_length=3
     )[3] == 0

@@ -8,7 +8,8 @@ import pytest
 
 from attention_layers.data import make_classification_dataset
 from attention_layers.models import TransformerClassifier
-from attention_layers.training import classification_task, runner
+from attention_layers.training import evaluation, runner
+from attention_layers.training.tasks import classification
 
 
 @pytest.mark.data
@@ -18,7 +19,7 @@ def test_sst2_loads_and_trains(data_dir, tmp_path):
         vocabulary_size=20_000, min_count=2,
     )
     corpus, (tokenizer,) = runner.prepare_data(
-        classification_task.ClassificationTask(), args, tmp_path
+        classification.ClassificationTask(), args, tmp_path
     )
     assert (len(corpus.train), len(corpus.validation), len(corpus.test)) == (67_349, 872, 1_821)
     assert corpus.test[0][1] is None  # GLUE keeps the test labels private
@@ -39,7 +40,7 @@ def test_sst2_loads_and_trains(data_dir, tmp_path):
     loss, accuracy = model.evaluate(dev, verbose=0)
     assert np.isfinite(loss) and 0 <= accuracy <= 1
 
-    samples = classification_task.most_attended(model, tokenizer, corpus.validation[:2], 64)
+    samples = evaluation.most_attended(model, tokenizer, corpus.validation[:2], 64)
     assert samples[0]["text"] == corpus.validation[0][0]
     assert all(0 <= weight <= 1 for _, weight in samples[0]["words"])
     assert keras.ops.convert_to_numpy(model(np.array([[5, 6, 0]]))).shape == (1, 1)

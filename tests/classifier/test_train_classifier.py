@@ -14,8 +14,9 @@ import pytest
 import tensorflow as tf
 
 import train_classifier
-from attention_layers.text import WordTokenizer
-from attention_layers.training import classification_task, runner
+from attention_layers.text import WordTokenizer, conversions
+from attention_layers.training import evaluation, runner
+from attention_layers.training.tasks import classification
 from tests.helpers import run_in_process
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -51,7 +52,7 @@ def test_train_resume_and_outputs(tmp_path, capsys):
     results = json.loads((output / "results.json").read_text())
     assert 0 <= results["validation_accuracy"] <= 1
     sample = results["samples"][0]
-    assert len(sample["words"]) == classification_task.TOP_WORDS
+    assert len(sample["words"]) == evaluation.TOP_WORDS
     weights = [weight for _, weight in sample["words"]]
     assert weights == sorted(weights, reverse=True)
 
@@ -116,16 +117,16 @@ def test_quantized_embeddings_are_saved_served_and_reported(tmp_path, capsys):
     }
     # The reported accuracy is the quantized model's: scored again from the files.
     config = argparse.Namespace(**saved)
-    task = classification_task.ClassificationTask()
+    task = classification.ClassificationTask()
     tokenizer = WordTokenizer.load(output / "vocab.txt")
     datasets = task.make_datasets(config, task.load_corpus(config), (tokenizer,), 0, 1)
     results = json.loads((output / "results.json").read_text())
-    assert classification_task.accuracy(model, datasets.validation) == results["validation_accuracy"]
+    assert evaluation.accuracy(model, datasets.validation) == results["validation_accuracy"]
     assert "with float32 embedding tables (before --quantize-embeddings)" in out
     # int8 tables move a probability by far less than a label flip needs on most sentences.
     assert abs(results["validation_accuracy_float32_tables"] - results["validation_accuracy"]) <= 0.05
     texts = ["The acting was not boring.", "A dull, tired film."]
-    ids = classification_task.make_token_ids(tokenizer, texts, 32)
+    ids = conversions.make_token_ids(tokenizer, texts, 32)
     expected = keras.ops.convert_to_numpy(model(ids))[:, 0]
     served = tf.saved_model.load(str(output / "serving" / "1"))
     answer = served.signatures["classify_with_attention"](text=tf.constant(texts))
@@ -154,7 +155,7 @@ def test_ensemble_run_export_and_resume(tmp_path, capsys):
     assert getattr(model, "optimizer", None) is None
     assert type(model).__name__ == "ClassifierEnsemble"
     assert [member.bigram_buckets for member in model.members] == [1009, 1009]
-    ids = classification_task.make_token_ids(
+    ids = conversions.make_token_ids(
         WordTokenizer.load(output / "vocab.txt"), ["The acting was not boring."], 32
     )
     first, second = (keras.ops.convert_to_numpy(member(ids))[0, 0] for member in model.members)
@@ -212,7 +213,7 @@ def test_bad_flags(argv, message, tmp_path, capsys):
 
 
 def resolved(argv):
-    task = classification_task.ClassificationTask()
+    task = classification.ClassificationTask()
     parser = runner.build_parser(task)
     return runner.resolve_flags(task, parser, parser.parse_args(argv), folder=None)
 
@@ -269,7 +270,7 @@ def test_resume_without_a_run(tmp_path, capsys):
 def test_resume_with_a_different_model_flag(tmp_path, capsys):
     output = tmp_path / "run"
     output.mkdir()
-    config = {name: None for name in classification_task.RUN_DEFINING}
+    config = {name: None for name in classification.RUN_DEFINING}
     (output / "config.json").write_text(json.dumps({**config, "model": "transformer"}))
     code, _, err = run(["--resume", "--model", "bigru", "--output", output], capsys)
     assert code == 2

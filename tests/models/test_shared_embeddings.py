@@ -11,7 +11,7 @@ import train_translator
 from attention_layers.data import TranslationCorpus
 from attention_layers.models import TransformerTranslator
 from attention_layers.text import WordPieceTokenizer, WordTokenizer
-from attention_layers.training.translation_task import TranslationTask
+from attention_layers.training.tasks.translation import TranslationTask
 
 SOURCE = np.array([[5, 6, 7, 8, 0], [3, 4, 9, 0, 0]])
 TARGET_IN = np.array([[2, 8, 9, 10], [2, 11, 12, 0]])

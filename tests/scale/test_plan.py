@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import pytest
 
-from attention_layers.training.scale import ScalePlan, add_scale_flags, configure_scale
+from attention_layers.training.distribution import ScalePlan, add_scale_flags, configure_scale
 from tests.scale.tiny_run import VOCABULARY, tiny_data
 
 
@@ -60,19 +60,19 @@ def test_workers_write_apart_from_the_chief(tmp_path):
 
 
 def test_multi_worker_needs_a_cluster(monkeypatch):
-    from attention_layers.training import scale
+    from attention_layers.training import distribution
 
     monkeypatch.delenv("TF_CONFIG", raising=False)
     with pytest.raises(ValueError, match="needs TF_CONFIG"):
-        scale._cluster()
+        distribution._cluster()
     monkeypatch.setenv("TF_CONFIG", json.dumps({
         "cluster": {"chief": ["a:1"], "worker": ["b:1", "c:1"]},
         "task": {"type": "worker", "index": 1},
     }))
-    assert scale._cluster() == (["a:1", "b:1", "c:1"], 2)
+    assert distribution._cluster() == (["a:1", "b:1", "c:1"], 2)
     monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": {}, "task": {}}))
     with pytest.raises(ValueError, match="cluster of workers"):
-        scale._cluster()
+        distribution._cluster()
 
 
 @pytest.mark.slow

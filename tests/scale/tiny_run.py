@@ -13,11 +13,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from attention_layers.training.scale import (  # noqa: E402
-    add_scale_flags,
-    configure_scale,
-    exact_float32,
-)
+from attention_layers.training.devices import exact_float32  # noqa: E402
+from attention_layers.training.distribution import add_scale_flags, configure_scale  # noqa: E402
 
 VOCABULARY, LENGTH, EXAMPLES = 24, 6, 64
 

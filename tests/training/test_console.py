@@ -8,8 +8,8 @@ import sys
 import numpy as np
 import tensorflow as tf
 
-from attention_layers.data import DatasetSplits
-from attention_layers.training import console
+from attention_layers.data import DatasetSplits, known_steps
+from attention_layers.utils import console
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 NOISE = [
@@ -50,7 +50,7 @@ def test_known_steps_counts_the_batches_of_a_bucketed_dataset():
         lambda row: tf.shape(row)[0], bucket_boundaries=[5, 10], bucket_batch_sizes=[8, 8, 8]
     )
     assert bucketed.cardinality() == tf.data.UNKNOWN_CARDINALITY
-    counted = console.known_steps(DatasetSplits(bucketed, bucketed, bucketed))
+    counted = known_steps(DatasetSplits(bucketed, bucketed, bucketed))
     expected = sum(-(-int(np.sum(in_bucket)) // 8) for in_bucket in (
         lengths < 5, (lengths >= 5) & (lengths < 10), lengths >= 10))
     assert int(counted.train.cardinality()) == expected

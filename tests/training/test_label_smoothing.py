@@ -7,8 +7,8 @@ import pytest
 
 import attention_layers  # noqa: F401  (registers the loss for loading)
 from attention_layers.training import SmoothedSparseCrossentropy, masked_loss, runner
-from attention_layers.training.classification_task import ClassificationTask
-from attention_layers.training.translation_task import TranslationTask
+from attention_layers.training.tasks.classification import ClassificationTask
+from attention_layers.training.tasks.translation import TranslationTask
 
 RNG = np.random.default_rng(0)
 LOGITS = RNG.normal(size=(3, 5, 7)).astype("float32") * 3

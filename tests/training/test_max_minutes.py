@@ -10,9 +10,10 @@ import pytest
 
 import train_translator
 from attention_layers.training import runner
-from attention_layers.training.fit import EpochCheckpoint, TrainingTimeLimit
-from attention_layers.training.scale import ScalePlan
-from attention_layers.training.translation_task import TranslationTask
+from attention_layers.training.callbacks import TrainingTimeLimit
+from attention_layers.training.checkpoints import EpochCheckpoint
+from attention_layers.training.distribution import ScalePlan
+from attention_layers.training.tasks.translation import TranslationTask
 from tests.helpers import run_in_process as run
 from tests.training.test_runner import TINY_TRANSLATOR
 

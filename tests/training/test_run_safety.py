@@ -20,8 +20,8 @@ import pytest
 
 import train_classifier
 import train_translator
-from attention_layers.training import fit, runner
-from attention_layers.training.fit import BLOW_UP, EpochCheckpoint, TrainingDiverged
+from attention_layers.training import checkpoints, runner, saving
+from attention_layers.training.checkpoints import BLOW_UP, EpochCheckpoint, TrainingDiverged
 from tests.helpers import run_in_process as run
 
 TINY = [
@@ -323,9 +323,9 @@ def test_a_failed_save_names_the_file_and_says_what_was_kept(
     if writer == "model":
         monkeypatch.setattr(keras.Model, "save", failing(number))
     elif writer == "export":
-        monkeypatch.setattr(runner, "export_version", failing(number))
+        monkeypatch.setattr(saving, "export_version", failing(number))
     else:
-        monkeypatch.setattr(runner, "atomic_write_text", failing(number))
+        monkeypatch.setattr(saving, "atomic_write_text", failing(number))
     argv = ["--resume", "--output", folder] + ([] if writer == "export" else ["--no-export"])
     code, _, err = run(train_translator, argv, capsys)
     assert code == 2
@@ -350,7 +350,7 @@ def test_a_failed_save_names_the_file_and_says_what_was_kept(
 @pytest.mark.slow
 def test_a_checkpoint_that_cannot_be_written_ends_the_run_with_one_line(tmp_path, capsys,
                                                                         monkeypatch):
-    monkeypatch.setattr(fit, "write_atomically", failing(errno.ENOSPC))
+    monkeypatch.setattr(checkpoints, "write_atomically", failing(errno.ENOSPC))
     output = tmp_path / "run"
     code, _, err = run(train_translator, [*TINY, "--output", output], capsys)
     assert code == 2
@@ -366,13 +366,13 @@ def test_a_checkpoint_that_cannot_be_written_ends_the_run_with_one_line(tmp_path
 @pytest.mark.slow
 def test_ctrl_c_in_training_says_what_was_kept_and_how_to_go_on(tmp_path, capsys,
                                                                 monkeypatch):
-    checkpoint_epoch = fit.EpochCheckpoint.on_epoch_end
+    checkpoint_epoch = checkpoints.EpochCheckpoint.on_epoch_end
 
     def interrupted_after_the_first_epoch(self, epoch, logs=None):
         checkpoint_epoch(self, epoch, logs)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(fit.EpochCheckpoint, "on_epoch_end", interrupted_after_the_first_epoch)
+    monkeypatch.setattr(checkpoints.EpochCheckpoint, "on_epoch_end", interrupted_after_the_first_epoch)
     output = tmp_path / "run"
     code, _, err = run(train_translator, [*TINY, "--epochs", "3", "--output", output], capsys)
     assert code == 130
@@ -394,7 +394,7 @@ def test_ctrl_c_while_saving_keeps_the_previous_files(finished_run, tmp_path, ca
     def interrupted(*args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(runner, "atomic_write_text", interrupted)  # results.json, last
+    monkeypatch.setattr(saving, "atomic_write_text", interrupted)  # results.json, last
     code, _, err = run(train_translator, ["--resume", "--no-export", "--output", folder], capsys)
     assert code == 130
     assert err.strip().endswith(
@@ -411,12 +411,12 @@ def test_a_download_with_the_wrong_checksum_is_one_line(tmp_path, capsys, monkey
     """A spa-eng download that is not the expected file (a proxy's error page) ends in
     the loader's message and exit code 2, as the classifier's SST-2 download does."""
     from attention_layers.data import ChecksumError
-    from attention_layers.training import translation_task
+    from attention_layers.training.tasks import translation
 
     def wrong_file(*args, **kwargs):
         raise ChecksumError("spa-eng.zip: spa-eng/spa.txt has SHA-256 0000, expected 1111")
 
-    monkeypatch.setattr(translation_task, "load_spa_eng", wrong_file)
+    monkeypatch.setattr(translation, "load_spa_eng", wrong_file)
     code, _, err = run(train_translator, ["--dataset", "spa-eng", "--output", tmp_path / "run"],
                        capsys)
     assert code == 2

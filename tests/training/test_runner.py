@@ -15,8 +15,8 @@ import pytest
 
 import train_classifier
 import train_translator
-from attention_layers.training import classification_task, runner
-from attention_layers.training.translation_task import TranslationTask
+from attention_layers.training import evaluation, runner
+from attention_layers.training.tasks.translation import TranslationTask
 from tests.helpers import run_in_process as run
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -137,7 +137,7 @@ def test_a_kill_while_saving_keeps_the_old_file_and_the_next_run_cleans_up(
     killed = subprocess.run(
         [sys.executable, "-c", (
             "import os, signal, sys\n"
-            "from attention_layers.training.fit import write_atomically\n"
+            "from attention_layers.utils.files import write_atomically\n"
             "def half(path):\n"
             "    path.write_bytes(b'half a model')\n"
             "    os.kill(os.getpid(), signal.SIGKILL)\n"
@@ -159,7 +159,6 @@ def test_a_kill_while_saving_keeps_the_old_file_and_the_next_run_cleans_up(
 
 def test_files_are_written_under_a_temporary_name(tmp_path, monkeypatch):
     """Every file a later step loads goes through `atomic_path` (temporary name, rename)."""
-    from attention_layers.training import fit
     from attention_layers.utils import files
 
     written = []
@@ -170,7 +169,6 @@ def test_files_are_written_under_a_temporary_name(tmp_path, monkeypatch):
         return original(path)
 
     monkeypatch.setattr(files, "atomic_path", recorded)
-    monkeypatch.setattr(fit, "atomic_path", recorded)
     train_translator.main([*TINY_TRANSLATOR, "--output", str(tmp_path / "run")])
     expected = {"config.json", "source_vocab.txt", "target_vocab.txt", "translator.keras",
                 "results.json", "epoch_0001.weights.h5", "state.json"}
@@ -199,7 +197,7 @@ def test_deciding_words_cut_off_by_max_length_are_not_counted():
 
     examples = [("a b c d e f", 1), ("a b c d e f g h", 0)]
     # Positions 1 and 7 decide the second sentence; 7 lies past --max-length 4.
-    share, uniform, counted = classification_task.deciding_attention(
+    share, uniform, counted = evaluation.deciding_attention(
         Uniform(), Words(), examples, [(5,), (1, 7)], max_length=4
     )
     assert counted == 1  # the first sentence's only deciding word was cut off

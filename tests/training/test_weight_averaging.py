@@ -5,7 +5,8 @@ import keras
 import numpy as np
 import pytest
 
-from attention_layers.training.fit import AveragedWeights, EpochCheckpoint
+from attention_layers.training.callbacks import AveragedWeights
+from attention_layers.training.checkpoints import EpochCheckpoint
 from attention_layers.training.runner import make_optimizer
 
 MOMENTUM = 0.8

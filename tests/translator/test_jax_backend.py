@@ -15,7 +15,7 @@ import attention_layers.models  # noqa: F401  (registers the classes for loading
 import attention_layers.training  # noqa: F401
 from attention_layers.export import translate
 from attention_layers.text import WordTokenizer
-from attention_layers.training.console import START_UP_NOISE
+from attention_layers.utils.console import START_UP_NOISE
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 # Few shapes for JAX to compile: short sentences, one batch per length bucket.

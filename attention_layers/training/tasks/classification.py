@@ -7,8 +7,6 @@ the export. `--teacher` distils a finished run (the SST-2 ensemble) into the mod
 """
 
 import dataclasses
-import json
-import os
 import pathlib
 
 import keras
@@ -22,7 +20,6 @@ from attention_layers.data import (
     load_sst2,
     make_classification_datasets,
 )
-from attention_layers.data.generated_sentiment import NEGATIONS
 from attention_layers.models import BiGRUClassifier, ClassifierEnsemble, TransformerClassifier
 from attention_layers.models.classifier import (
     BIGRAM_MULTIPLIER,
@@ -31,72 +28,28 @@ from attention_layers.models.classifier import (
 )
 from attention_layers.models.quantization import EMBEDDING_QUANTIZATIONS
 from attention_layers.text import WordTokenizer
+from attention_layers.text.conversions import make_token_ids, token_strings
 from attention_layers.text.tokenizers import VocabularyError
 from attention_layers.training import command_line
-from attention_layers.training.fit import (
+from attention_layers.training.distillation import (
+    TEACHER_WEIGHT,
+    check_teacher,
+    distillation_targets,
+    same_folder,
+)
+from attention_layers.training.evaluation import accuracy, report_deciding, report_samples
+from attention_layers.training.flags import (
     UsageError,
     closed_unit_interval,
     non_negative_int,
     seed_int,
 )
-from attention_layers.training.runner import Task
-from attention_layers.training.translation_task import token_strings
+from attention_layers.training.metrics import thresholded_accuracy
+from attention_layers.training.tasks.base import Task
+from attention_layers.training.tasks.classification_presets import PRESETS, SINGLE_PRESET
 from attention_layers.utils.keras_files import ModelFileError
 
-# Defaults per dataset, then per model within it; flags override them. The generated corpus
-# is small and regular. SST-2's settings are those of benchmarks/sentiment_quality.py: the
-# best SST-2 dev accuracy found within 15 minutes on 2 CPU cores (the BiGRU), and for the
-# Transformer the best of the settings tried (see benchmarks/RESULTS.md).
-_TRANSFORMER = {
-    "layers": 2, "model_dim": 64, "heads": 4, "feed_forward_dim": 128, "dropout": 0.1,
-    "learning_rate": 1e-3,
-}
-_BIGRU = {"units": 64, "attention_units": 64, "learning_rate": 1e-3}
-PRESETS = {
-    "builtin": {
-        "model": "transformer",
-        "num_examples": 20_000,
-        "vocabulary_size": 20_000,
-        "min_count": 1,
-        "max_length": 64,
-        "batch_size": 32,
-        "patience": 2,
-        "bigram_buckets": 0,
-        "ensemble": 1,
-        "label_smoothing": 0.0,
-        # Two pooling queries: a clause's sentiment can hinge on two words, a negation and
-        # the word it flips, and one query's average of them holds neither whole (one
-        # query stalls at 74% with all its weight on "not"; benchmarks/RESULTS.md,
-        # "The default classifier").
-        "transformer": {**_TRANSFORMER, "epochs": 5, "warmup_steps": 200, "pooling_heads": 2},
-        "bigru": {**_BIGRU, "embedding_dim": 64, "dropout": 0.1, "epochs": 5},
-    },
-    "sst2": {
-        "model": "bigru",
-        "num_examples": None,
-        "vocabulary_size": 20_000,
-        "min_count": 2,
-        "max_length": 64,
-        "batch_size": 64,
-        "patience": 1,
-        # Hashed bigrams added to the pooled words, and the mean of 5 independently trained
-        # classifiers: each adds about a point of dev accuracy (benchmarks/RESULTS.md).
-        "bigram_buckets": 65_521,
-        "ensemble": 5,
-        "label_smoothing": 0.0,
-        # One pass over the 67,349 phrases: a second one fits the phrases better and the
-        # dev sentences worse (BiGRU, 4 seeds: 84.2% after one epoch, 83.5% after two).
-        "transformer": {**_TRANSFORMER, "epochs": 1, "warmup_steps": 500},
-        "bigru": {**_BIGRU, "embedding_dim": 128, "dropout": 0.5, "epochs": 1},
-    },
-}
 MODELS = ("transformer", "bigru")
-# `--preset single` (SST-2): one BiGRU under 20 MB instead of the ensemble of five. A wider
-# word embedding with its tables stored as int8, and a moving average of the weights; like
-# the ensemble's, chosen on GLUE dev (benchmarks/RESULTS.md, "A single model within 1 point").
-SINGLE_PRESET = {
-    "ensemble": 1, "embedding_dim": 192, "weight_averaging": 200, "quantize_embeddings": "int8",
-}
 SST2_PRESETS = ("ensemble", "single")
 
 # Flags that define the model and its data: a resumed run must keep them.
@@ -112,211 +65,6 @@ TRANSFORMER_ONLY = (
     "layers", "model_dim", "heads", "feed_forward_dim", "warmup_steps", "pooling_heads",
 )
 SAMPLES = 5
-TOP_WORDS = 3
-# `--teacher-weight` when only `--teacher` is given: half the label, half the teacher
-# (benchmarks/RESULTS.md, "Sentiment quality", compares 0.5 with 1).
-TEACHER_WEIGHT = 0.5
-TEACHER_FILES = ("classifier.keras", "vocab.txt")
-
-
-
-def make_token_ids(tokenizer, texts, max_length):
-    """Token ids `(len(texts), T)` padded with 0, as the classifier reads them."""
-    ragged = tokenizer.tokenize(texts, add_start_end=False, max_length=max_length)
-    return ragged.to_tensor().numpy()
-
-
-def pooling_attention(model, ids):
-    """The pooling attention `(batch, T)` of the token ids `ids`."""
-    return keras.ops.convert_to_numpy(model.get_attention_weights(ids)["pooling"])[:, 0]
-
-
-def pooling_weights(model, ids):
-    """`(probabilities (batch,), pooling attention (batch, T))` of the token ids `ids`."""
-    return keras.ops.convert_to_numpy(model(ids))[:, 0], pooling_attention(model, ids)
-
-
-def most_attended(model, tokenizer, examples, max_length, top=TOP_WORDS):
-    """For each `(text, label)`: the probability and the `top` words with the most attention.
-
-    Returns:
-        A list of dicts `{"text", "label", "probability", "words": [[word, weight], ...]}`.
-    """
-    ids = make_token_ids(tokenizer, [text for text, _ in examples], max_length)
-    probabilities, weights = pooling_weights(model, ids)
-    results = []
-    for (text, label), tokens, row, probability in zip(
-        examples, token_strings(tokenizer, ids), weights, probabilities, strict=True
-    ):
-        order = np.argsort(-row[: len(tokens)], kind="stable")[:top]
-        results.append({
-            "text": text,
-            "label": label,
-            "probability": float(probability),
-            "words": [[tokens[index], float(row[index])] for index in order],
-        })
-    return results
-
-
-def deciding_attention(model, tokenizer, examples, deciding, max_length, batch_size=256):
-    """The attention that falls on the deciding words, against a uniform spread.
-
-    Positions that `max_length` cut off are not counted; a sentence whose deciding words
-    were all cut off is skipped.
-
-    Args:
-        examples: `(text, label)` pairs.
-        deciding: for each example, the word indices that decide its label.
-
-    Returns:
-        `(share, uniform, counted)`: the mean share of the pooling attention on the deciding
-        words, the mean share that uniform attention would give them, and the number of
-        sentences counted.
-    """
-    shares, uniform = [], []
-    for start in range(0, len(examples), batch_size):
-        chunk = examples[start : start + batch_size]
-        ids = make_token_ids(tokenizer, [text for text, _ in chunk], max_length)
-        weights = pooling_attention(model, ids)
-        for row, tokens, positions in zip(
-            weights, ids, deciding[start : start + batch_size], strict=True
-        ):
-            length = int(np.count_nonzero(tokens))
-            kept = [position for position in positions if position < length]
-            if kept:
-                shares.append(float(row[kept].sum()))
-                uniform.append(len(kept) / length)
-    if not shares:
-        return 0.0, 0.0, 0
-    return float(np.mean(shares)), float(np.mean(uniform)), len(shares)
-
-
-def negated_attention(model, tokenizer, examples, deciding, max_length, batch_size=256):
-    """Where the pooling looks in the sentences whose deciding clause is negated.
-
-    Reading "not boring" takes both words: with all the attention on "not" the pooled
-    vector holds no polarity (P(positive) near 0.5), although `deciding_attention` then
-    counts every bit of it as on the deciding words. So the negation and the word it
-    flips (the last deciding word, see `generate_sentiment_corpus`) are measured apart.
-    Sentences whose negation or word `max_length` cut off are skipped.
-
-    Args:
-        examples: `(text, label)` pairs.
-        deciding: for each example, the word indices that decide its label.
-
-    Returns:
-        `(on_negation, on_word, uniform, counted)`: the mean share of the pooling attention
-        on the negation and on the word it flips, the mean share of one word under uniform
-        attention, and the number of negated sentences counted.
-    """
-    on_negation, on_word, uniform = [], [], []
-    for start in range(0, len(examples), batch_size):
-        chunk = examples[start : start + batch_size]
-        ids = make_token_ids(tokenizer, [text for text, _ in chunk], max_length)
-        weights = pooling_attention(model, ids)
-        for row, tokens, positions in zip(
-            weights, token_strings(tokenizer, ids), deciding[start : start + batch_size],
-            strict=True,
-        ):
-            negations = [p for p in positions if p < len(tokens) and tokens[p] in NEGATIONS]
-            if negations and positions[-1] < len(tokens):
-                on_negation.append(float(row[negations[0]]))
-                on_word.append(float(row[positions[-1]]))
-                uniform.append(1 / len(tokens))
-    if not on_word:
-        return 0.0, 0.0, 0.0, 0
-    return (float(np.mean(on_negation)), float(np.mean(on_word)), float(np.mean(uniform)),
-            len(on_word))
-
-
-def accuracy(model, dataset):
-    """The share of `(tokens, label)` examples whose P(positive) > 0.5 matches the label.
-
-    As `keras.metrics.BinaryAccuracy`, without compiling `model` (an ensemble is not).
-    """
-    correct = total = 0
-    for tokens, labels in dataset:
-        predicted = keras.ops.convert_to_numpy(model(np.asarray(tokens)))[:, 0] > 0.5
-        correct += int(np.sum(predicted == (np.asarray(labels) == 1)))
-        total += len(predicted)
-    return correct / total
-
-
-def thresholded_accuracy(y_true, y_pred):
-    """Binary accuracy that reads the target at 0.5 too: `(batch,)` or `(batch, 1)` -> `(batch,)`.
-
-    For the 0/1 labels it is `keras.metrics.BinaryAccuracy`; for a teacher's soft targets
-    (`--teacher`) it is the share of sentences on the teacher's side of 0.5, where
-    `BinaryAccuracy` would count a match only when the target is exactly 0 or 1.
-    """
-    y_pred = keras.ops.reshape(y_pred, (-1,))
-    y_true = keras.ops.reshape(keras.ops.cast(y_true, y_pred.dtype), (-1,))
-    return keras.ops.cast(keras.ops.equal(y_true > 0.5, y_pred > 0.5), "float32")
-
-
-def same_folder(first, second):
-    """Whether two paths name one folder (whatever their spelling: `..`, links)."""
-    first, second = pathlib.Path(first), pathlib.Path(second)
-    if first.exists() and second.exists():
-        return os.path.samefile(first, second)
-    return first.resolve() == second.resolve()
-
-
-def check_teacher(folder, dataset):
-    """The `UsageError` (or None) of a `--teacher` folder for a student on `dataset`."""
-    path = pathlib.Path(folder)
-    missing = [name for name in TEACHER_FILES if not (path / name).is_file()]
-    if missing:
-        return (f"--teacher {folder}: no {' or '.join(missing)} there; give the --output "
-                "folder of a finished train_classifier.py run.")
-    config = path / "config.json"
-    try:
-        saved = json.loads(config.read_text()) if config.is_file() else {}
-    except (ValueError, OSError) as error:  # not JSON, not UTF-8, unreadable
-        return f"--teacher {folder}: {config} is not JSON ({error}); is it a run's folder?"
-    if not isinstance(saved, dict):
-        return (f"--teacher {folder}: {config} is not a run's config.json (a JSON "
-                f"{type(saved).__name__}, not an object).")
-    teacher_dataset = saved.get("dataset")
-    if teacher_dataset not in (None, dataset):
-        return (f"--teacher {folder}: the teacher was trained on --dataset {teacher_dataset}, "
-                f"the student on --dataset {dataset}; a teacher labels its own task's sentences.")
-    return None
-
-
-def distillation_targets(teacher, tokenizer, examples, max_length, weight, batch_size=256):
-    """The targets `(1 - weight) * label + weight * P_teacher(positive)` of `examples`.
-
-    Knowledge distillation (Hinton, Vinyals & Dean 2015, "Distilling the Knowledge in a
-    Neural Network", §2): the student's binary cross-entropy against this target is the
-    weighted sum of its cross-entropy against the label and against the teacher's
-    probability, which tells it how sure the teacher is, not only which side it takes.
-
-    Args:
-        teacher: a classifier (or `ClassifierEnsemble`) of token ids `(batch, T)` -> P(positive)
-            `(batch, 1)`.
-        tokenizer: the teacher's `WordTokenizer`.
-        examples: `(text, label)` pairs, labels 0 or 1.
-        max_length: the most tokens per sentence, as the student reads them.
-        weight: float in [0, 1]; 0 gives the labels, 1 the teacher's probabilities.
-        batch_size: sentences per forward pass of the teacher.
-
-    Returns:
-        `(targets, teacher_accuracy)`: float32 `(len(examples),)`, and the share of
-        `examples` on whose label the teacher agrees.
-    """
-    texts = [text for text, _ in examples]
-    labels = np.array([label for _, label in examples], "float32")
-    # Shortest first, so that each batch is padded little; the compiled predict step
-    # (`predict_on_batch`) generalizes over the lengths after its first few.
-    order = np.argsort([len(text.split()) for text in texts], kind="stable")
-    probabilities = np.empty(len(texts), "float32")
-    for start in range(0, len(texts), batch_size):
-        chosen = order[start : start + batch_size]
-        ids = make_token_ids(tokenizer, [texts[i] for i in chosen], max_length)
-        probabilities[chosen] = np.asarray(teacher.predict_on_batch(ids))[:, 0]
-    targets = (1 - weight) * labels + weight * probabilities
-    return targets, float(np.mean((probabilities > 0.5) == (labels == 1)))
 
 
 def weights_only(model):
@@ -363,7 +111,7 @@ class ClassificationTask(Task):
 
     def add_flags(self, parser):
         data = command_line.add_dataset_flags(
-            parser, PRESETS,
+            parser, self.presets,
             dataset_help="'builtin': the generated sentiment corpus (offline, with the deciding "
             "words recorded); 'sst2': GLUE SST-2. Default: builtin.",
             data_help="sst2 only: a local folder in the GLUE layout (SST-2/ with train.tsv, "
@@ -441,7 +189,7 @@ class ClassificationTask(Task):
         command_line.check_dataset_flags(
             parser, args, real_dataset="sst2", size_flag="--num-examples"
         )
-        preset = PRESETS[args.dataset]
+        preset = self.presets[args.dataset]
         args.model = args.model or preset["model"]
         command_line.misplaced_flags(
             parser, given, args.model, {"bigru": BIGRU_ONLY, "transformer": TRANSFORMER_ONLY}
@@ -643,56 +391,10 @@ class ClassificationTask(Task):
             results["test_accuracy"] = accuracy(model, datasets.test)
             print(f"Test accuracy: {results['test_accuracy']:.4f} on {len(corpus.test)} "
                   "sentences")
-        results["samples"] = self._report_samples(args, model, corpus, tokenizers[0])
+        results["samples"] = report_samples(model, corpus, tokenizers[0], args.max_length, SAMPLES)
         if corpus.deciding_tokens:
-            results.update(self._report_deciding(args, model, corpus, tokenizers[0]))
+            results.update(report_deciding(model, corpus, tokenizers[0], args.max_length))
         return results
-
-    def _report_samples(self, args, model, corpus, tokenizer):
-        """Prints the most attended words (and the deciding ones) of a few sentences."""
-        print(f"The words with the most attention (validation sentences, top {TOP_WORDS}):")
-        examples = corpus.validation[:SAMPLES]
-        samples = most_attended(model, tokenizer, examples, args.max_length)
-        deciding = (corpus.deciding_tokens or {}).get("validation")
-        ids = make_token_ids(tokenizer, [text for text, _ in examples], args.max_length)
-        for index, (sample, tokens) in enumerate(
-            zip(samples, token_strings(tokenizer, ids), strict=True)
-        ):
-            words = ", ".join(f"{word} ({weight:.2f})" for word, weight in sample["words"])
-            print(f"  {sample['text']}\n    label {sample['label']}, P(positive) = "
-                  f"{sample['probability']:.2f}; attention: {words}")
-            if deciding is not None:
-                # Positions past --max-length were cut off with the rest of the sentence.
-                sample["deciding_words"] = [
-                    tokens[i] for i in deciding[index] if i < len(tokens)
-                ]
-                print("    deciding words (recorded by the generator): "
-                      f"{', '.join(sample['deciding_words']) or '(cut off by --max-length)'}")
-        return samples
-
-    def _report_deciding(self, args, model, corpus, tokenizer):
-        """Prints and returns the attention on the deciding words of the validation split."""
-        share, uniform, counted = deciding_attention(
-            model, tokenizer, corpus.validation, corpus.deciding_tokens["validation"],
-            args.max_length,
-        )
-        print(
-            f"Attention on the deciding words: {share:.1%} of the pooling attention on "
-            f"average ({counted} validation sentences; {uniform:.1%} if spread evenly)"
-        )
-        on_negation, on_word, word_uniform, negated = negated_attention(
-            model, tokenizer, corpus.validation, corpus.deciding_tokens["validation"],
-            args.max_length,
-        )
-        print(
-            f"  in the {negated} negated ones: {on_negation:.1%} on the negation, "
-            f"{on_word:.1%} on the word it flips ({word_uniform:.1%} each if spread evenly)"
-        )
-        return {
-            "deciding_attention": share, "deciding_attention_uniform": uniform,
-            "negated_attention_on_negation": on_negation,
-            "negated_attention_on_word": on_word,
-        }
 
     def headline(self, results):
         text = f"validation accuracy {results['validation_accuracy']:.4f}"

@@ -19,68 +19,14 @@ from attention_layers.data.corpora import source_group_key
 from attention_layers.export.serving import MAX_BEAM_WIDTH
 from attention_layers.models import ATTENTIONS, RNNTranslator, TransformerTranslator
 from attention_layers.text import WordPieceTokenizer, WordTokenizer
+from attention_layers.text.conversions import token_strings
 from attention_layers.text.tokenizers import VocabularyError
 from attention_layers.training import command_line
 from attention_layers.training.evaluation import evaluate_bleu
-from attention_layers.training.fit import UsageError, positive_int, seed_int
+from attention_layers.training.flags import UsageError, positive_int, seed_int
 from attention_layers.training.metrics import masked_accuracy, masked_loss
-from attention_layers.training.runner import Task
-
-# Defaults per dataset. The generated corpus is small and regular: a small Transformer
-# learns it in four epochs. Tatoeba needs a bigger model and more epochs. Its training
-# side has 8,100 English and 13,400 Spanish words seen twice or more, so word vocabularies
-# of 10,000 cover nearly all of it; learning WordPiece vocabularies instead takes minutes
-# on its 93,000 sentences (`--vocabulary wordpiece`).
-PRESETS = {
-    "builtin": {
-        "num_pairs": 20_000,
-        "model": "transformer",
-        "vocabulary": "word",
-        "vocabulary_size": 8000,
-        "shared_vocabulary": False,
-        "layers": 2,
-        "model_dim": 128,
-        "heads": 4,
-        "feed_forward_dim": 256,
-        "embedding_dim": 128,
-        "units": 256,
-        "dropout": 0.1,
-        "epochs": 4,
-        "batch_size": 64,
-        "max_length": 32,
-        "learning_rate": 2e-3,
-        "warmup_steps": 400,
-        "patience": 3,
-        "weight_averaging": 0,
-        "label_smoothing": 0.0,
-        "beam_width": 1,
-    },
-    "spa-eng": {
-        "num_pairs": None,
-        "model": "transformer",
-        "vocabulary": "word",
-        "vocabulary_size": 10000,
-        "shared_vocabulary": False,
-        "layers": 2,
-        "model_dim": 256,
-        "heads": 4,
-        "feed_forward_dim": 1024,
-        "embedding_dim": 256,
-        "units": 512,
-        "dropout": 0.1,
-        "epochs": 30,
-        "batch_size": 128,
-        "max_length": 32,
-        "learning_rate": 1e-3,
-        "warmup_steps": 1000,
-        "patience": 3,
-        # A moving average of the weights over ~250 steps and a beam of 4: +1.6 and +1.1
-        # test BLEU at the 20-minute budget (benchmarks/RESULTS.md, "Translation quality").
-        "weight_averaging": 250,
-        "label_smoothing": 0.0,
-        "beam_width": 4,
-    },
-}
+from attention_layers.training.tasks.base import Task
+from attention_layers.training.tasks.translation_presets import PRESETS
 
 # Flags that define the model and its data: a resumed run must keep them.
 RUN_DEFINING = (
@@ -94,14 +40,6 @@ TRANSFORMER_ONLY = (
     "layers", "model_dim", "heads", "feed_forward_dim", "warmup_steps", "shared_vocabulary",
 )
 SAMPLES = 5
-
-
-def token_strings(tokenizer, ids):
-    """The token strings of each row of `ids`, padding dropped."""
-    return [
-        [token.decode("utf-8") for token in tokenizer.ids_to_tokens(row[row != 0]).numpy()]
-        for row in np.asarray(ids)
-    ]
 
 
 def too_few_sentences(corpus):
@@ -137,7 +75,7 @@ class TranslationTask(Task):
 
     def add_flags(self, parser):
         data = command_line.add_dataset_flags(
-            parser, PRESETS,
+            parser, self.presets,
             dataset_help="'builtin': the generated Spanish-English corpus (offline, with gold "
             "alignments); 'spa-eng': the Tatoeba pairs (spa.txt). Default: builtin.",
             data_help="spa-eng only: a local spa.txt (or its folder). Without it the file is "
@@ -191,7 +129,7 @@ class TranslationTask(Task):
 
     def fill_flags(self, parser, args, given):
         command_line.check_dataset_flags(parser, args, real_dataset="spa-eng", size_flag="--num-pairs")
-        preset = PRESETS[args.dataset]
+        preset = self.presets[args.dataset]
         model = args.model or preset["model"]
         command_line.misplaced_flags(parser, given, model, {"rnn": RNN_ONLY, "transformer": TRANSFORMER_ONLY})
         command_line.fill_preset(args, preset)

@@ -1,0 +1,120 @@
+"""The end of a run: the `.keras` model, the serving export and `results.json`, each written
+whole or not at all, and the closing summary."""
+
+import argparse
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import keras
+import numpy as np
+
+from attention_layers.training.checkpoints import TrainingDiverged
+from attention_layers.training.tasks.base import task_of_config
+from attention_layers.utils.files import atomic_write_text, saving, write_atomically
+
+
+def all_finite(model):
+    """Whether every weight of `model` is finite (no NaN, no inf)."""
+    return all(np.isfinite(weights).all() for weights in model.get_weights())
+
+
+def export_in_tensorflow(output):
+    """Writes a new version `OUTPUT/serving/<N>` from the saved run in a TensorFlow-backend
+    subprocess (`export_run`); returns its path.
+
+    The export is a TensorFlow SavedModel; a model trained on another backend is loaded
+    from its `.keras` file into TensorFlow, which reads the same weights.
+    """
+    package_root = pathlib.Path(__file__).resolve().parents[2]
+    environment = {
+        **os.environ,
+        "KERAS_BACKEND": "tensorflow",
+        "PYTHONPATH": os.pathsep.join(
+            filter(None, [str(package_root), os.environ.get("PYTHONPATH")])
+        ),
+    }
+    subprocess.run(
+        [sys.executable, "-m", "attention_layers.training.runner", "export", str(output)],
+        env=environment, check=True,
+    )
+    from attention_layers.export.saving import latest_version
+
+    return latest_version(output / "serving")[1]
+
+
+def export_run(output):
+    """Writes the finished run's serving export as a new version in `OUTPUT/serving/`
+    (TensorFlow Serving's layout, see `attention_layers.export.export_new_version`);
+    returns its path, e.g. `OUTPUT/serving/2`."""
+    output = pathlib.Path(output)
+    args = argparse.Namespace(**json.loads((output / "config.json").read_text()))
+    task = task_of_config(vars(args))
+    kind = task.tokenizer_class(args)
+    tokenizers = tuple(kind.load(output / name) for name in task.vocabulary_files)
+    model = keras.saving.load_model(output / f"{task.name}.keras")
+    return export_version(task, args, model, tokenizers, output)
+
+
+def export_version(task, args, model, tokenizers, output):
+    """Writes `model`'s export as the next version in `OUTPUT/serving/`; returns its path.
+
+    The previous version stays until the new one is whole; then all but the newest
+    `KEEP_VERSIONS` (2) are removed.
+    """
+    from attention_layers.export.saving import export_new_version
+
+    return export_new_version(
+        output / "serving", lambda path: task.export(args, model, tokenizers, path)
+    )
+
+
+def save_run(task, args, model, tokenizers, results, output):
+    """Writes the model, the export and `results.json`; returns `{what: path}`.
+
+    Each file is written whole or not at all, so a failure keeps the previous one.
+
+    Raises:
+        TrainingDiverged: the model's weights are not finite (nothing is written).
+        SaveError: a file could not be written (disk full, permissions); it names the file.
+    """
+    if not all_finite(model):
+        raise TrainingDiverged("the trained model's weights are not finite; nothing was saved")
+    paths = {"model": output / f"{task.name}.keras"}
+    with saving(paths["model"]):
+        write_atomically(paths["model"], model.save)
+    print(f"Saved {paths['model']}")
+    if not args.no_export:
+        with saving(output / "serving"):
+            if keras.backend.backend() == "tensorflow":
+                paths["export"] = export_version(task, args, model, tokenizers, output)
+            else:
+                print("Exporting with the TensorFlow backend (a SavedModel is TensorFlow's) ...")
+                paths["export"] = export_in_tensorflow(output)
+        print(f"Saved the serving export in {paths['export']}")
+    paths["results"] = output / "results.json"
+    with saving(paths["results"]):
+        atomic_write_text(paths["results"], json.dumps(results, indent=2))
+    return paths
+
+
+def print_summary(task, args, results, paths, output):
+    """The closing lines: the figure, where everything is, what to run next."""
+    lines = [f"\nDone: {task.headline(results)} (details in {paths['results']})",
+             f"  model:       {paths['model']}"]
+    if results["skipped_overlong"]["summary"]:
+        lines.append(f"  data:        {results['skipped_overlong']['summary']}")
+    if "export" in paths:
+        lines.append(f"  export:      {paths['export']}")
+    plots = sorted(output.rglob("attention/epoch_*"))
+    if plots:
+        views = sorted(output.rglob("attention/*.html"))
+        lines.append(f"  attention:   {plots[-1].parent} (PNG per epoch, GIF"
+                     + (f", HTML view {views[0]}" if views else "") + ")")
+    lines.append(f"  TensorBoard: tensorboard --logdir {output / 'logs'}")
+    if "export" in paths:
+        lines.append(f"  serve:       {task.serving_example(paths['export'])}")
+    print("\n".join(lines))
+

@@ -1,0 +1,147 @@
+"""`Task`: what a training command trains, and how a run's `config.json` names its task.
+
+The runner (`attention_layers.training.runner`) does the training the same way for every
+task; a subclass of `Task` gives the rest: its flags and presets, corpus, tokenizers,
+model, evaluation and export. A run's `config.json` records the task's import path
+(`"task": "attention_layers.training.tasks.translation:TranslationTask"`), so a new task
+is one module and a short script; nothing central lists the tasks.
+"""
+
+import importlib
+
+
+class Task:
+    """What a command trains. A subclass sets the attributes and implements the hooks.
+
+    Attributes:
+        name: `"translator"` or `"classifier"`: the model file is `OUTPUT/{name}.keras`
+            and `config.json` records it, so `--resume` refuses another command's folder.
+        description: the command's `--help` description.
+        default_output: the default `--output`, a pattern with `{dataset}` (each
+            `--dataset` has its own folder, so that runs do not mix).
+        presets: `{dataset: {flag: value}}`, the defaults of each `--dataset`.
+        run_defining: the flags that define the model and its data (`--resume` keeps them).
+        recurrent_model: the `--model` name of the recurrent model (constant learning rate).
+        example: what one batch holds, e.g. `"sentence pairs"`.
+        data_errors: exception classes of bad data files (reported as usage errors).
+        vocabulary_files: the file names of the tokenizers' vocabularies in `OUTPUT`.
+    """
+
+    name = None
+    description = ""
+    default_output = None
+    presets = {}
+    run_defining = ()
+    recurrent_model = None
+    example = "examples"
+    data_errors = ()
+    vocabulary_files = ()
+
+    def add_flags(self, parser):
+        """Adds the `data` and `model` flag groups."""
+        raise NotImplementedError
+
+    def fill_flags(self, parser, args, given):
+        """A fresh run: checks the flags given (`given`: their names), fills the preset."""
+        raise NotImplementedError
+
+    def check_flags(self, parser, args):
+        """Checks the complete flags (fresh or restored); `parser.error` on a bad set."""
+
+    def load_corpus(self, args):
+        raise NotImplementedError
+
+    def tokenizer_class(self, args):
+        raise NotImplementedError
+
+    def build_tokenizers(self, args, corpus):
+        """The tokenizers learned from the training split, in `vocabulary_files` order."""
+        raise NotImplementedError
+
+    def describe_data(self, args, corpus, tokenizers):
+        raise NotImplementedError
+
+    def make_datasets(self, args, corpus, tokenizers, seed, batch_multiple):
+        """A `DatasetSplits` of batched `tf.data` datasets, train shuffled with `seed`,
+        every batch's size a multiple of `batch_multiple` (`ScalePlan.batch_multiple`)."""
+        raise NotImplementedError
+
+    def build_model(self, args, tokenizers):
+        """The model, not compiled; the runner compiles it in the distribution scope."""
+        raise NotImplementedError
+
+    def loss_and_metrics(self, args):
+        """`{"loss": ..., "metrics": [...]}` for `compile` (with `--label-smoothing`)."""
+        raise NotImplementedError
+
+    def dummy_inputs(self):
+        """A tiny batch whose call builds every weight (so a checkpoint can be loaded)."""
+        raise NotImplementedError
+
+    def describe_model(self, args):
+        return args.model
+
+    def attention_callback(self, args, corpus, datasets, tokenizers, run):
+        """The `AttentionPlotCallback` of the run in folder `run`."""
+        raise NotImplementedError
+
+    def combine(self, models):
+        """The one model that stands for several trained members (`--ensemble`)."""
+        raise NotImplementedError(f"{self.name} has no ensembles")
+
+    def final_model(self, args, models):
+        """The model that is evaluated, saved and exported: the one trained, or the
+        `combine`d members."""
+        return models[0] if len(models) == 1 else self.combine(models)
+
+    def evaluate(self, args, model, members, corpus, tokenizers, datasets):
+        """Prints and returns the figures (a JSON-able dict) of the trained `model`."""
+        raise NotImplementedError
+
+    def headline(self, results):
+        """The run's main figure, in a few words."""
+        raise NotImplementedError
+
+    def export(self, args, model, tokenizers, path):
+        """Writes the serving SavedModel (TensorFlow backend); returns its path."""
+        raise NotImplementedError
+
+    def serving_example(self, path):
+        """A shell command that loads the export in `path` and serves one input."""
+        raise NotImplementedError
+
+
+# The tasks of the runs written before `config.json` recorded a task's import path: they
+# name it by `"command"`. New tasks are never added here.
+LEGACY_COMMANDS = {
+    "translator": "attention_layers.training.tasks.translation:TranslationTask",
+    "classifier": "attention_layers.training.tasks.classification:ClassificationTask",
+}
+
+
+def task_path(task):
+    """The import path `"module:Class"` of `task` (a `Task`), as `config.json` records it."""
+    return f"{type(task).__module__}:{type(task).__qualname__}"
+
+
+def load_task(path):
+    """The `Task` whose import path is `path` (`"module:Class"`).
+
+    Raises:
+        ValueError: `path` does not name a `Task` subclass.
+    """
+    module, _, name = str(path).partition(":")
+    try:
+        cls = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError, ValueError) as error:
+        raise ValueError(f"{path!r} is not a task's import path ({error})") from None
+    if not (isinstance(cls, type) and issubclass(cls, Task)):
+        raise ValueError(f"{path!r} is not a Task")
+    return cls()
+
+
+def task_of_config(config):
+    """The `Task` that wrote a run's `config` (a dict): its `"task"` import path, or for a
+    run written before that, its `"command"`; `None` when neither names one."""
+    path = config.get("task") or LEGACY_COMMANDS.get(config.get("command"))
+    return load_task(path) if isinstance(path, str) else None
