@@ -258,10 +258,15 @@ class Tokenizer(tf.Module):
 
         Raises:
             VocabularyError: the file is not a vocabulary (empty, not UTF-8, no reserved
-                tokens first, duplicate tokens); the message names it.
+                tokens first, duplicate tokens) or not a regular file (a pipe with no
+                writer would be waited on forever); the message names it.
         """
+        path = pathlib.Path(path)
+        if path.exists() and not path.is_dir() and not path.is_file():
+            raise VocabularyError(f"{path} is not a regular file (a pipe, a device or a "
+                                  "socket), not a vocabulary file")
         try:
-            text = pathlib.Path(path).read_text(encoding="utf-8")
+            text = path.read_text(encoding="utf-8")
             return cls(text.splitlines(), **kwargs)
         except ValueError as error:  # UnicodeDecodeError included
             raise VocabularyError(f"{path} is not a vocabulary file (one token per line, "

@@ -24,6 +24,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 import zipfile
 
 import pytest
@@ -152,14 +153,36 @@ def spa_txt(lines):
 
 
 def fifo(tmp, run):
-    """`{tmp}/spa.txt` is a FIFO with no writer. Should the command read it after all, a
-    writer closes it after 60 s, so that the test fails instead of hanging."""
-    path = tmp / "spa.txt"
+    """`{tmp}/spa.txt` is a FIFO with no writer (`make_fifo`)."""
+    make_fifo(tmp / "spa.txt")
+
+
+def fifo_in_run(relative):
+    """A setup that replaces `{run}/relative` by a FIFO with no writer (as `fifo`)."""
+
+    def setup(tmp, run):
+        (run / relative).unlink()
+        make_fifo(run / relative)
+
+    return setup
+
+
+def make_fifo(path):
+    """Makes `path` a FIFO with no writer. Should the command read it after all, from
+    60 s on a writer opens and closes it whenever a reader waits (h5py opens a file more
+    than once), for 2 minutes, so that the test fails instead of hanging."""
     os.mkfifo(path)
 
     def unblock():
-        with open(path, "w"):
-            pass
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:  # without a reader waiting, a non-blocking open fails (ENXIO)
+                os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+            except FileNotFoundError:
+                return
+            except OSError:
+                pass
+            time.sleep(0.2)
 
     timer = threading.Timer(60, unblock)
     timer.daemon = True
@@ -220,6 +243,33 @@ CASES = [
          message=r"source_vocab\.txt is not a vocabulary file"),
     Case("resume-config-not-json", "translator", RESUME, write("config.json", "not json {"),
          message=r"config\.json is not a run's config\.json"),
+    # A file of the run replaced by a FIFO with no writer: reading it would wait forever.
+    Case("resume-config-fifo", "translator", RESUME, fifo_in_run("config.json"),
+         message=r"config\.json is not a regular file \(a pipe, a device, a socket or a"),
+    Case("resume-vocabulary-fifo", "translator", RESUME, fifo_in_run("source_vocab.txt"),
+         message=r"source_vocab\.txt is not a regular file \(a pipe, a device or a socket\)"),
+    Case("resume-state-fifo", "translator", RESUME, fifo_in_run("checkpoints/state.json"),
+         message=r"state\.json is damaged \(not a regular file: a pipe"),
+    Case("resume-checkpoint-fifo", "translator", RESUME, fifo_in_run(CKPT),
+         message=r"epoch_0001\.weights\.h5 is damaged \(not a regular file: a pipe"),
+    # config.json values of the wrong type: each names config.json and the key.
+    Case("resume-model-dim-null", "translator", RESUME, edit_config(model_dim=None),
+         message=r'config\.json: "model_dim" is None, not a value of --model-dim'),
+    Case("resume-heads-null", "translator", RESUME, edit_config(heads=None),
+         message=r'config\.json: "heads" is None, not a value of --heads'),
+    Case("resume-batch-size-string", "translator", RESUME, edit_config(batch_size="32"),
+         message=r'config\.json: "batch_size" is \'32\', not a value of --batch-size'),
+    Case("resume-layers-bool", "translator", RESUME, edit_config(layers=True),
+         message=r'config\.json: "layers" is True, not a value of --layers'),
+    Case("resume-model-dim-float", "translator", RESUME, edit_config(model_dim=16.5),
+         message=r'config\.json: "model_dim" is 16\.5, not a value of --model-dim'),
+    Case("resume-vocabulary-size-negative", "translator", RESUME,
+         edit_config(vocabulary_size=-5),
+         message=r'config\.json: "vocabulary_size" is -5, not a value of --vocabulary-size'),
+    Case("resume-learning-rate-null", "translator", RESUME, edit_config(learning_rate=None),
+         message=r'config\.json: "learning_rate" is None, not a value of --learning-rate'),
+    Case("resume-epochs-list", "translator", RESUME, edit_config(epochs=[2]),
+         message=r'config\.json: "epochs" is \[2\], not a value of --epochs'),
     # Crafted --teacher folders.
     Case("teacher-config-open-brace", "classifier", TINY_CLASSIFIER + " --teacher {tmp}/teacher "
          "--output {tmp}/out", teacher(config="{"), message=r"teacher/config\.json is not JSON"),
