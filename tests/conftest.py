@@ -1,4 +1,6 @@
-"""Shared fixtures: quiet TensorFlow, seeded Keras, and the real-data directory."""
+"""Shared fixtures: quiet TensorFlow, seeded Keras, and the real-data directory; and the
+grouping that lets pytest-xdist (`-n 2`, as `tests/run_all.sh` runs the suite) share trained
+fixtures instead of training them once per worker."""
 
 import os
 import pathlib
@@ -8,7 +10,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import pytest  # noqa: E402
 
-from attention_layers.training.scale import exact_float32  # noqa: E402
+from attention_layers.training.devices import exact_float32  # noqa: E402
 
 # Tests compare float32 results to tight tolerances; on a GPU they must not run in TF32.
 exact_float32()
@@ -37,3 +39,44 @@ def data_dir():
     if not path.is_dir():
         pytest.fail(f"ATTENTION_DATA_DIR={value!r} is not a directory")
     return path
+
+
+def _work_unit(item):
+    """The xdist group that `item` must share a worker with, or None if it may go anywhere.
+
+    A test that uses a session fixture defined below `tests/` (a trained model, an export, a
+    finished run) goes with every other user of that fixture: the folder of the conftest or
+    the module that defines it. A test that uses a module-scoped fixture goes with its module.
+    Any other test is a unit of its own, so that the two workers stay evenly loaded.
+    """
+    shared = set()
+    module_scoped = False
+    for definitions in item._fixtureinfo.name2fixturedefs.values():
+        definition = definitions[-1]
+        if definition.scope == "session" and definition.baseid not in ("", "tests"):
+            shared.add(definition.baseid)
+        elif definition.scope == "module":
+            module_scoped = True
+    if shared:
+        return min(shared)
+    if module_scoped:
+        return item.nodeid.split("::")[0]
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
+def pytest_collection_modifyitems(config, items):
+    in_xdist = hasattr(config, "workerinput") or getattr(config.option, "numprocesses", None)
+    if not in_xdist:
+        return  # one process: collection order, no groups
+    units = {}
+    for item in items:
+        group = _work_unit(item)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
+        key = group or item.nodeid
+        units.setdefault(key, False)
+        units[key] |= item.get_closest_marker("slow") is not None
+    # Units that train or start processes first, so that no long test starts last and
+    # keeps one worker busy while the other waits (a stable sort: order within a unit holds).
+    items.sort(key=lambda item: not units[_work_unit(item) or item.nodeid])

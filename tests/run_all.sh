@@ -2,12 +2,14 @@
 # The test command the README gives: the whole suite on the TensorFlow backend, then the
 # layer tests and tests/jax (the translators, the classifiers and decoding) on the JAX
 # backend (layers and models use keras.ops only). Each pass prints its 30 slowest tests.
+# Each pass runs on pytest-xdist workers, one per CPU (`PYTEST_WORKERS=0` runs in this
+# process); tests that share a trained fixture go to the same worker (tests/conftest.py).
 # Extra arguments go to both passes (`bash tests/run_all.sh -k fuzz`).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 run_pass() {
-  python3 -m pytest -q --durations=30 "$@"
+  python3 -m pytest -q --durations=30 -n "${PYTEST_WORKERS:-auto}" --dist loadgroup "$@"
   local status=$?
   # pytest exits 5 when it collected no test. Without a filter of the caller's that means
   # the suite is broken: a failure. With one (`-k`, a node id) a pass may hold no match.
