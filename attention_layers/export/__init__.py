@@ -1,8 +1,6 @@
 """Export: SavedModels that serve raw strings, with batched greedy and beam search.
 
-Decoding lives in `attention_layers.decoding`; its public functions (`greedy_decode`,
-`beam_search_decode`, `greedy_decode_full_prefix`, `sequence_log_probability`,
-`length_penalty_factor`) are also importable from here, as before.
+Decoding (`greedy_decode`, `beam_search_decode`, ...) lives in `attention_layers.decoding`.
 
 Serving (TensorFlow):
 
@@ -16,13 +14,6 @@ TensorFlow Serving's layout (`BASE/<version>/`, see `saving`): `export_new_versi
 `export_versions`, `latest_version`, `find_export`, `version_path`, `KEEP_VERSIONS`.
 """
 
-from attention_layers.decoding import (
-    beam_search_decode,
-    greedy_decode,
-    greedy_decode_full_prefix,
-    length_penalty_factor,
-    sequence_log_probability,
-)
 from attention_layers.export.saving import (
     KEEP_VERSIONS,
     export_classifier,
@@ -55,19 +46,14 @@ __all__ = [
     "MAX_OUTPUT_LENGTH",
     "ClassifierServer",
     "TranslatorServer",
-    "beam_search_decode",
     "clean_text",
     "export_classifier",
     "export_new_version",
     "export_translator",
     "export_versions",
     "find_export",
-    "greedy_decode",
-    "greedy_decode_full_prefix",
     "latest_version",
-    "length_penalty_factor",
     "save_atomically",
-    "sequence_log_probability",
     "translate",
     "version_path",
 ]

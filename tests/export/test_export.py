@@ -13,13 +13,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from attention_layers.export import (
-    ClassifierServer,
-    clean_text,
-    greedy_decode,
-    save_atomically,
-    translate,
-)
+from attention_layers.decoding import greedy_decode
+from attention_layers.export import ClassifierServer, clean_text, save_atomically, translate
 from attention_layers.models import BiGRUClassifier
 from attention_layers.utils import files
 from tests.export.conftest import BAD_INPUTS, RNN_MAX_OUTPUT_LENGTH, as_array, run_fresh_process

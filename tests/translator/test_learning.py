@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from attention_layers.data import make_translation_dataset
-from attention_layers.export import beam_search_decode, greedy_decode
+from attention_layers.decoding import beam_search_decode, greedy_decode
 from attention_layers.models import TransformerTranslator
 from attention_layers.text import END_ID, PAD_ID, START_ID
 from attention_layers.training import TransformerSchedule, evaluate_bleu, masked_loss
