@@ -3,7 +3,7 @@
 Each decoder talks to the model only through the decoding interface (`Translator`):
 `start_decoding(source_ids, max_length) -> (context, state)`,
 `decode_step(token_ids, position, context, state) -> (logits, state, cross_weights)`,
-`decode_prefix(prefix_ids, context) -> (logits, cross_weights)` and
+`decode_prefix(prefix_ids, context, position=None) -> (logits, cross_weights)` and
 `max_source_length`. `TransformerTranslator` (cached keys and values: `O(T)` per step)
 and `RNNTranslator` (its recurrent state) implement it; a new translator that does gets
 greedy decoding, beam search and export with no change here.

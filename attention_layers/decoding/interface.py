@@ -43,10 +43,12 @@ class Translator(Protocol):
         (batch, S))`; the weights are those of one distribution over the source (heads
         averaged, the last layer's)."""
 
-    def decode_prefix(self, prefix_ids, context):
+    def decode_prefix(self, prefix_ids, context, position=None):
         """The reference for `decode_step`: int `(batch, t)` ids `[START] y_1 ...
         y_{t-1}` run through the decoder again -> `(logits (batch, V), weights (batch,
-        S))` of the last position, equal to what `decode_step` gives at position `t-1`."""
+        S))` of the last position, equal to what `decode_step` gives at position `t-1`.
+        With an int scalar `position`, those of that position instead: the decoder is
+        causal, so the ids after it (padding of a fixed-size buffer) do not change them."""
 
 
 def check_translator(model):

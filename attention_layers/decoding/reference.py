@@ -6,6 +6,7 @@ decoding gives the same tokens, and `benchmarks/decoding.py` times both.
 `sequence_log_probability` scores any output with one teacher-forced pass.
 """
 
+import keras
 from keras import ops
 
 from attention_layers.decoding.compiled import run_compiled
@@ -15,14 +16,19 @@ from attention_layers.utils.checks import check_positive_int
 from attention_layers.utils.token_ids import START_ID, padding_mask
 
 
-def _greedy_full_prefix(model, source_ids, max_length, return_attention):
+def _greedy_full_prefix(model, source_ids, max_length, return_attention, padded):
     source = source_tensor(source_ids)
     batch, source_length = ops.shape(source)[0], ops.shape(source)[1]
     context, _ = model.start_decoding(source, max_length)
 
     def step_fn(tokens, position, state):
-        # The whole prefix, `[START] y_1 ... y_position`, through the whole decoder.
-        logits, weights = model.decode_prefix(tokens[:, : position + 1], context)
+        if padded:
+            # The whole buffer (batch, max_length), read at `position`: one shape for
+            # every step, which JAX's loop needs; [PAD]s after the prefix change nothing.
+            logits, weights = model.decode_prefix(tokens[:, :-1], context, position)
+        else:
+            # The whole prefix, `[START] y_1 ... y_position`, through the whole decoder.
+            logits, weights = model.decode_prefix(tokens[:, : position + 1], context)
         return logits, weights, state
 
     return greedy_loop(step_fn, (), batch, source_length, max_length, return_attention)
@@ -35,8 +41,10 @@ def greedy_decode_full_prefix(model, source_ids, max_length=64, return_attention
     encoder, which this does not): step `t` decodes `[START] y_1 ... y_t` from scratch
     (`model.decode_prefix`), so it costs `O(t)` positions (`O(t^2)` attention), against
     one position for `greedy_decode`. It is the reference that `greedy_decode` must agree
-    with, and the baseline of `benchmarks/decoding.py`. TensorFlow backend only (the
-    prefix grows, so shapes change inside the loop).
+    with, and the baseline of `benchmarks/decoding.py`. On TensorFlow the prefix grows
+    (shapes may change inside a `tf.while_loop`); JAX's loop needs one shape, so on the
+    other backends each step runs the whole `(batch, max_length)` buffer, `[PAD]` after
+    the prefix, and reads the step's position (the decoder is causal: same tokens).
 
     Args:
         model, source_ids, max_length, return_attention: as for `greedy_decode`.
@@ -46,8 +54,9 @@ def greedy_decode_full_prefix(model, source_ids, max_length=64, return_attention
     """
     check_positive_int("max_length", max_length)
     check_translator(model)
+    padded = keras.backend.backend() != "tensorflow"
     return run_compiled(
-        model, _greedy_full_prefix, source_ids, max_length, bool(return_attention)
+        model, _greedy_full_prefix, source_ids, max_length, bool(return_attention), padded
     )
 
 

@@ -307,21 +307,25 @@ class RNNTranslator(keras.Model):
         )  # (batch, units), (batch, S)
         return self.output_projection(attentional), tuple(state), weights
 
-    def decode_prefix(self, prefix_ids, context):
+    def decode_prefix(self, prefix_ids, context, position=None):
         """The reference for `decode_step`: the whole prefix through the decoder again.
 
         Args:
             prefix_ids: int `(batch, t)`, `[START] y_1 ... y_{t-1}`.
             context: from `start_decoding`.
+            position: `None` (the last position) or an int scalar (a tensor too): the
+                position to read. The decoder is recurrent, so ids after it change nothing.
 
         Returns:
-            `(logits (batch, V), cross-attention weights (batch, S))` of the last position.
+            `(logits (batch, V), cross-attention weights (batch, S))` of that position.
         """
         encoder_outputs, source_mask, initial_states = context
         logits, weights = self.decode(
             prefix_ids, encoder_outputs, source_mask, initial_states, training=False
         )  # (batch, t, V), (batch, t, S)
-        return logits[:, -1], weights[:, -1]
+        if position is None:
+            return logits[:, -1], weights[:, -1]
+        return ops.take(logits, position, axis=1), ops.take(weights, position, axis=1)
 
     def get_config(self):
         return {

@@ -239,23 +239,28 @@ class TransformerTranslator(TransformerEncoderStack, keras.Model):
         logits = self._logits(x)[:, 0]
         return logits, new_state, ops.mean(cross_weights[:, :, 0], axis=1)
 
-    def decode_prefix(self, prefix_ids, context):
+    def decode_prefix(self, prefix_ids, context, position=None):
         """The reference for `decode_step`: the whole prefix through the decoder again.
 
         Args:
             prefix_ids: int `(batch, t)`, `[START] y_1 ... y_{t-1}`.
             context: from `start_decoding`.
+            position: `None` (the last position) or an int scalar (a tensor too): the
+                position to read. The decoder is causal, so ids after it change nothing.
 
         Returns:
-            `(logits (batch, V), cross-attention weights (batch, S))` of the last
-            position, the weights of the last layer with the heads averaged.
+            `(logits (batch, V), cross-attention weights (batch, S))` of that position,
+            the weights of the last layer with the heads averaged.
         """
         memory, _, source_mask = context
         logits, attention = self.decode(
             prefix_ids, memory, source_mask, training=False, return_attention=True
-        )
+        )  # (batch, t, V)
         last_layer = attention[f"decoder_{self.num_layers - 1}/cross_attention"]
-        return logits[:, -1], ops.mean(last_layer[:, :, -1], axis=1)
+        weights = ops.mean(last_layer, axis=1)  # (batch, t, S)
+        if position is None:
+            return logits[:, -1], weights[:, -1]
+        return ops.take(logits, position, axis=1), ops.take(weights, position, axis=1)
 
     def get_config(self):
         return {

@@ -52,6 +52,11 @@ def test_step_equals_prefix_equals_teacher_forcing(kind):
         weights = _numpy(step_weights)
         assert weights.shape == SOURCE.shape
         np.testing.assert_allclose(weights, _numpy(prefix_weights), atol=1e-5)
+        # Read at `position` of the whole sequence, [PAD] after it (the decoder is causal).
+        padded = np.where(np.arange(TARGET_IN.shape[1]) <= position, TARGET_IN, 0)
+        at_logits, at_weights = model.decode_prefix(padded, context, position)
+        np.testing.assert_allclose(_numpy(at_logits), logits[:, position], atol=1e-4)
+        np.testing.assert_allclose(_numpy(at_weights), weights, atol=1e-5)
         np.testing.assert_allclose(weights.sum(-1), 1.0, atol=1e-5)
         assert (weights[SOURCE == 0] == 0).all()
 

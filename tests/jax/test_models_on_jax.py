@@ -10,7 +10,11 @@ import keras
 import numpy as np
 import pytest
 
-from attention_layers.decoding import beam_search_decode, greedy_decode
+from attention_layers.decoding import (
+    beam_search_decode,
+    greedy_decode,
+    greedy_decode_full_prefix,
+)
 from attention_layers.models import (
     BiGRUClassifier,
     RNNTranslator,
@@ -69,8 +73,7 @@ def test_a_translator_trains_and_decodes_on_jax(kind, tmp_path):
     tokens, weights = greedy_decode(model, source, max_length=LENGTH + 2)
     tokens = keras.ops.convert_to_numpy(tokens)
     # Greedy: each token is the argmax of the teacher-forced pass over the tokens before
-    # it ([PAD] and [START] never chosen). Not `greedy_decode_full_prefix`: its growing
-    # prefix is a dynamic slice, which JAX cannot trace in a loop.
+    # it ([PAD] and [START] never chosen).
     target_in = np.concatenate([np.full((len(source), 1), START_ID), tokens[:, :-1]], 1)
     logits = keras.ops.convert_to_numpy(model((source, target_in), training=False))
     logits[..., [PAD_ID, START_ID]] = -np.inf
@@ -79,6 +82,12 @@ def test_a_translator_trains_and_decodes_on_jax(kind, tmp_path):
     # Weights: one distribution over the source per generated token.
     weights = keras.ops.convert_to_numpy(weights)
     np.testing.assert_allclose(weights[tokens > 0].sum(-1), 1.0, atol=1e-5)
+    # The full-prefix reference (the whole padded buffer each step on JAX) agrees: the
+    # same tokens, and weights equal to float32 rounding (1e-5: sums of 7 terms).
+    reference, reference_weights = greedy_decode_full_prefix(model, source, LENGTH + 2)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(reference), tokens)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(reference_weights), weights,
+                               atol=1e-5)
     # A beam of one is greedy decoding.
     beam, _ = beam_search_decode(model, source, max_length=LENGTH + 2, beam_width=1)
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(beam), tokens)
