@@ -100,18 +100,21 @@ def check_text_batch(text):
 
 
 def check_beam_width(beam_width):
-    """Fails with a clear message unless `beam_width` is one int32, shape `[]`.
+    """Fails with a clear message unless `beam_width` holds one int32; returns it as a
+    scalar.
 
     A SavedModel signature does not enforce the shape it declares (`[]` for
     `beam_search`'s `beam_width`), and a vector would fail deep inside the beam search
     with an obscure graph error. The values are counted at run time, in a way that graph
-    optimization (which trusts the declared `[]`) cannot fold away.
+    optimization (which trusts the declared `[]`) cannot fold away. Nor can it see the
+    rank that is really given, so one value of any shape (`[2]`, `[[2]]`) is read as
+    that value, taken out at run time; the REST server refuses those with a 400 before.
 
     Args:
         beam_width: an int32 tensor.
 
     Returns:
-        `beam_width`, once the check has passed.
+        The one value of `beam_width`, an int32 scalar, once the check has passed.
 
     Raises:
         tf.errors.InvalidArgumentError: at run time, "`beam_width` must be one int32, a
@@ -127,7 +130,8 @@ def check_beam_width(beam_width):
     )
     check = tf.debugging.Assert(tf.equal(count, 1), [message])
     with tf.control_dependencies([check]):
-        return tf.identity(beam_width)
+        # `values` really has shape [1] here: its first value is a true scalar.
+        return tf.gather(values, 0)
 
 
 def _check_tokenizer(name, tokenizer, vocabulary_size):

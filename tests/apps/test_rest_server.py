@@ -195,6 +195,22 @@ def test_beam_search_takes_its_scalar_width_in_the_columnar_format(server, in_pr
             "instances": [{"text": text, "beam_width": 3} for text in SENTENCES]}  # fmt: skip
     status, answer = _predict(port, rows)
     assert status == 400 and "columnar format" in answer["error"], answer
+    # A width that is not a scalar: a 400 saying so, as TF Serving answers, before the
+    # graph is called (issue 29: an obscure graph error).
+    for width in ([[3]], [3], [2, 3]):
+        status, answer = _predict(port, {"signature_name": "beam_search",
+                                         "inputs": {"text": SENTENCES, "beam_width": width}})
+        assert status == 400, answer
+        assert list(answer) == ["error"], answer
+        assert "Input 'beam_width' must have rank 0" in answer["error"], answer
+    # Called directly, the signature reads one value of any shape as that width, and
+    # names beam_width for more values than one.
+    text = tf.constant(SENTENCES)
+    for width in ([[3]], [3]):
+        outputs = in_process["beam_search"](text=text, beam_width=tf.constant(width))
+        assert _texts(outputs["translation"]) == expected
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"`beam_width` must be one int32"):
+        in_process["beam_search"](text=text, beam_width=tf.constant([2, 3]))
 
 
 def test_several_outputs_come_back_per_instance_or_per_name(server, in_process):
