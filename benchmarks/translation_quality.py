@@ -30,6 +30,11 @@ Evaluation time is not counted.
     python benchmarks/translation_quality.py --minutes 20 --models ours --seed 1  # another run
     python benchmarks/translation_quality.py --minutes 20 --averages   # how the preset's
                                             # averaging and beam were chosen (on validation)
+    python benchmarks/translation_quality.py --minutes 20 --precision mixed_bfloat16
+
+The scale flags are `train_translator.py`'s (`--distribution`, `--replicas`, `--precision`,
+`--jit-compile`, `--steps-per-execution`: `add_scale_flags`); they apply to ours, and the
+dtype policy (`--precision`) to both models.
 """
 
 import argparse
@@ -59,7 +64,7 @@ from attention_layers.text import (  # noqa: E402
     canonical_text,
 )  # noqa: E402
 from attention_layers.training import corpus_bleu, describe_device, evaluate_bleu  # noqa: E402
-from attention_layers.training.distribution import PRECISIONS, configure_scale  # noqa: E402
+from attention_layers.training.distribution import add_scale_flags, configure_scale  # noqa: E402
 from attention_layers.training.runner import build_model  # noqa: E402
 from attention_layers.training.tasks.translation import (  # noqa: E402
     PRESETS,
@@ -162,15 +167,14 @@ def train_for(model, dataset, seconds, clock, callbacks=()):
 # --- ours ---------------------------------------------------------------------------------
 
 
-def run_ours(corpus, tests, seconds, clock, averages=False, overrides=None, seed=0,
-             precision="float32"):
+def run_ours(corpus, tests, seconds, clock, plan, scale_flags, averages=False, overrides=None,
+             seed=0):
+    """Trains and scores ours; `plan` is `configure_scale`'s, `scale_flags` the flags of
+    `add_scale_flags` (a dict) that made it."""
     preset = {**PRESETS["spa-eng"], **(overrides or {})}
     if averages:  # the exploration starts from the raw weights, decoded greedily
         preset.update(weight_averaging=0, beam_width=1)
-    args = argparse.Namespace(
-        **preset, distribution="none", replicas=None, precision=precision, jit_compile="off",
-        steps_per_execution=1,
-    )
+    args = argparse.Namespace(**preset, **scale_flags)
     task = TranslationTask()
     started = time.perf_counter()
     source_tokenizer, target_tokenizer = task.build_tokenizers(args, corpus)
@@ -181,9 +185,7 @@ def run_ours(corpus, tests, seconds, clock, averages=False, overrides=None, seed
         batch_size=args.batch_size, max_length=args.max_length, shuffle=True, seed=seed,
     )
     keras.utils.set_random_seed(seed)
-    model = build_model(
-        task, args, (source_tokenizer, target_tokenizer), configure_scale(args)
-    )
+    model = build_model(task, args, (source_tokenizer, target_tokenizer), plan)
     config = (
         f"Transformer {args.layers}+{args.layers} layers, d_model {args.model_dim}, "
         f"{args.heads} heads, feed-forward {args.feed_forward_dim}, dropout {args.dropout}, "
@@ -195,7 +197,7 @@ def run_ours(corpus, tests, seconds, clock, averages=False, overrides=None, seed
            if args.weight_averaging else "")
         + (f"label smoothing {args.label_smoothing}; " if args.label_smoothing else "")
         + f"{'greedy' if args.beam_width == 1 else f'beam {args.beam_width}'} decoding; "
-        + (f"dtype policy {precision}; " if precision != "float32" else "")
+        + (f"dtype policy {plan.precision}; " if plan.precision != "float32" else "")
         + f"{model.count_params():,} parameters"
     )
     def bleu_fn(pairs, beam_width=args.beam_width):
@@ -507,7 +509,9 @@ def preset_override(text):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    scale = argparse.ArgumentParser(add_help=False)
+    add_scale_flags(scale)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], parents=[scale])
     parser.add_argument("--minutes", type=float, default=20.0,
                         help="wall-clock training budget of each model (default 20)")
     parser.add_argument(
@@ -537,11 +541,6 @@ def main():
         "(repeatable; to explore settings, compared by the validation BLEU printed)",
     )
     parser.add_argument(
-        "--precision", choices=PRECISIONS, default="float32",
-        help="ours: the Keras dtype policy, as train_translator.py --precision (default "
-        "float32; mixed_bfloat16 is quicker on CPUs with AVX512-BF16 or AMX)",
-    )
-    parser.add_argument(
         "--seed", type=int, default=0,
         help="seed of both models' initial weights, dropout and shuffling (0); the split "
         "stays load_spa_eng(seed=0)'s, so runs with other seeds score the same test pairs",
@@ -549,6 +548,11 @@ def main():
     parser.add_argument("--train-pairs", type=int, metavar="N",
                         help="train on a random N training pairs (a smoke test; default all)")
     args = parser.parse_args()
+    scale_flags = {name: getattr(args, name) for name in vars(scale.parse_args([]))}
+    try:  # before anything touches a device
+        plan = configure_scale(argparse.Namespace(**scale_flags))
+    except ValueError as error:
+        parser.error(str(error))
     data = args.data or os.path.join(os.environ.get("ATTENTION_DATA_DIR", ""), "spa.txt")
     if not os.path.isfile(data):
         parser.error(f"{data} not found: pass --data or set ATTENTION_DATA_DIR")
@@ -581,8 +585,8 @@ def main():
     results = {}
     if args.models in ("both", "ours"):
         results["ours"] = run_ours(
-            corpus, tests, 60 * args.minutes, args.clock, averages=args.averages,
-            overrides=dict(args.set), seed=args.seed, precision=args.precision,
+            corpus, tests, 60 * args.minutes, args.clock, plan, scale_flags,
+            averages=args.averages, overrides=dict(args.set), seed=args.seed,
         )
     if args.models in ("both", "reference"):
         keras.utils.set_random_seed(args.seed)
