@@ -8,6 +8,7 @@ import re
 import keras
 import numpy as np
 import pytest
+from matplotlib import colormaps
 from PIL import Image
 
 from attention_layers.visualization import (
@@ -15,6 +16,7 @@ from attention_layers.visualization import (
     plot_heads,
     plot_token_importance,
 )
+from tests.visualization import pixels
 
 VOCABULARY = 12
 
@@ -168,14 +170,20 @@ def test_translator_plots_every_epoch_writes_tensorboard_and_animates(tmp_path):
     )
     assert view["layers"][2]["target"] == view["layers"][2]["source"] == SOURCE_TOKENS[1]
 
-    # Each PNG is the head grid of that example, cropped to its tokens (padding not drawn),
-    # titled in words, examples counted from 1.
-    cross = callback.weights_by_epoch[2]["cross"][1]  # (heads, 5, 6), example 1 has 2 x 2
-    expected_png = plot_heads(
-        cross[:, :2, :2], SOURCE_TOKENS[1], TARGET_TOKENS[1], title="Cross, example 2, epoch 2"
-    )
+    # Each PNG is the head grid of that example, cropped to its tokens (padding not drawn):
+    # its cells' colours, read from the file's pixels, are the kept weights of epoch 2.
+    # The cells' places come from a grid of the same shape (its colours are not used).
+    cross = callback.weights_by_epoch[2]["cross"][1]  # (heads, 5, 6), example 2 has 2 x 2
     written_png = _png_pixels(tmp_path / "attention/epoch_002/example_2_cross.png")
-    np.testing.assert_array_equal(written_png, _figure_pixels(expected_png))
+    grid = plot_heads(np.zeros((2, 2, 2)), SOURCE_TOKENS[1], TARGET_TOKENS[1],
+                      title="Cross, example 2, epoch 2")
+    renderer = pixels.layout(grid)
+    drawn = written_png / 255.0
+    assert drawn.shape[:2] == (int(grid.bbox.height), int(grid.bbox.width))
+    for head, panel in enumerate(grid.axes[:-1]):
+        read = pixels.cell_values(drawn, panel.get_window_extent(renderer), (2, 2))
+        # 0.01: 1024 colours over the scale, and 8-bit rounding of each.
+        np.testing.assert_allclose(read, cross[head, :2, :2], atol=0.01)
 
     # TensorBoard holds the same images, one per epoch, example and name, at the steps of
     # keras.callbacks.TensorBoard's epoch scalars (the epoch counted from 0).
@@ -215,14 +223,21 @@ def test_classifier_every_other_epoch_with_token_importance(tmp_path):
         "example_1_pooling.gif",
     ]
     assert [path.name for path in (tmp_path / "epoch_004").iterdir()] == ["example_1_pooling.png"]
-    # A single query and no target tokens: the sentence coloured by weight.
+    # A single query and no target tokens: the sentence coloured by weight. Each token's
+    # background in the file's pixels is Reds at the kept weight over the largest,
+    # coloured here; the boxes' places come from a view of the same words.
     weights = callback.weights_by_epoch[4]["pooling"][0, 0]  # (T,)
-    expected = plot_token_importance(
-        words[0], weights, title="Attention pooling, example 1, epoch 4"
+    layout = plot_token_importance(
+        words[0], np.ones(len(words[0])), title="Attention pooling, example 1, epoch 4"
     )
-    np.testing.assert_array_equal(
-        _png_pixels(tmp_path / "epoch_004/example_1_pooling.png"), _figure_pixels(expected)
-    )
+    renderer = pixels.layout(layout)
+    drawn = pixels.picture(tmp_path / "epoch_004/example_1_pooling.png")
+    assert drawn.shape[:2] == (int(layout.bbox.height), int(layout.bbox.width))
+    for text, weight in zip(layout.axes[0].texts, weights, strict=True):
+        box = text.get_bbox_patch().get_window_extent(renderer)
+        expected = colormaps["Reds"](weight / weights.max())[:3]
+        # 2/255: 8-bit rounding of the PNG and of the colour map's table.
+        np.testing.assert_allclose(pixels.box_colour(drawn, box), expected, atol=2 / 255)
     with Image.open(tmp_path / "example_1_pooling.gif") as gif:
         assert gif.n_frames == 2
 
@@ -293,17 +308,24 @@ def test_tokens_follow_the_names_of_self_and_cross_attention(tmp_path):
         ("decoder_0/cross_attention", "Decoder layer 1, cross-attention", target, source, "so"),
     ):
         words = {"s": "source words", "o": "output words"}
-        expected = plot_heads(
-            weights[name][1][:, : len(queries), : len(keys)],
+        kept = weights[name][1][:, : len(queries), : len(keys)]  # (heads, T_q, T_k)
+        # The places of the cells, from a grid of the same shape and titles.
+        grid = plot_heads(
+            np.zeros_like(kept),
             keys,
             queries,
             title=f"{title}, example 2, epoch 1",
             source_label=f"{words[axes[0]]} (keys)",
             target_label=f"{words[axes[1]]} (queries)",
         )
+        renderer = pixels.layout(grid)
         # Examples and layers counted from 1: decoder_0 is "Decoder layer 1", decoder_1.
         file = tmp_path / f"epoch_001/example_2_{name.replace('_0/', '_1_')}.png"
-        np.testing.assert_array_equal(_png_pixels(file), _figure_pixels(expected))
+        drawn = pixels.picture(file)
+        assert drawn.shape[:2] == (int(grid.bbox.height), int(grid.bbox.width))
+        for head, panel in enumerate(grid.axes[:-1]):
+            read = pixels.cell_values(drawn, panel.get_window_extent(renderer), kept.shape[1:])
+            np.testing.assert_allclose(read, kept[head], atol=0.01)  # as in the test above
 
 
 def _visible_text(path):

@@ -1,11 +1,14 @@
 """The classifier's view: each token's background is its attention weight."""
 
+import io
+
 import numpy as np
 import pytest
 from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from attention_layers.visualization import plot_token_importance
+from tests.visualization import pixels
 
 
 def _luminance(rgba):
@@ -26,6 +29,20 @@ def test_token_colours_follow_the_weights():
     order = np.argsort([_luminance(colour) for colour in colours], kind="stable")
     assert list(weights[order]) == sorted(weights, reverse=True)
     assert fig.get_suptitle() == "positive (0.97)"
+    # The drawn pixels: each token's background is Reds at its weight over the largest,
+    # coloured here. 2/255: one step of 8-bit rounding either way.
+    renderer = pixels.layout(fig)
+    drawn = pixels.picture(_png(fig))
+    for text, weight in zip(texts, weights, strict=True):
+        box = text.get_bbox_patch().get_window_extent(renderer)
+        expected = colormaps["Reds"](weight / weights.max())[:3]
+        np.testing.assert_allclose(pixels.box_colour(drawn, box), expected, atol=2 / 255)
+
+
+def _png(fig):
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    return buffer.getvalue()
 
 
 def test_long_text_wraps_inside_the_figure():
