@@ -170,11 +170,12 @@ def fifo_in_run(relative):
 def make_fifo(path):
     """Makes `path` a FIFO with no writer. Should the command read it after all, from
     60 s on a writer opens and closes it whenever a reader waits (h5py opens a file more
-    than once), for 2 minutes, so that the test fails instead of hanging."""
+    than once; a busy machine may reach the read minutes later), for 15 minutes, so that
+    the test fails instead of hanging."""
     os.mkfifo(path)
 
     def unblock():
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 15 * 60
         while time.monotonic() < deadline:
             try:  # without a reader waiting, a non-blocking open fails (ENXIO)
                 os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
