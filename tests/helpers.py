@@ -1,8 +1,21 @@
 """Helpers that tests in several folders share (fixtures stay in the conftest files)."""
 
+import keras
+
 from attention_layers.data import generate_translation_corpus
 from attention_layers.models import RNNTranslator
 from attention_layers.text import WordTokenizer
+
+
+class OneDense(keras.Model):
+    """The smallest subclassed model: one `Dense(1)`, and no attention."""
+
+    def __init__(self):
+        super().__init__()
+        self.dense = keras.layers.Dense(1)
+
+    def call(self, inputs):
+        return self.dense(inputs)
 
 
 def word_tokenizers(corpus):

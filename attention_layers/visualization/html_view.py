@@ -22,15 +22,18 @@ from attention_layers.visualization._common import (
     to_tokens,
 )
 
-# The document. `__...__` markers are replaced by `to_html`; every element is looked up
-# inside the view's root element, so several views can share one page (e.g. a notebook).
-_TEMPLATE = """<!DOCTYPE html>
+# The start of both documents, up to their styles.
+_DOCUMENT_HEAD = """<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <title>__TITLE__</title>
 <style>
-.attention-view { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; color: #222;
+"""
+
+# The document. `__...__` markers are replaced by `to_html`; every element is looked up
+# inside the view's root element, so several views can share one page (e.g. a notebook).
+_TEMPLATE = _DOCUMENT_HEAD + """.attention-view { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; color: #222;
   margin: 16px; }
 .attention-view h2 { font-size: 18px; margin: 0 0 8px 0; }
 .attention-view .controls { margin-bottom: 10px; font-size: 14px; }
@@ -376,13 +379,7 @@ _SIDE_KEYS = ("source", "target", "source_label", "target_label")
 # The colour scale of the sentences (matplotlib's "Reds" at 0 and 1, as the PNG files).
 _LIGHTEST, _DARKEST = np.array([255, 245, 240]), np.array([103, 0, 13])
 
-_SENTENCES_TEMPLATE = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>__TITLE__</title>
-<style>
-.attention-sentences { font-family: system-ui, -apple-system, "Segoe UI", sans-serif;
+_SENTENCES_TEMPLATE = _DOCUMENT_HEAD + """.attention-sentences { font-family: system-ui, -apple-system, "Segoe UI", sans-serif;
   color: #222; margin: 16px; max-width: 60em; }
 .attention-sentences h2 { font-size: 18px; margin: 0 0 8px 0; }
 .attention-sentences h3 { font-size: 15px; margin: 16px 0 6px 0; }

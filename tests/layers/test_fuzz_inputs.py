@@ -151,10 +151,16 @@ def _check(call, wrong, counts):
     return result
 
 
-def _assert_both_kinds_ran(counts, count):
+def _fuzz_both_kinds(fuzz, what, capsys):
+    """Runs `fuzz` (a `@FUZZ` test that counts its cases), prints the counts and checks that
+    both valid and invalid cases ran."""
+    counts = {"valid": 0, "errors": 0}
+    fuzz(counts)
+    with capsys.disabled():
+        print(f"\n{what} fuzzing: {counts}")
     # 40 derandomized examples give about 20 valid ones: fewer than a quarter valid means
     # the cases drifted towards invalid input and test the checks alone.
-    assert counts["valid"] >= count // 4, f"too few valid cases: {counts}"
+    assert counts["valid"] >= FUZZ.max_examples // 4, f"too few valid cases: {counts}"
     assert counts["errors"] > 0, f"no invalid case was rejected: {counts}"
 
 
@@ -181,11 +187,7 @@ def _fuzz_attention_layers(counts, case):
 
 
 def test_every_attention_layer_checks_its_inputs(capsys):
-    counts = {"valid": 0, "errors": 0}
-    _fuzz_attention_layers(counts)
-    with capsys.disabled():
-        print(f"\nattention-layer fuzzing: {counts}")
-    _assert_both_kinds_ran(counts, FUZZ.max_examples)
+    _fuzz_both_kinds(_fuzz_attention_layers, "attention-layer", capsys)
 
 
 @st.composite
@@ -217,8 +219,4 @@ def _fuzz_attention_pooling(counts, case):
 
 
 def test_attention_pooling_checks_its_inputs(capsys):
-    counts = {"valid": 0, "errors": 0}
-    _fuzz_attention_pooling(counts)
-    with capsys.disabled():
-        print(f"\npooling fuzzing: {counts}")
-    _assert_both_kinds_ran(counts, FUZZ.max_examples)
+    _fuzz_both_kinds(_fuzz_attention_pooling, "pooling", capsys)

@@ -22,6 +22,7 @@ import train_classifier
 import train_translator
 from attention_layers.training import checkpoints, runner, saving
 from attention_layers.training.checkpoints import BLOW_UP, EpochCheckpoint, TrainingDiverged
+from tests.helpers import OneDense
 from tests.helpers import run_in_process as run
 
 TINY = [
@@ -63,17 +64,8 @@ def assert_one_error_line(err):
 # --- a diverging run ----------------------------------------------------------------------
 
 
-class Tiny(keras.Model):
-    def __init__(self):
-        super().__init__()
-        self.dense = keras.layers.Dense(1)
-
-    def call(self, inputs):
-        return self.dense(inputs)
-
-
 def checkpoint_with_model(tmp_path):
-    model = Tiny()
+    model = OneDense()
     model.compile(optimizer="adam", loss="mse")
     model(np.ones((1, 2), "float32"))
     checkpoint = EpochCheckpoint(tmp_path / "checkpoints")

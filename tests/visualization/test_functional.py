@@ -7,6 +7,7 @@ import pytest
 import attention_layers as al
 from attention_layers.visualization import AttentionPlotCallback, attention_model
 from attention_layers.visualization._common import readable_name
+from tests.helpers import OneDense
 
 SOURCE = np.array([[4, 5, 6, 0], [7, 8, 0, 0], [4, 4, 9, 3]], "int32")
 TARGET = np.array([[2, 7, 8], [2, 5, 0], [2, 6, 6]], "int32")
@@ -64,17 +65,8 @@ def test_the_callback_plots_a_functional_model_during_fit(tmp_path):
     )
 
 
-class NoAttention(keras.Model):
-    def __init__(self):
-        super().__init__()
-        self.dense = keras.layers.Dense(1)
-
-    def call(self, inputs):
-        return self.dense(inputs)
-
-
 def test_a_model_without_attention_fails_before_the_first_epoch(tmp_path):
-    model = NoAttention()
+    model = OneDense()  # no attention
     model.compile("sgd", "mse")
     epochs = []
     counter = keras.callbacks.LambdaCallback(on_epoch_begin=lambda epoch, logs: epochs.append(1))
