@@ -9,12 +9,14 @@ import argparse
 import json
 import pathlib
 
+from attention_layers.text.tokenizers import RESERVED_TOKENS
 from attention_layers.training.flags import (
     non_negative_int,
     positive_float,
     positive_int,
     unit_interval,
 )
+from attention_layers.training.tasks.base import task_path
 
 
 def add_count_flags(group, helps, metavar="N"):
@@ -95,13 +97,16 @@ def fill_preset(args, preset):
             setattr(args, name, value)
 
 
-def add_training_flags(parser, *, recurrent_model, example):
-    """The `training` group: epochs, batch size, learning rate and schedule, patience.
+def add_training_flags(parser, *, recurrent_model, example, ensembles=False):
+    """The `training` group: epochs, batch size, learning rate and schedule, patience,
+    weight averaging, label smoothing, the time limit and (for a task that can combine
+    models) `--ensemble`.
 
     Args:
         parser: the command's `argparse.ArgumentParser`.
         recurrent_model: the `--model` name of the recurrent model (constant learning rate).
         example: what one batch holds, e.g. `"sentence pairs"`.
+        ensembles: whether to add `--ensemble M` (the task combines trained models).
     """
     training = parser.add_argument_group("training")
     add_count_flags(training, {
@@ -141,7 +146,30 @@ def add_training_flags(parser, *, recurrent_model, example):
         "weights (the cut epoch is validated too), then evaluate, save and export as "
         "usual. Default: no limit.",
     )
+    if ensembles:
+        add_count_flags(training, {
+            "--ensemble": "train M models one after the other (seeds --seed, --seed + 1, "
+            "...; each in OUTPUT/member_I) and save their combination (the classifier: "
+            "their mean, a ClassifierEnsemble) (preset).",
+        }, metavar="M")
     return training
+
+
+def check_vocabulary_size(parser, args):
+    """`parser.error` when `--vocabulary-size` leaves no room for a word beside the reserved
+    tokens."""
+    reserved = len(RESERVED_TOKENS)
+    if args.vocabulary_size < reserved + 1:
+        parser.error(
+            f"--vocabulary-size must be at least {reserved + 1} ({reserved} reserved tokens "
+            f"and a word); received {args.vocabulary_size}."
+        )
+
+
+def check_transformer_sizes(parser, args):
+    """`parser.error` when a Transformer's `--model-dim` does not split over its `--heads`."""
+    if args.model == "transformer" and args.model_dim % args.heads:
+        parser.error(f"--model-dim ({args.model_dim}) must be divisible by --heads ({args.heads}).")
 
 
 def add_output_flags(parser, default_output):
@@ -172,9 +200,9 @@ def add_output_flags(parser, default_output):
     return output
 
 
-# Flags that `--resume` may change (`--epochs` and `--patience` too); the saved ones apply
-# when they are not given.
-RESUME_MAY_CHANGE = ("max_minutes", "beam_width", "quantize_embeddings")
+# Flags that `--resume` may change for every task (`--epochs` and `--patience` too); a task
+# adds its own (`Task.resume_may_change`). The saved ones apply when they are not given.
+RESUME_MAY_CHANGE = ("max_minutes",)
 
 
 def _saved_value_problem(parser, name, value, required=()):
@@ -222,19 +250,18 @@ def _saved_command(saved, run_defining):
     return "same" if all(name in saved for name in run_defining) else "another command's"
 
 
-def restore_resumed_flags(parser, args, run_defining, *, command, folder=None, presets=None):
-    """With `--resume`: the flags of the run in `--output`, checked against those given.
+def upgrade_config(saved):
+    """Fills in, in place, the shared flags that a `config.json` written before them lacks
+    (a task fills in its own: `Task.upgrade_config`)."""
+    if "mixed_precision" in saved and "precision" not in saved:  # written before --precision
+        saved["precision"] = "mixed_float16" if saved["mixed_precision"] else "float32"
+    saved.setdefault("weight_averaging", 0)  # written before --weight-averaging
+    saved.setdefault("label_smoothing", 0.0)  # written before --label-smoothing
 
-    Every flag in `run_defining` takes its saved value; one given with another value ends
-    the command (`parser.error`, exit code 2), and so does a folder that another command
-    (`config.json`'s `"command"` is not `command`) or no run wrote. `--epochs`,
-    `--patience`, `--max-minutes`, `--beam-width` and `--quantize-embeddings` may change (when
-    not given, the saved ones apply).
-    The run is read from `folder` (default: `--output`). Each saved value must be one the
-    flag takes; a flag that `presets` (`{dataset: {flag: value}}`) sets for the run's
-    dataset must not be `null`.
-    """
-    saved_path = pathlib.Path(folder or args.output) / "config.json"
+
+def read_saved_config(parser, saved_path):
+    """The saved run's flags (a dict) from `saved_path`; `parser.error` when there is no
+    run's `config.json` there."""
     if saved_path.exists() and not saved_path.is_file():  # a pipe would be waited on forever
         parser.error(f"--resume: {saved_path} is not a regular file (a pipe, a device, a "
                      "socket or a folder); it is not a run's config.json.")
@@ -246,15 +273,28 @@ def restore_resumed_flags(parser, args, run_defining, *, command, folder=None, p
         parser.error(f"--resume: {saved_path} is not a run's config.json ({error}).")
     if not isinstance(saved, dict):
         parser.error(f"--resume: {saved_path} is not a run's config.json.")
-    if "mixed_precision" in saved and "precision" not in saved:  # written before --precision
-        saved["precision"] = "mixed_float16" if saved["mixed_precision"] else "float32"
-    saved.setdefault("weight_averaging", 0)  # written before --weight-averaging
-    saved.setdefault("label_smoothing", 0.0)  # written before --label-smoothing
-    saved.setdefault("shared_vocabulary", False)  # written before --shared-vocabulary
-    saved.setdefault("teacher", None)  # written before --teacher
-    saved.setdefault("teacher_weight", None)
-    saved.setdefault("preset", None)  # written before --preset
-    saved.setdefault("pooling_heads", None)  # written before --pooling-heads: one query
+    return saved
+
+
+def _check_written_by(parser, args, saved, task):
+    """`parser.error` unless `task` wrote the saved run: its import path, or for a run
+    written before that was recorded, its command's name (or its flags)."""
+    if "task" in saved:
+        same = saved["task"] == task_path(task)
+        written_by = f"a {saved.get('command', saved['task'])}"
+    else:
+        written_by = _saved_command(saved, task.run_defining)
+        same = written_by in (f"a {task.name}", "same")
+    if not same:
+        parser.error(
+            f"--resume: {args.output} holds {written_by!s} run, not a {task.name} run; "
+            "resume it with its own command, or give another --output."
+        )
+
+
+def _restore_run_defining(parser, args, saved, run_defining):
+    """Gives each flag of `run_defining` its saved value; `parser.error` on one given with
+    another value."""
     for name in run_defining:
         value = getattr(args, name)
         default = parser.get_default(name)
@@ -264,26 +304,41 @@ def restore_resumed_flags(parser, args, run_defining, *, command, folder=None, p
                 f"resumed ({saved.get(name)!r}); resume without it or use another --output."
             )
         setattr(args, name, saved.get(name))
-    written_by = _saved_command(saved, run_defining)
-    if written_by not in (f"a {command}", "same"):
-        parser.error(
-            f"--resume: {args.output} holds {written_by!s} run, not a {command} run; "
-            "resume it with its own command, or give another --output."
-        )
+
+
+def restore_resumed_flags(parser, args, task, *, folder=None):
+    """With `--resume`: the flags of the run in `--output`, checked against those given.
+
+    Every flag in `task.run_defining` takes its saved value; one given with another value
+    ends the command (`parser.error`, exit code 2), and so does a folder that another task
+    (`config.json`'s `"task"`, or before it `"command"`) or no run wrote. `--epochs`,
+    `--patience`, `--max-minutes` and the task's `resume_may_change` may change (when not
+    given, the saved ones apply). A config written by an older version is upgraded first
+    (`upgrade_config`, then `task.upgrade_config`).
+    The run is read from `folder` (default: `--output`). Each saved value must be one the
+    flag takes; a flag that the task's preset for the run's dataset sets must not be `null`.
+    """
+    saved_path = pathlib.Path(folder or args.output) / "config.json"
+    saved = read_saved_config(parser, saved_path)
+    upgrade_config(saved)
+    task.upgrade_config(saved)
+    run_defining = task.run_defining
+    _restore_run_defining(parser, args, saved, run_defining)
+    _check_written_by(parser, args, saved, task)
     missing = [name for name in (*run_defining, "epochs", "patience") if name not in saved]
     if missing:
         parser.error(f"--resume: {saved_path} lacks {', '.join(missing)}; it is not a "
-                     f"complete {command} run.")
-    required = _preset_flags(presets or {}, saved)
-    for name in (*run_defining, "epochs", "patience", *RESUME_MAY_CHANGE):
+                     f"complete {task.name} run.")
+    may_change = (*RESUME_MAY_CHANGE, *task.resume_may_change)
+    required = _preset_flags(task.presets, saved)
+    for name in (*run_defining, "epochs", "patience", *may_change):
         problem = _saved_value_problem(parser, name, saved.get(name), required)
         if problem:
             parser.error(f"--resume: {saved_path}: {problem}; the file was edited or is "
-                         f"not a {command} run's. Fix the value, or start a new run.")
+                         f"not a {task.name} run's. Fix the value, or start a new run.")
     args.epochs = args.epochs or saved["epochs"]
     args.patience = saved["patience"] if args.patience is None else args.patience
-    # May change; the saved one when not given.
-    for name in RESUME_MAY_CHANGE:
+    for name in may_change:  # the saved one when not given
         if getattr(args, name, None) is None:
             setattr(args, name, saved.get(name))
     args.run_id = saved.get("run_id")

@@ -40,7 +40,6 @@ import uuid
 import keras
 
 from attention_layers.data.pipelines import known_steps
-from attention_layers.text.tokenizers import RESERVED_TOKENS
 from attention_layers.training.callbacks import (
     TrainingTimeLimit,
     make_callbacks,
@@ -62,7 +61,6 @@ from attention_layers.training.run_folder import (
     what_was_kept,
 )
 from attention_layers.training.saving import export_run, print_summary, save_run
-from attention_layers.training.schedules import TransformerSchedule
 from attention_layers.training.tasks.base import task_path
 from attention_layers.utils.files import SaveError, atomic_write_text, remove_partials
 
@@ -77,7 +75,8 @@ def build_parser(task):
         f"{task.__module__}). Bad flags or data end with a message and exit code 2.",
     )
     task.add_flags(parser)
-    add_training_flags(parser, recurrent_model=task.recurrent_model, example=task.example)
+    add_training_flags(parser, recurrent_model=task.recurrent_model, example=task.example,
+                       ensembles=task.ensembles)
     add_scale_flags(parser)
     add_output_flags(parser, task.default_output)
     return parser
@@ -90,20 +89,10 @@ def resolve_flags(task, parser, args, folder):
     if args.patience is not None and args.patience < 0:
         parser.error(f"--patience must be 0 or more; received {args.patience}.")
     if args.resume:
-        args = restore_resumed_flags(
-            parser, args, task.run_defining, command=task.name, folder=folder,
-            presets=task.presets,
-        )
+        args = restore_resumed_flags(parser, args, task, folder=folder)
     else:
         task.fill_flags(parser, args, given)
         args.run_id = uuid.uuid4().hex
-    if args.vocabulary_size < len(RESERVED_TOKENS) + 1:
-        parser.error(
-            f"--vocabulary-size must be at least {len(RESERVED_TOKENS) + 1} ({len(RESERVED_TOKENS)} "
-            f"reserved tokens and a word); received {args.vocabulary_size}."
-        )
-    if args.model == "transformer" and args.model_dim % args.heads:
-        parser.error(f"--model-dim ({args.model_dim}) must be divisible by --heads ({args.heads}).")
     task.check_flags(parser, args)
     return args
 
@@ -126,8 +115,8 @@ def prepare_data(task, args, output):
             tokenizer.save(output / name)  # all or nothing, as every file below
         config = {**vars(args), "command": task.name, "task": task_path(task)}
         atomic_write_text(output / "config.json", json.dumps(config, indent=2))
-    skipped = corpus.skipped_summary()
-    print(f"{task.describe_data(args, corpus, tokenizers)}{'; ' + skipped if skipped else ''}"
+    _, note = task.data_record(corpus)
+    print(f"{task.describe_data(args, corpus, tokenizers)}{'; ' + note if note else ''}"
           f" ({time.perf_counter() - start:.0f} s)")
     return corpus, tokenizers
 
@@ -147,27 +136,19 @@ def make_plan(parser, args):
     return plan
 
 
-def make_optimizer(args):
-    """Adam: with Vaswani's warm-up schedule for a Transformer, clipped for an RNN; with a
-    moving average of the weights when `--weight-averaging STEPS` is above 0."""
-    steps = getattr(args, "weight_averaging", None) or 0
+def make_optimizer(task, args):
+    """The task's optimizer, keeping a moving average of the weights when
+    `--weight-averaging STEPS` is above 0 (momentum `1 - 1/STEPS`)."""
+    steps = getattr(args, "weight_averaging", None) or 0  # a Namespace built by hand may lack it
     averaging = {"use_ema": True, "ema_momentum": 1 - 1 / steps} if steps else {}
-    if args.model == "transformer":
-        # The schedule scaled so that its peak is --learning-rate.
-        scale = args.learning_rate * (args.model_dim * args.warmup_steps) ** 0.5
-        schedule = TransformerSchedule(args.model_dim, args.warmup_steps, scale)
-        return keras.optimizers.Adam(
-            schedule, beta_1=0.9, beta_2=0.98, epsilon=1e-9, **averaging
-        )
-    # Clipping keeps the recurrent gradients from exploding on long sentences.
-    return keras.optimizers.Adam(args.learning_rate, clipnorm=1.0, **averaging)
+    return task.make_optimizer(args, **averaging)
 
 
 def build_model(task, args, tokenizers, plan):
     """The task's model, compiled and built inside the plan's distribution scope."""
     with plan.scope():
         model = task.build_model(args, tokenizers)
-        model.compile(optimizer=make_optimizer(args), **task.loss_and_metrics(args),
+        model.compile(optimizer=make_optimizer(task, args), **task.loss_and_metrics(args),
                       **plan.compile_kwargs())
         model(task.dummy_inputs())
     return model
@@ -209,7 +190,7 @@ def train_member(task, args, corpus, tokenizers, run, seed, plan, max_seconds=No
     callbacks = make_callbacks(
         run, checkpoint, patience=args.patience or None, resume=args.resume,
         tensorboard=plan.is_chief, max_seconds=max_seconds,
-        averaged_weights=bool(getattr(args, "weight_averaging", None)),
+        averaged_weights=bool(args.weight_averaging),
     )
     if plan.is_chief and not args.no_attention_plots:
         callbacks.append(task.attention_callback(args, corpus, datasets, tokenizers, run))
@@ -264,7 +245,7 @@ def train(task, args, corpus, tokenizers, output, plan):
     Returns:
         `(model, members, training_seconds, datasets)`.
     """
-    count = getattr(args, "ensemble", None) or 1
+    count = (args.ensemble or 1) if task.ensembles else 1
     max_seconds = None
     if getattr(args, "max_minutes", None):
         max_seconds = 60 * args.max_minutes / count  # each member an equal share
@@ -348,11 +329,12 @@ def train_and_save(task, parser, args, plan, output):
         model, members, seconds, datasets = train(task, args, corpus, tokenizers, output, plan)
     results = task.evaluate(args, model, members, corpus, tokenizers, datasets)
     results["training_seconds"] = seconds
-    results["skipped_overlong"] = {**corpus.skipped_overlong, "summary": corpus.skipped_summary()}
+    record, note = task.data_record(corpus)
+    results.update(record)
     if not plan.is_chief:
         return results
     paths = save_run(task, args, model, tokenizers, results, output)
-    print_summary(task, args, results, paths, output)
+    print_summary(task, results, paths, output, note)
     return results
 
 

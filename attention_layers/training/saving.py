@@ -100,12 +100,13 @@ def save_run(task, args, model, tokenizers, results, output):
     return paths
 
 
-def print_summary(task, args, results, paths, output):
-    """The closing lines: the figure, where everything is, what to run next."""
+def print_summary(task, results, paths, output, data_note=""):
+    """The closing lines: the figure, where everything is, what to run next; `data_note`
+    says what the run left out of the data (`Task.data_record`)."""
     lines = [f"\nDone: {task.headline(results)} (details in {paths['results']})",
              f"  model:       {paths['model']}"]
-    if results["skipped_overlong"]["summary"]:
-        lines.append(f"  data:        {results['skipped_overlong']['summary']}")
+    if data_note:
+        lines.append(f"  data:        {data_note}")
     if "export" in paths:
         lines.append(f"  export:      {paths['export']}")
     plots = sorted(output.rglob("attention/epoch_*"))

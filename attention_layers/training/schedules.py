@@ -1,4 +1,5 @@
-"""Learning-rate schedules: the Transformer's warm-up and inverse square-root decay."""
+"""Learning-rate schedules and the optimizers that use them: the Transformer's warm-up and
+inverse square-root decay (Adam as Vaswani et al. set it), and clipped Adam for RNNs."""
 
 import keras
 from keras import ops
@@ -49,3 +50,18 @@ class TransformerSchedule(keras.optimizers.schedules.LearningRateSchedule):
             "warmup_steps": self.warmup_steps,
             "scale": self.scale,
         }
+
+
+def transformer_adam(learning_rate, model_dim, warmup_steps, **options):
+    """Adam with `TransformerSchedule` scaled so that its peak is `learning_rate`, and
+    Vaswani et al.'s moments (beta_2 0.98, epsilon 1e-9); `options` go to Adam (e.g.
+    `use_ema`)."""
+    scale = learning_rate * (model_dim * warmup_steps) ** 0.5
+    schedule = TransformerSchedule(model_dim, warmup_steps, scale)
+    return keras.optimizers.Adam(schedule, beta_1=0.9, beta_2=0.98, epsilon=1e-9, **options)
+
+
+def clipped_adam(learning_rate, **options):
+    """Adam at a constant `learning_rate` with gradients clipped to norm 1: clipping keeps
+    recurrent gradients from exploding on long sentences."""
+    return keras.optimizers.Adam(learning_rate, clipnorm=1.0, **options)

@@ -16,6 +16,7 @@ import pytest
 import train_classifier
 import train_translator
 from attention_layers.training import evaluation, runner
+from attention_layers.training.tasks.base import task_of_config
 from attention_layers.training.tasks.translation import TranslationTask
 from tests.helpers import run_in_process as run
 
@@ -67,14 +68,30 @@ def test_both_commands_reject_the_same_bad_flags(command, argv, message, tmp_pat
 def test_resume_refuses_the_other_commands_folder(recorded, finished_translator, tmp_path,
                                                   capsys):
     config = json.loads((finished_translator / "config.json").read_text())
-    if not recorded:  # a run written before config.json named its command
-        del config["command"]
+    if not recorded:  # a run written before config.json named its command (or task)
+        del config["command"], config["task"]
     (tmp_path / "config.json").write_text(json.dumps(config))
     code, _, err = run(train_classifier, ["--resume", "--output", tmp_path], capsys)
     assert code == 2
     expected = "a translator run" if recorded else "another command's run"
     assert f"holds {expected}, not a classifier run" in err
     assert "Traceback" not in err and "TypeError" not in err
+
+
+def test_a_run_that_names_its_task_by_command_resumes(finished_translator, tmp_path, capsys):
+    """config.json written before it recorded the task's import path (`"command":
+    "translator"` only) still resumes, and still names its task."""
+    folder = tmp_path / "run"
+    subprocess.run(["cp", "-r", str(finished_translator), str(folder)], check=True)
+    config = json.loads((folder / "config.json").read_text())
+    assert config["task"] == "attention_layers.training.tasks.translation:TranslationTask"
+    del config["task"]
+    (folder / "config.json").write_text(json.dumps(config))
+    assert isinstance(task_of_config(config), TranslationTask)
+    code, out, err = run(train_translator, ["--resume", "--no-export", "--output", folder],
+                         capsys)
+    assert code == 0, err
+    assert "Training already finished after epoch" in out
 
 
 def test_resume_refuses_checkpoints_of_another_run(finished_translator, tmp_path, capsys):

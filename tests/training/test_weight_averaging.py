@@ -8,6 +8,7 @@ import pytest
 from attention_layers.training.callbacks import AveragedWeights
 from attention_layers.training.checkpoints import EpochCheckpoint
 from attention_layers.training.runner import make_optimizer
+from attention_layers.training.tasks.translation import TranslationTask
 
 MOMENTUM = 0.8
 X = np.random.default_rng(0).normal(size=(40, 3)).astype("float32")
@@ -93,7 +94,7 @@ def test_the_flag_sets_the_optimizers_momentum():
     class Args:
         model, learning_rate, weight_averaging = "rnn", 1e-3, 250
 
-    optimizer = make_optimizer(Args())
+    optimizer = make_optimizer(TranslationTask(), Args())
     assert optimizer.use_ema and optimizer.ema_momentum == pytest.approx(0.996)
     Args.weight_averaging = 0
-    assert not make_optimizer(Args()).use_ema
+    assert not make_optimizer(TranslationTask(), Args()).use_ema

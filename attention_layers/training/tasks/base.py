@@ -9,18 +9,25 @@ is one module and a short script; nothing central lists the tasks.
 
 import importlib
 
+from attention_layers.training.schedules import clipped_adam, transformer_adam
+
 
 class Task:
     """What a command trains. A subclass sets the attributes and implements the hooks.
 
     Attributes:
-        name: `"translator"` or `"classifier"`: the model file is `OUTPUT/{name}.keras`
-            and `config.json` records it, so `--resume` refuses another command's folder.
+        name: e.g. `"translator"`: the model file is `OUTPUT/{name}.keras`. `config.json`
+            records it and the task's import path, so `--resume` refuses another task's
+            folder.
         description: the command's `--help` description.
         default_output: the default `--output`, a pattern with `{dataset}` (each
             `--dataset` has its own folder, so that runs do not mix).
         presets: `{dataset: {flag: value}}`, the defaults of each `--dataset`.
         run_defining: the flags that define the model and its data (`--resume` keeps them).
+        resume_may_change: the task's flags that `--resume` may change (besides
+            `--epochs`, `--patience` and `--max-minutes`).
+        ensembles: whether the task `combine`s models: the runner then offers
+            `--ensemble M` and trains M members.
         recurrent_model: the `--model` name of the recurrent model (constant learning rate).
         example: what one batch holds, e.g. `"sentence pairs"`.
         data_errors: exception classes of bad data files (reported as usage errors).
@@ -32,6 +39,8 @@ class Task:
     default_output = None
     presets = {}
     run_defining = ()
+    resume_may_change = ()
+    ensembles = False
     recurrent_model = None
     example = "examples"
     data_errors = ()
@@ -44,6 +53,10 @@ class Task:
     def fill_flags(self, parser, args, given):
         """A fresh run: checks the flags given (`given`: their names), fills the preset."""
         raise NotImplementedError
+
+    def upgrade_config(self, saved):
+        """Fills in, in place, the task's flags that a `config.json` written before them
+        lacks (`--resume` on an older run)."""
 
     def check_flags(self, parser, args):
         """Checks the complete flags (fresh or restored); `parser.error` on a bad set."""
@@ -74,12 +87,30 @@ class Task:
         """`{"loss": ..., "metrics": [...]}` for `compile` (with `--label-smoothing`)."""
         raise NotImplementedError
 
+    def make_optimizer(self, args, **averaging):
+        """The optimizer, given the runner's moving-average options (`use_ema`,
+        `ema_momentum`, from `--weight-averaging`): by default Adam with Vaswani's warm-up
+        schedule for a Transformer, clipped Adam for a recurrent model."""
+        if args.model == "transformer":
+            return transformer_adam(
+                args.learning_rate, args.model_dim, args.warmup_steps, **averaging
+            )
+        return clipped_adam(args.learning_rate, **averaging)
+
+    def data_record(self, corpus):
+        """`(record, note)`: what `results.json` records of the data beyond the figures, and
+        a few words for the log and the summary (`""` when there is nothing to say). By
+        default, the overlong examples that the corpus's loader skipped."""
+        note = corpus.skipped_summary()
+        return {"skipped_overlong": {**corpus.skipped_overlong, "summary": note}}, note
+
     def dummy_inputs(self):
         """A tiny batch whose call builds every weight (so a checkpoint can be loaded)."""
         raise NotImplementedError
 
     def describe_model(self, args):
-        return args.model
+        """The model in a few words, for the log (default: its `--model`, or the task's name)."""
+        return getattr(args, "model", None) or self.name
 
     def attention_callback(self, args, corpus, datasets, tokenizers, run):
         """The `AttentionPlotCallback` of the run in folder `run`."""

@@ -104,6 +104,8 @@ class ClassificationTask(Task):
     default_output = "runs/classifier-{dataset}"
     presets = PRESETS
     run_defining = RUN_DEFINING
+    resume_may_change = ("quantize_embeddings",)
+    ensembles = True
     recurrent_model = "bigru"
     example = "sentences"
     data_errors = (CorpusFormatError, ChecksumError, VocabularyError, ModelFileError)
@@ -173,10 +175,6 @@ class ClassificationTask(Task):
             f"(HashedBigramEmbedding, at most {MAX_BIGRAM_BUCKETS:,}); 0: words only "
             "(preset).",
         )
-        command_line.add_count_flags(model, {
-            "--ensemble": "train M classifiers one after the other (seeds --seed, --seed + 1, "
-            "...; each in OUTPUT/member_I) and save their mean, a ClassifierEnsemble (preset).",
-        }, metavar="M")
         model.add_argument(
             "--quantize-embeddings", choices=EMBEDDING_QUANTIZATIONS,
             help="after training, store the word and bigram embedding tables as int8 with "
@@ -215,7 +213,15 @@ class ClassificationTask(Task):
                 TEACHER_WEIGHT if args.teacher_weight is None else args.teacher_weight
             )
 
+    def upgrade_config(self, saved):
+        saved.setdefault("teacher", None)  # written before --teacher
+        saved.setdefault("teacher_weight", None)
+        saved.setdefault("preset", None)  # written before --preset
+        saved.setdefault("pooling_heads", None)  # written before --pooling-heads: one query
+
     def check_flags(self, parser, args):
+        command_line.check_vocabulary_size(parser, args)
+        command_line.check_transformer_sizes(parser, args)
         if args.teacher and same_folder(args.teacher, args.output):
             parser.error(f"--teacher {args.teacher} is the --output folder: the student would "
                          "replace its teacher's run; give the student another --output.")

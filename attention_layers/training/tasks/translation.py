@@ -68,6 +68,7 @@ class TranslationTask(Task):
     default_output = "runs/translator-{dataset}"
     presets = PRESETS
     run_defining = RUN_DEFINING
+    resume_may_change = ("beam_width",)
     recurrent_model = "rnn"
     example = "sentence pairs"
     data_errors = (CorpusFormatError, ChecksumError, VocabularyError)
@@ -138,7 +139,12 @@ class TranslationTask(Task):
             args.cell = args.cell or "gru"
             args.input_feeding = bool(args.input_feeding)
 
+    def upgrade_config(self, saved):
+        saved.setdefault("shared_vocabulary", False)  # written before --shared-vocabulary
+
     def check_flags(self, parser, args):
+        command_line.check_vocabulary_size(parser, args)
+        command_line.check_transformer_sizes(parser, args)
         if args.max_length < 3:
             parser.error("--max-length must be at least 3 ([START], a word, [END]).")
         if args.beam_width is not None and args.beam_width > MAX_BEAM_WIDTH:
