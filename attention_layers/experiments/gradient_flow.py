@@ -39,13 +39,10 @@ class GradientFlowConfig:
     learning_rate: float = dataclasses.field(default=3e-3, metadata={"help": "Adam's rate"})
     examples: int = dataclasses.field(
         default=64, metadata={"help": "sequences the gradient norms are averaged over"})
-    seeds: tuple = dataclasses.field(
-        default=(0, 1, 2),
-        metadata={"help": "seeds of data and weights; each model is measured once per seed"})
+    seeds: tuple = harness.seeds_field("measured")
 
     def __post_init__(self):
-        if not self.seeds:
-            raise ValueError("`seeds` must name at least one seed.")
+        harness.check_seeds(self.seeds)
 
     @classmethod
     def quick(cls):

@@ -187,6 +187,20 @@ def add_config_arguments(parser, config_class):
                              "(default: runs/experiments/<experiment>)")
 
 
+def seeds_field(each):
+    """The `seeds` field of an experiment's config: three seeds by default, each seeding the
+    data and the weights; `each` says what is done once per seed ("trained", "measured")."""
+    return dataclasses.field(
+        default=(0, 1, 2),
+        metadata={"help": f"seeds of data and weights; each model is {each} once per seed"})
+
+
+def check_seeds(seeds):
+    """`ValueError` unless `seeds` names at least one seed."""
+    if not seeds:
+        raise ValueError("`seeds` must name at least one seed.")
+
+
 def config_from_args(config_class, args):
     """The config of `--quick` or the defaults, with the options given on the command line."""
     config = config_class.quick() if args.quick else config_class()

@@ -57,16 +57,13 @@ class LongRangeConfig:
         default=0.99, metadata={"help": "stop once the mean accuracy of 20 steps reaches it"})
     eval_examples: int = dataclasses.field(
         default=512, metadata={"help": "held-out sequences per score"})
-    seeds: tuple = dataclasses.field(
-        default=(0, 1, 2),
-        metadata={"help": "seeds of data and weights; each model is trained once per seed"})
+    seeds: tuple = harness.seeds_field("trained")
 
     def __post_init__(self):
         budgets = self.budgets
         if not budgets or budgets[0] < 1 or list(budgets) != sorted(set(budgets)):
             raise ValueError(f"`budgets` must be positive and increasing; got {self.budgets}.")
-        if not self.seeds:
-            raise ValueError("`seeds` must name at least one seed.")
+        harness.check_seeds(self.seeds)
 
     @classmethod
     def quick(cls):
