@@ -3,6 +3,8 @@
     python -m attention_layers serve RUN_OR_EXPORT   # TF Serving's REST API on 127.0.0.1:8501
     python -m attention_layers demo RUN              # a Gradio page that shows attention live
     python -m attention_layers ops RUN_OR_EXPORT     # the ops an export needs, by library
+    python -m attention_layers translate RUN_OR_EXPORT < in.txt > out.txt
+    python -m attention_layers classify RUN_OR_EXPORT --input texts.txt   # TSV out
 
 Each command is a module with a `main(argv)` that returns an exit code; the training
 commands stay `train_translator.py` and `train_classifier.py`.
@@ -16,6 +18,8 @@ COMMANDS = {
     "serve": ("attention_layers.apps.rest_server", "serve an export with TF Serving's REST API"),
     "demo": ("attention_layers.apps.demo", "a Gradio page: type a sentence, see attention"),
     "ops": ("attention_layers.export.ops", "list the ops an export needs and their library"),
+    "translate": ("attention_layers.apps.translate", "translate one sentence a line (stdin/--input)"),
+    "classify": ("attention_layers.apps.classify", "classify one text a line; TSV out"),
 }
 
 
