@@ -1,5 +1,6 @@
 """Runs a decoder eagerly or in a graph, compiled once per model on TensorFlow."""
 
+import functools
 import weakref
 
 import keras
@@ -27,12 +28,17 @@ def run_compiled(model, decode, source_ids, *options, jit_compile=False):
     compiled = _COMPILED.setdefault(model, {})
     key = (decode.__name__, *options, jit_compile)
     if key not in compiled:
-        # A weak reference, so that the cache does not keep the model alive.
-        model_ref = weakref.ref(model)
+        # A weak reference, so that the cache does not keep the model alive. A partial,
+        # not a lambda: TensorFlow counts traces per function code, and every decoder
+        # made from one lambda would be logged as that function "retracing".
         compiled[key] = tf.function(
-            lambda source: decode(model_ref(), source, *options),
+            functools.partial(_decode_with, weakref.ref(model), decode, options),
             input_signature=[tf.TensorSpec([None, None], tf.int32)],
             autograph=False,
             jit_compile=jit_compile,
         )
     return compiled[key](source)
+
+
+def _decode_with(model_ref, decode, options, source):
+    return decode(model_ref(), source, *options)
