@@ -23,8 +23,6 @@ import re
 import shutil
 import subprocess
 import sys
-import threading
-import time
 import zipfile
 
 import pytest
@@ -169,25 +167,17 @@ def fifo_in_run(relative):
 
 def make_fifo(path):
     """Makes `path` a FIFO with no writer. Should the command read it after all, from
-    60 s on a writer opens and closes it whenever a reader waits (h5py opens a file more
-    than once; a busy machine may reach the read minutes later), for 15 minutes, so that
-    the test fails instead of hanging."""
+    60 s on a writer opens and closes it whenever a reader waits, until the row ends, so
+    that the test fails instead of hanging. The writer is a process of its own: a reader
+    blocked in C (h5py) may hold the GIL, which no thread of this process would get."""
     os.mkfifo(path)
+    _UNBLOCKERS.append(subprocess.Popen(
+        ["sh", "-c", 'sleep 60; while [ -p "$0" ]; do : > "$0"; sleep 0.2; done', str(path)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    ))
 
-    def unblock():
-        deadline = time.monotonic() + 15 * 60
-        while time.monotonic() < deadline:
-            try:  # without a reader waiting, a non-blocking open fails (ENXIO)
-                os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
-            except FileNotFoundError:
-                return
-            except OSError:
-                pass
-            time.sleep(0.2)
 
-    timer = threading.Timer(60, unblock)
-    timer.daemon = True
-    timer.start()
+_UNBLOCKERS = []  # the writers of the current row's FIFOs, ended with the row
 
 
 def sst2_one_class(tmp, run):
@@ -414,9 +404,15 @@ def test_hostile_command(case, tmp_path, request, capsys, monkeypatch):
     if case.needs_run or "{run}" in case.argv:
         run = tmp_path / "run"
         shutil.copytree(request.getfixturevalue("finished_run"), run)
-    if case.setup is not None:
-        case.setup(tmp_path, run)
-    code, stderr = run_case(case, tmp_path, run, capsys, monkeypatch)
+    try:
+        if case.setup is not None:
+            case.setup(tmp_path, run)
+        code, stderr = run_case(case, tmp_path, run, capsys, monkeypatch)
+    finally:
+        while _UNBLOCKERS:
+            writer = _UNBLOCKERS.pop()
+            writer.kill()
+            writer.wait()
     assert "Traceback (most recent call last)" not in stderr, stderr[-3000:]
     assert code == case.code, stderr[-3000:]
     if case.code != 0:
