@@ -54,6 +54,8 @@ def run_folder_lock(folder):
 
 def saved_task(folder):
     """The `Task` that wrote the run in `folder` (its `config.json`), or `None`."""
+    if not (folder / "config.json").is_file():  # a FIFO would be waited on forever
+        return None
     try:
         config = json.loads((folder / "config.json").read_text())
         return task_of_config(config) if isinstance(config, dict) else None

@@ -155,6 +155,12 @@ def fifo(tmp, run):
     make_fifo(tmp / "spa.txt")
 
 
+def fifo_in_output(tmp, run):
+    """`{tmp}/out/config.json` is a FIFO with no writer (`make_fifo`)."""
+    (tmp / "out").mkdir()
+    make_fifo(tmp / "out" / "config.json")
+
+
 def fifo_in_run(relative):
     """A setup that replaces `{run}/relative` by a FIFO with no writer (as `fifo`)."""
 
@@ -167,17 +173,18 @@ def fifo_in_run(relative):
 
 def make_fifo(path):
     """Makes `path` a FIFO with no writer. Should the command read it after all, from
-    60 s on a writer opens and closes it whenever a reader waits, until the row ends, so
-    that the test fails instead of hanging. The writer is a process of its own: a reader
-    blocked in C (h5py) may hold the GIL, which no thread of this process would get."""
+    60 s on a writer opens and closes it whenever a reader waits, and leaves a
+    `PATH.was-read` file, until the row ends: the row fails instead of hanging. The
+    writer is a process of its own: a reader blocked in C (h5py) may hold the GIL, which
+    no thread of this process would get."""
     os.mkfifo(path)
-    _UNBLOCKERS.append(subprocess.Popen(
-        ["sh", "-c", 'sleep 60; while [ -p "$0" ]; do : > "$0"; sleep 0.2; done', str(path)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    ))
+    script = 'sleep 60; while [ -p "$0" ]; do : > "$0"; touch "$0.was-read"; sleep 0.2; done'
+    writer = subprocess.Popen(["sh", "-c", script, str(path)], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    _UNBLOCKERS.append((path, writer))
 
 
-_UNBLOCKERS = []  # the writers of the current row's FIFOs, ended with the row
+_UNBLOCKERS = []  # `(FIFO, its writer)` of the current row, ended with the row
 
 
 def sst2_one_class(tmp, run):
@@ -243,6 +250,8 @@ CASES = [
          message=r"state\.json is damaged \(not a regular file: a pipe"),
     Case("resume-checkpoint-fifo", "translator", RESUME, fifo_in_run(CKPT),
          message=r"epoch_0001\.weights\.h5 is damaged \(not a regular file: a pipe"),
+    Case("fresh-run-over-config-fifo", "translator", TINY_TRANSLATOR + " --output {tmp}/out",
+         fifo_in_output, message=r"--output .*out already holds a run \(config\.json\)"),
     # config.json values of the wrong type: each names config.json and the key.
     Case("resume-model-dim-null", "translator", RESUME, edit_config(model_dim=None),
          message=r'config\.json: "model_dim" is None, not a value of --model-dim'),
@@ -409,10 +418,13 @@ def test_hostile_command(case, tmp_path, request, capsys, monkeypatch):
             case.setup(tmp_path, run)
         code, stderr = run_case(case, tmp_path, run, capsys, monkeypatch)
     finally:
+        fifos = [path for path, _ in _UNBLOCKERS]
         while _UNBLOCKERS:
-            writer = _UNBLOCKERS.pop()
+            _, writer = _UNBLOCKERS.pop()
             writer.kill()
             writer.wait()
+    read = [str(path) for path in fifos if path.with_name(f"{path.name}.was-read").exists()]
+    assert not read, f"the command waited for a writer of the FIFO(s) {read}"
     assert "Traceback (most recent call last)" not in stderr, stderr[-3000:]
     assert code == case.code, stderr[-3000:]
     if case.code != 0:
