@@ -4,7 +4,6 @@ import keras
 import numpy as np
 import pytest
 
-import attention_layers.export
 from attention_layers import decoding
 from attention_layers.models import RNNTranslator, TransformerTranslator
 
@@ -76,11 +75,3 @@ def test_a_model_without_the_interface_is_named():
     with pytest.raises(TypeError, match="decoding interface.*`decode_prefix`"):
         decoding.check_translator(keras.Sequential([keras.layers.Dense(2)]))
     decoding.check_translator(MODELS["rnn-bahdanau"]())
-
-
-def test_export_keeps_the_decoding_names():
-    for name in (
-        "greedy_decode", "beam_search_decode", "greedy_decode_full_prefix",
-        "sequence_log_probability", "length_penalty_factor",
-    ):
-        assert getattr(attention_layers.export, name) is getattr(decoding, name)
