@@ -61,7 +61,7 @@ from attention_layers.training.run_folder import (
     what_was_kept,
 )
 from attention_layers.training.saving import export_run, print_summary, save_run
-from attention_layers.training.tasks.base import task_path
+from attention_layers.training.tasks.base import load_task, task_path
 from attention_layers.utils.files import SaveError, atomic_write_text, remove_partials
 
 # --- flags --------------------------------------------------------------------------------
@@ -339,6 +339,8 @@ def train_and_save(task, parser, args, plan, output):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3 or sys.argv[1] != "export":
-        sys.exit("usage: python -m attention_layers.training.runner export RUN_FOLDER")
-    export_run(sys.argv[2])
+    # Started by `saving.export_in_tensorflow` with the task's import path that the parent
+    # process ran (not one read from the folder), so it may import the task's module.
+    if len(sys.argv) != 4 or sys.argv[1] != "export":
+        sys.exit("usage: python -m attention_layers.training.runner export RUN_FOLDER TASK")
+    export_run(sys.argv[2], load_task(sys.argv[3], allow_import=True))

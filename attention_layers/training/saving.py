@@ -12,7 +12,7 @@ import keras
 import numpy as np
 
 from attention_layers.training.checkpoints import TrainingDiverged
-from attention_layers.training.tasks.base import task_of_config
+from attention_layers.training.tasks.base import task_of_config, task_path
 from attention_layers.utils.files import atomic_write_text, saving, write_atomically
 
 
@@ -21,7 +21,7 @@ def all_finite(model):
     return all(np.isfinite(weights).all() for weights in model.get_weights())
 
 
-def export_in_tensorflow(output):
+def export_in_tensorflow(output, task):
     """Writes a new version `OUTPUT/serving/<N>` from the saved run in a TensorFlow-backend
     subprocess (`export_run`); returns its path.
 
@@ -37,7 +37,8 @@ def export_in_tensorflow(output):
         ),
     }
     subprocess.run(
-        [sys.executable, "-m", "attention_layers.training.runner", "export", str(output)],
+        [sys.executable, "-m", "attention_layers.training.runner", "export", str(output),
+         task_path(task)],
         env=environment, check=True,
     )
     from attention_layers.export.saving import latest_version
@@ -45,13 +46,14 @@ def export_in_tensorflow(output):
     return latest_version(output / "serving")[1]
 
 
-def export_run(output):
+def export_run(output, task=None):
     """Writes the finished run's serving export as a new version in `OUTPUT/serving/`
     (TensorFlow Serving's layout, see `attention_layers.export.export_new_version`);
-    returns its path, e.g. `OUTPUT/serving/2`."""
+    returns its path, e.g. `OUTPUT/serving/2`. `task`: the run's `Task`, by default the one
+    its `config.json` names (see `load_task`)."""
     output = pathlib.Path(output)
     args = argparse.Namespace(**json.loads((output / "config.json").read_text()))
-    task = task_of_config(vars(args))
+    task = task or task_of_config(vars(args))
     kind = task.tokenizer_class(args)
     tokenizers = tuple(kind.load(output / name) for name in task.vocabulary_files)
     model = keras.saving.load_model(output / f"{task.name}.keras")
@@ -92,7 +94,7 @@ def save_run(task, args, model, tokenizers, results, output):
                 paths["export"] = export_version(task, args, model, tokenizers, output)
             else:
                 print("Exporting with the TensorFlow backend (a SavedModel is TensorFlow's) ...")
-                paths["export"] = export_in_tensorflow(output)
+                paths["export"] = export_in_tensorflow(output, task)
         print(f"Saved the serving export in {paths['export']}")
     paths["results"] = output / "results.json"
     with saving(paths["results"]):

@@ -94,6 +94,34 @@ def test_a_run_that_names_its_task_by_command_resumes(finished_translator, tmp_p
     assert "Training already finished after epoch" in out
 
 
+@pytest.mark.parametrize("resume", [True, False])
+def test_a_run_folder_never_makes_python_import_the_module_it_names(
+    resume, finished_translator, tmp_path, monkeypatch, capsys
+):
+    """A crafted config.json naming a task in a module nobody imported: reading the folder
+    (to resume it, or to clear it for a fresh run) does not import, so does not run, it."""
+    planted = tmp_path / "planted"
+    planted.mkdir()
+    marker = tmp_path / "imported"
+    (planted / "planted_task_module.py").write_text(
+        f"import pathlib\npathlib.Path({str(marker)!r}).write_text('ran')\n"
+        "from attention_layers.training.tasks.translation import TranslationTask as Task\n"
+    )
+    monkeypatch.syspath_prepend(str(planted))
+    folder = tmp_path / "run"
+    subprocess.run(["cp", "-r", str(finished_translator), str(folder)], check=True)
+    config = json.loads((folder / "config.json").read_text())
+    config["task"] = "planted_task_module:Task"
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="not imported"):
+        task_of_config(config)
+    argv = ["--resume"] if resume else [*TINY_TRANSLATOR, "--epochs", "1"]
+    code, _, err = run(train_translator, [*argv, "--output", folder], capsys)
+    assert code == 2, err
+    assert "Traceback" not in err
+    assert not marker.exists() and "planted_task_module" not in sys.modules
+
+
 def test_resume_refuses_checkpoints_of_another_run(finished_translator, tmp_path, capsys):
     """A new `--model rnn` run killed after writing its config.json, in a folder that holds
     a finished Transformer run's checkpoints."""

@@ -8,6 +8,7 @@ is one module and a short script; nothing central lists the tasks.
 """
 
 import importlib
+import sys
 
 from attention_layers.training.schedules import clipped_adam, transformer_adam
 
@@ -155,13 +156,31 @@ def task_path(task):
     return f"{type(task).__module__}:{type(task).__qualname__}"
 
 
-def load_task(path):
+def load_task(path, allow_import=False):
     """The `Task` whose import path is `path` (`"module:Class"`).
 
+    A run folder's `config.json` names its task, and a crafted folder could name any
+    module: reading a run must not run its code (as Keras' safe mode refuses code in a
+    `.keras` file). So a module outside `attention_layers` is looked up only among those
+    already imported: the script that defines a task imports it before it resumes, reads
+    or exports a run of it.
+
+    Args:
+        path: `"module:Class"`.
+        allow_import: import a module that is not imported yet; only for paths this
+            program wrote itself (the export subprocess), never for one read from a file.
+
     Raises:
-        ValueError: `path` does not name a `Task` subclass.
+        ValueError: `path` does not name a `Task` subclass, or names a module that is not
+            imported.
     """
     module, _, name = str(path).partition(":")
+    ours = module == "attention_layers" or module.startswith("attention_layers.")
+    if not (ours or allow_import or module in sys.modules):
+        raise ValueError(
+            f"{path!r} names a task in a module that is not imported; a run folder never "
+            "makes Python import code (import the task's module first)"
+        )
     try:
         cls = getattr(importlib.import_module(module), name)
     except (ImportError, AttributeError, ValueError) as error:
