@@ -104,7 +104,8 @@ def add_training_flags(parser, *, recurrent_model, example, ensembles=False):
 
     Args:
         parser: the command's `argparse.ArgumentParser`.
-        recurrent_model: the `--model` name of the recurrent model (constant learning rate).
+        recurrent_model: the `--model` name of the recurrent model (constant learning
+            rate), or None for a task without one.
         example: what one batch holds, e.g. `"sentence pairs"`.
         ensembles: whether to add `--ensemble M` (the task combines trained models).
     """
@@ -113,11 +114,11 @@ def add_training_flags(parser, *, recurrent_model, example, ensembles=False):
         "--epochs": "the most epochs; early stopping may end sooner (preset).",
         "--batch-size": f"{example} per batch, over all devices (preset).",
     })
+    constant = f"; {recurrent_model}: constant" if recurrent_model else ""
     training.add_argument(
         "--learning-rate", type=positive_float, metavar="LR",
         help="peak learning rate of Adam. Transformer: reached after --warmup-steps, then "
-        f"decays as 1/sqrt(step) (Vaswani et al. 2017, §5.3); {recurrent_model}: constant "
-        "(preset).",
+        f"decays as 1/sqrt(step) (Vaswani et al. 2017, §5.3){constant} (preset).",
     )
     add_count_flags(training, {
         "--warmup-steps": "transformer only: warm-up steps of the learning rate (preset).",

@@ -4,7 +4,7 @@ targets, and BLEU with sacrebleu."""
 import keras
 from keras import ops
 
-PAD_ID = 0
+from attention_layers.utils.token_ids import PAD_ID
 
 
 def masked_loss(label_smoothing=0.0):

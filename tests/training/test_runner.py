@@ -4,6 +4,7 @@ Every file a later step loads is written whole or not at all; `--resume` refuses
 that another command, model type or flag set wrote; bad flags are usage errors.
 """
 
+import argparse
 import json
 import os
 import pathlib
@@ -317,3 +318,16 @@ def test_an_overlong_pair_is_skipped_and_reported(tmp_path, capsys):
     assert "data:        skipped 1 overlong example" in out
     skipped = json.loads((tmp_path / "run" / "results.json").read_text())["skipped_overlong"]
     assert sum(count for split, count in skipped.items() if split != "summary") == 1
+
+
+def test_a_task_without_a_recurrent_model_is_not_told_of_one_in_the_help():
+    from attention_layers.training.command_line import add_training_flags
+
+    def learning_rate_help(recurrent_model):
+        parser = argparse.ArgumentParser()
+        add_training_flags(parser, recurrent_model=recurrent_model, example="pairs")
+        return " ".join(parser.format_help().split())
+
+    assert "§5.3); rnn: constant (preset)" in learning_rate_help("rnn")
+    assert "§5.3) (preset)" in learning_rate_help(None)
+    assert "None" not in learning_rate_help(None)
