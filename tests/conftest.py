@@ -69,14 +69,14 @@ def pytest_collection_modifyitems(config, items):
     in_xdist = hasattr(config, "workerinput") or getattr(config.option, "numprocesses", None)
     if not in_xdist:
         return  # one process: collection order, no groups
-    units = {}
+    groups = {item.nodeid: _work_unit(item) for item in items}
+    slow_units = set()
     for item in items:
-        group = _work_unit(item)
+        group = groups[item.nodeid]
         if group is not None:
             item.add_marker(pytest.mark.xdist_group(group))
-        key = group or item.nodeid
-        units.setdefault(key, False)
-        units[key] |= item.get_closest_marker("slow") is not None
+        if item.get_closest_marker("slow") is not None:
+            slow_units.add(group or item.nodeid)
     # Units that train or start processes first, so that no long test starts last and
     # keeps one worker busy while the other waits (a stable sort: order within a unit holds).
-    items.sort(key=lambda item: not units[_work_unit(item) or item.nodeid])
+    items.sort(key=lambda item: (groups[item.nodeid] or item.nodeid) not in slow_units)
