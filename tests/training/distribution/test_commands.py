@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+ROOT = pathlib.Path(__file__).resolve().parents[3]
 TINY = [
     "--num-pairs", "400", "--layers", "1", "--model-dim", "16", "--heads", "2",
     "--feed-forward-dim", "32", "--batch-size", "32", "--patience", "0",

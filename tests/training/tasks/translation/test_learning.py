@@ -9,7 +9,7 @@ from attention_layers.decoding import beam_search_decode, greedy_decode
 from attention_layers.models import TransformerTranslator
 from attention_layers.text import END_ID, PAD_ID, START_ID
 from attention_layers.training import TransformerSchedule, evaluate_bleu, masked_loss
-from tests.translator.conftest import MAX_LENGTH, padded_batch
+from tests.training.tasks.translation.conftest import MAX_LENGTH, padded_batch
 
 pytestmark = pytest.mark.slow
 

@@ -1,6 +1,6 @@
 """Trains a tiny Transformer translator for a few steps under the scale flags given and
 saves its per-epoch losses and final weights, so that runs on 1 and N devices can be
-compared. Run as `python -m tests.scale.tiny_run OUTPUT.npz [scale flags]` from the
+compared. Run as `python -m tests.training.distribution.tiny_run OUTPUT.npz [scale flags]` from the
 repository root: logical devices must be set up before TensorFlow or JAX start, so each
 configuration runs in its own process.
 """

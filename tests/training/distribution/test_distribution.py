@@ -1,7 +1,7 @@
 """Data parallelism: 2 devices at the same global batch take the same steps as 1 device.
 
 Logical CPU devices (TensorFlow) and host devices (JAX) must be set up before the runtime
-starts, so every configuration trains in its own process (`tests/scale/tiny_run.py`).
+starts, so every configuration trains in its own process (`tests/training/distribution/tiny_run.py`).
 Tolerance: after 12 Adam steps the losses agree to a relative 1e-5 and every weight to
 an absolute 1e-4 (summing gradients over two replicas changes the order of float32
 additions; a wrong batch split moves the weights by more than 1e-2).
@@ -15,7 +15,7 @@ import sys
 import numpy as np
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+ROOT = pathlib.Path(__file__).resolve().parents[3]
 
 pytestmark = pytest.mark.slow
 
@@ -29,7 +29,7 @@ def tiny_run(tmp_path, backend, *flags):
         "CUDA_VISIBLE_DEVICES": "",  # the comparison is between CPU devices
     }
     completed = subprocess.run(
-        [sys.executable, "-m", "tests.scale.tiny_run", str(output), *flags],
+        [sys.executable, "-m", "tests.training.distribution.tiny_run", str(output), *flags],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=240,
     )
     assert completed.returncode == 0, completed.stderr[-3000:]

@@ -17,7 +17,7 @@ from attention_layers.export import translate
 from attention_layers.text import WordTokenizer
 from attention_layers.utils.console import START_UP_NOISE
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+ROOT = pathlib.Path(__file__).resolve().parents[4]
 # Few shapes for JAX to compile: short sentences, one batch per length bucket.
 TINY = [
     "--num-pairs", "200", "--layers", "1", "--model-dim", "8", "--heads", "2",

@@ -16,7 +16,7 @@ import attention_layers.models  # noqa: F401  (registers the classes for loading
 import attention_layers.training  # noqa: F401
 import train_translator
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+ROOT = pathlib.Path(__file__).resolve().parents[4]
 SCRIPT = ROOT / "train_translator.py"
 TINY = [
     "--num-pairs", "400", "--layers", "1", "--model-dim", "16", "--heads", "2",

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from attention_layers.training.distribution import ScalePlan, add_scale_flags, configure_scale
-from tests.scale.tiny_run import VOCABULARY, tiny_data
+from tests.training.distribution.tiny_run import VOCABULARY, tiny_data
 
 
 def parse(*flags):

@@ -19,7 +19,7 @@ from attention_layers.training import evaluation, runner
 from attention_layers.training.tasks import classification
 from tests.helpers import run_in_process
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+ROOT = pathlib.Path(__file__).resolve().parents[4]
 # A small Transformer on a small generated corpus: seconds per epoch.
 TINY = [
     "--num-examples", "600", "--layers", "1", "--model-dim", "16", "--heads", "2",
