@@ -136,8 +136,29 @@ def _bigram_layer(buckets, output_dim):
     return HashedBigramEmbedding(buckets, output_dim, name="bigrams")
 
 
-class _PooledValues:
-    """What the classifiers pool: each word's embedding, plus its bigram's when enabled."""
+class _PooledWordsClassifier:
+    """What both classifiers share: the values they pool (each word's embedding, plus its
+    bigram's when enabled) and the head that reads the pooled vector,
+    `sigmoid(relu(pooled W_1 + b_1) w_2 + b_2)`. A subclass defines `_forward(token_ids,
+    training)` -> `(probability, attention)`."""
+
+    def _init_head(self, width, dropout):
+        self.hidden = keras.layers.Dense(width, activation="relu", name="hidden")
+        self.hidden_dropout = keras.layers.Dropout(dropout, name="hidden_dropout")
+        self.probability = _probability_layer()
+
+    def build(self, input_shape=None):
+        # Trace once so that every weight exists (also when a `.keras` file is loaded).
+        self.call(ops.ones((1, 2), "int32"))
+        self._restore_embedding_quantization()
+
+    def call(self, token_ids, training=None):
+        return self._forward(token_ids, training)[0]
+
+    def _head(self, pooled, training):
+        # pooled: (batch, width) -> the probability of the positive class, (batch, 1).
+        hidden = self.hidden_dropout(self.hidden(pooled), training=training)
+        return self.probability(hidden)
 
     def _values(self, words, token_ids, training):
         # words: (batch, T, d), dropout applied; the bigram embeddings get the same dropout.
@@ -157,7 +178,7 @@ def _check_token_ids(token_ids):
 
 @keras.saving.register_keras_serializable(package="attention_layers")
 class TransformerClassifier(
-    TransformerEncoderStack, _PooledValues, EmbeddingQuantization, keras.Model
+    TransformerEncoderStack, _PooledWordsClassifier, EmbeddingQuantization, keras.Model
 ):
     """A Transformer encoder chooses the words, attention pooling reads them: ids -> P(positive).
 
@@ -258,14 +279,7 @@ class TransformerClassifier(
         self._init_encoder_stack(num_layers)
         self.encoder_norm = final_norm("encoder_norm")
         self.pooling = _WordPooling(units=pooling_units, heads=pooling_heads, name="pooling")
-        self.hidden = keras.layers.Dense(model_dim, activation="relu", name="hidden")
-        self.hidden_dropout = keras.layers.Dropout(dropout, name="hidden_dropout")
-        self.probability = _probability_layer()
-
-    def build(self, input_shape=None):
-        # Trace once so that every weight exists (also when a `.keras` file is loaded).
-        self.call(ops.ones((1, 2), "int32"))
-        self._restore_embedding_quantization()
+        self._init_head(model_dim, dropout)
 
     def _forward(self, token_ids, training=None, return_attention=False):
         _check_token_ids(token_ids)
@@ -282,11 +296,7 @@ class TransformerClassifier(
             attention["pooling"] = ops.mean(weights, axis=1, keepdims=True)  # (batch, 1, T)
             attention["pooling_heads"] = weights
             pooled = ops.reshape(pooled, (-1, self.pooling_heads * pooled.shape[-1]))
-        hidden = self.hidden_dropout(self.hidden(pooled), training=training)
-        return self.probability(hidden), attention
-
-    def call(self, token_ids, training=None):
-        return self._forward(token_ids, training)[0]
+        return self._head(pooled, training), attention
 
     def get_attention_weights(self, token_ids):
         """Attention weights in inference mode.
@@ -312,7 +322,7 @@ class TransformerClassifier(
 
 
 @keras.saving.register_keras_serializable(package="attention_layers")
-class BiGRUClassifier(_PooledValues, EmbeddingQuantization, keras.Model):
+class BiGRUClassifier(_PooledWordsClassifier, EmbeddingQuantization, keras.Model):
     """A bidirectional GRU chooses the words, additive attention reads them: ids -> P(positive).
 
     The word encoder of Yang et al. 2016 ("Hierarchical Attention Networks", §2.2: a
@@ -403,14 +413,7 @@ class BiGRUClassifier(_PooledValues, EmbeddingQuantization, keras.Model):
             name="encoder",
         )
         self.pooling = AdditiveAttention(attention_units, name="pooling")
-        self.hidden = keras.layers.Dense(embedding_dim, activation="relu", name="hidden")
-        self.hidden_dropout = keras.layers.Dropout(dropout, name="hidden_dropout")
-        self.probability = _probability_layer()
-
-    def build(self, input_shape=None):
-        # Trace once so that every weight exists (also when a `.keras` file is loaded).
-        self.call(ops.ones((1, 2), "int32"))
-        self._restore_embedding_quantization()
+        self._init_head(embedding_dim, dropout)
 
     def _forward(self, token_ids, training=None):
         _check_token_ids(token_ids)
@@ -426,11 +429,7 @@ class BiGRUClassifier(_PooledValues, EmbeddingQuantization, keras.Model):
             ops.expand_dims(summary, 1), self._values(words, token_ids, training), key=states,
             value_mask=mask, return_attention_scores=True,
         )  # (batch, 1, E), (batch, 1, T)
-        hidden = self.hidden_dropout(self.hidden(pooled[:, 0]), training=training)
-        return self.probability(hidden), {"pooling": weights}
-
-    def call(self, token_ids, training=None):
-        return self._forward(token_ids, training)[0]
+        return self._head(pooled[:, 0], training), {"pooling": weights}
 
     def get_attention_weights(self, token_ids):
         """Attention weights in inference mode: `{"pooling": (batch, 1, T)}`, 0 on padding."""
