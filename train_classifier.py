@@ -28,12 +28,8 @@ the model trains against the mean of each label and RUN's probability (distillat
 reads RUN's `vocab.txt` (RUN cannot be `--output`).
 
 A fresh run refuses a folder that holds a run: `--resume` continues it, `--overwrite`
-removes its files (those above, nothing else) first. A second run on a folder in use ends
-at once (exit code 2). A run that cannot finish ends with one line that says what was kept
-and how `--resume` goes on: exit code 2 for bad flags or data, a folder in use or one that
-cannot be written (disk full, permissions); 1 when training diverged (a loss that is not
-finite, or a validation loss 100 times the best and worse than before training; the
-diverged epoch is never saved); 130 on Ctrl-C.
+removes its files (those above, nothing else) first. How a run that cannot finish ends (one
+line saying what was kept, exit code 2, 1 or 130): docs/training.md, "Nothing lost".
 
 Each dataset has its own defaults (`PRESETS` in
 `attention_layers/training/tasks/classification.py`); flags override them. For SST-2 the
