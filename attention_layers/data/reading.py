@@ -36,8 +36,8 @@ class MalformedLineWarning(UserWarning):
     """
 
 
-def read_lines(path):
-    """Reads a UTF-8 text file as a list of lines, without their line endings.
+def read_lines(path, encoding="utf-8"):
+    """Reads a text file (UTF-8 unless told) as a list of lines, without their line endings.
 
     Lines are split on `\\n` only (a `\\r` before it is dropped), never on the other
     Unicode line separators, which can occur inside a sentence. A leading byte order mark
@@ -45,12 +45,14 @@ def read_lines(path):
 
     Args:
         path: the file.
+        encoding: a Python codec name (`"utf-8"`, `"latin-1"`, `"cp1252"`, ...).
 
     Returns:
         The lines, as a list of strings; a final newline does not make an empty last line.
 
     Raises:
-        CorpusFormatError: the file is not valid UTF-8 (the message names the file, the
+        LookupError: `encoding` names no codec.
+        CorpusFormatError: the file is not valid in `encoding` (the message names the file, the
             byte offset of the first invalid byte and its line), or it is not a regular
             file: a pipe or a device, whose reading could wait forever for a writer.
     """
@@ -61,11 +63,12 @@ def read_lines(path):
         )
     data = path.read_bytes()
     try:
-        text = data.decode("utf-8")
+        text = data.decode(encoding)
     except UnicodeDecodeError as error:
         line_number = data.count(b"\n", 0, error.start) + 1
+        name = "UTF-8" if encoding.replace("_", "-").lower() in ("utf-8", "utf8") else encoding
         raise CorpusFormatError(
-            f"{path}: not valid UTF-8 at byte offset {error.start} (line {line_number}): "
+            f"{path}: not valid {name} at byte offset {error.start} (line {line_number}): "
             f"{error.reason}"
         ) from error
     text = text.removeprefix("\ufeff")
