@@ -142,6 +142,13 @@ class _PooledWordsClassifier:
     `sigmoid(relu(pooled W_1 + b_1) w_2 + b_2)`. A subclass defines `_forward(token_ids,
     training)` -> `(probability, attention)`."""
 
+    def _init_words(self, vocabulary_size, width, bigram_buckets):
+        # The word embeddings (and the bigrams' when enabled) that `_values` pools.
+        self.vocabulary_size = vocabulary_size
+        self.bigram_buckets = bigram_buckets
+        self.bigrams = _bigram_layer(bigram_buckets, width)
+        self.embedding = keras.layers.Embedding(vocabulary_size, width, name="embedding")
+
     def _init_head(self, width, dropout):
         self.hidden = keras.layers.Dense(width, activation="relu", name="hidden")
         self.hidden_dropout = keras.layers.Dropout(dropout, name="hidden_dropout")
@@ -269,13 +276,9 @@ class TransformerClassifier(
         check_table_sizes({"vocabulary_size x model_dim": (vocabulary_size, model_dim)})
         check_optional_positive_int("pooling_units", pooling_units)
         check_optional_positive_int("pooling_heads", pooling_heads)
-        self.vocabulary_size = vocabulary_size
         self.pooling_units = pooling_units
         self.pooling_heads = pooling_heads
-        self.bigram_buckets = bigram_buckets
-        self.bigrams = _bigram_layer(bigram_buckets, model_dim)
-
-        self.embedding = keras.layers.Embedding(vocabulary_size, model_dim, name="embedding")
+        self._init_words(vocabulary_size, model_dim, bigram_buckets)
         self._init_encoder_stack(num_layers)
         self.encoder_norm = final_norm("encoder_norm")
         self.pooling = _WordPooling(units=pooling_units, heads=pooling_heads, name="pooling")
@@ -397,15 +400,11 @@ class BiGRUClassifier(_PooledWordsClassifier, EmbeddingQuantization, keras.Model
             "units x attention_units": (2 * units, attention_units),
         })
         check_rate("dropout", dropout)
-        self.vocabulary_size = vocabulary_size
         self.embedding_dim = embedding_dim
         self.units = units
         self.attention_units = attention_units
         self.dropout = dropout
-        self.bigram_buckets = bigram_buckets
-        self.bigrams = _bigram_layer(bigram_buckets, embedding_dim)
-
-        self.embedding = keras.layers.Embedding(vocabulary_size, embedding_dim, name="embedding")
+        self._init_words(vocabulary_size, embedding_dim, bigram_buckets)
         self.embedding_dropout = keras.layers.Dropout(dropout, name="embedding_dropout")
         self.encoder = bidirectional(
             keras.layers.GRU(units, return_sequences=True, return_state=True),
