@@ -50,8 +50,7 @@ def main():
     if config.dataset != "spa-eng":
         parser.error(f"{run} is a --dataset {config.dataset} run; this needs spa-eng")
     task = TranslationTask()
-    kind = task.tokenizer_class(config)
-    tokenizers = tuple(kind.load(run / name) for name in task.vocabulary_files)
+    tokenizers = task.tokenizers(config, folder=run)
     model = attention_layers.load_model(run / "translator.keras")
     corpus = load_spa_eng(args.data or config.data, seed=config.seed)
     validation = validation_sample(corpus)

@@ -177,7 +177,7 @@ def run_ours(corpus, tests, seconds, clock, plan, scale_flags, averages=False, o
     args = argparse.Namespace(**preset, **scale_flags)
     task = TranslationTask()
     started = time.perf_counter()
-    source_tokenizer, target_tokenizer = task.build_tokenizers(args, corpus)
+    source_tokenizer, target_tokenizer = task.tokenizers(args, corpus)
     print(f"Tokenizers learned in {time.perf_counter() - started:.0f} s (not counted)",
           flush=True)
     train = make_translation_dataset(
@@ -185,7 +185,8 @@ def run_ours(corpus, tests, seconds, clock, plan, scale_flags, averages=False, o
         batch_size=args.batch_size, max_length=args.max_length, shuffle=True, seed=seed,
     )
     keras.utils.set_random_seed(seed)
-    model = build_model(task, args, (source_tokenizer, target_tokenizer), plan)
+    model = build_model(task, args, (source_tokenizer, target_tokenizer), plan,
+                        args.weight_averaging)
     config = (
         f"Transformer {args.layers}+{args.layers} layers, d_model {args.model_dim}, "
         f"{args.heads} heads, feed-forward {args.feed_forward_dim}, dropout {args.dropout}, "

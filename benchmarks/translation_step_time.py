@@ -55,7 +55,8 @@ def step_time(corpus, tokenizers, jit, batch_size, steps, label_smoothing=0.0,
         corpus.train, *tokenizers, batch_size=batch_size, max_length=args.max_length,
         shuffle=True, seed=0,
     )
-    model = build_model(TranslationTask(), args, tokenizers, configure_scale(args))
+    model = build_model(TranslationTask(), args, tokenizers, configure_scale(args),
+                        args.weight_averaging)
     times = StepTimes()
     model.fit(train.take(steps), epochs=1, callbacks=[times], verbose=0)
     return float(np.median(np.diff(times.times)[steps // 2:]))

@@ -1,13 +1,18 @@
 """Knowledge distillation for the classifier (`--teacher`): a finished run's probabilities
 as the student's targets, and the checks of the teacher's folder."""
 
+import dataclasses
 import json
 import os
 import pathlib
 
 import numpy as np
 
+from attention_layers import load_model
+from attention_layers.models import BiGRUClassifier, ClassifierEnsemble, TransformerClassifier
+from attention_layers.text import WordTokenizer
 from attention_layers.text.conversions import make_token_ids
+from attention_layers.training.flags import UsageError
 
 # `--teacher-weight` when only `--teacher` is given: half the label, half the teacher
 # (benchmarks/RESULTS.md, "Sentiment quality", compares 0.5 with 1).
@@ -78,3 +83,28 @@ def distillation_targets(teacher, tokenizer, examples, max_length, weight, batch
         probabilities[chosen] = np.asarray(teacher.predict_on_batch(ids))[:, 0]
     targets = (1 - weight) * labels + weight * probabilities
     return targets, float(np.mean((probabilities > 0.5) == (labels == 1)))
+
+
+def taught_corpus(corpus, teacher, weight, max_length):
+    """`corpus` with the training labels replaced by the targets of the `--teacher` run in
+    folder `teacher` (`distillation_targets` with `weight`), once a run: every
+    `--ensemble` member trains on them.
+
+    Raises:
+        UsageError: the teacher's `classifier.keras` holds no classifier.
+    """
+    folder = pathlib.Path(teacher)
+    model = load_model(folder / "classifier.keras")
+    if not isinstance(model, BiGRUClassifier | TransformerClassifier | ClassifierEnsemble):
+        raise UsageError(
+            f"--teacher {teacher}: classifier.keras holds a {type(model).__name__}, "
+            "not a classifier; give the --output folder of a train_classifier.py run."
+        )
+    targets, agreement = distillation_targets(
+        model, WordTokenizer.load(folder / "vocab.txt"), corpus.train, max_length, weight
+    )
+    print(f"Teacher {teacher}: {agreement:.4f} of the training labels; training "
+          f"against {1 - weight:g} x label + {weight:g} x its probability")
+    return dataclasses.replace(corpus, train=[
+        (text, float(target)) for (text, _), target in zip(corpus.train, targets, strict=True)
+    ])

@@ -74,10 +74,11 @@ def run_entries(folder, task):
     return sorted([*entries, *(path for path in folder.glob("member_*") if path.is_dir())])
 
 
-def check_fresh_folder(task, args, folder):
-    """A fresh run: refuses (`UsageError`) a folder that holds a run, unless `--overwrite`."""
+def check_fresh_folder(task, settings, folder):
+    """A fresh run: refuses (`UsageError`) a folder that holds a run, unless `--overwrite`
+    (`settings`: the run's `RunSettings`)."""
     entries = run_entries(folder, task) if folder.is_dir() else []
-    if entries and not args.overwrite:
+    if entries and not settings.overwrite:
         names = ", ".join(path.name + ("/" if path.is_dir() else "") for path in entries[:4])
         more = f" and {len(entries) - 4} more" if len(entries) > 4 else ""
         raise UsageError(
@@ -105,9 +106,10 @@ def start_fresh(task, output, overwrite=False):
     remove_partials(output)
 
 
-def what_was_kept(args, output):
-    """What a run stopped in `output` keeps, and what `--resume` does with it (words)."""
-    resume = f"--resume --output {args.output}"
+def what_was_kept(settings, output):
+    """What a run stopped in `output` keeps, and what `--resume` does with it (words);
+    `settings`: the run's `RunSettings`."""
+    resume = f"--resume --output {settings.output}"
     if not (output / "config.json").is_file():
         return "the run had not started training, nothing to keep; run the command again"
     members = sorted(output.glob("member_*/checkpoints"))
@@ -121,7 +123,7 @@ def what_was_kept(args, output):
     state = EpochCheckpoint(folder).state
     if not state:
         return f"no epoch had finished, no checkpoint to keep; {resume} trains from the start"
-    if state["finished"] or state["epoch"] >= args.epochs:
+    if state["finished"] or state["epoch"] >= settings.epochs:
         return (f"kept the checkpoints of the finished training (epoch {state['epoch']}) in "
                 f"{folder}; {resume} evaluates and saves without training again")
     return (f"kept the checkpoint of the last finished epoch ({state['epoch']}) in {folder}; "

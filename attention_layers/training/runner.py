@@ -1,13 +1,15 @@
 """The training runner: how both commands train, evaluate, save and export.
 
 A command names a `Task`, which says *what* is trained (its flags and presets, corpus,
-tokenizers, model, evaluation and export); `run_command(task, argv)` says *how*, the same
-for every task, in this order:
+tokenizers, model and optimizer, evaluation and export); `run_command(task, argv)` says
+*how*, the same for every task, in this order:
 
 1. flags: the task's data and model flags plus the shared training and output flags;
    presets filled in, or with `--resume` the saved run's flags restored and checked;
-   then the run's folder locked (one run writes in a folder at a time), and a fresh run
-   refuses a folder that holds a run unless `--overwrite` (which removes its files);
+   then turned, once, into the task's typed config (`Task.config_class`) and the
+   runner's `RunSettings`, which is all that the later steps see; the run's folder
+   locked (one run writes in a folder at a time), and a fresh run refuses a folder that
+   holds a run unless `--overwrite` (which removes its files);
 2. data: the corpus, then the tokenizers (learned and saved, or read back when resuming);
 3. each model (one, or the members of `--ensemble M`): built inside the distribution
    scope and compiled, its last checkpoint restored, then `fit` with per-epoch
@@ -51,6 +53,7 @@ from attention_layers.training.command_line import (
     add_training_flags,
     restore_resumed_flags,
 )
+from attention_layers.training.configs import RunSettings
 from attention_layers.training.devices import describe_device
 from attention_layers.training.distribution import add_scale_flags, configure_scale
 from attention_layers.training.flags import command_line_errors
@@ -84,7 +87,7 @@ def build_parser(task):
 
 def resolve_flags(task, parser, args, folder):
     """Fills the preset (or, with `--resume`, the flags of the run in `folder`) and checks
-    the set."""
+    the set (`Task.check`); returns the complete flags, as `config.json` records them."""
     given = {name for name, value in vars(args).items() if value is not None}
     if args.patience is not None and args.patience < 0:
         parser.error(f"--patience must be 0 or more; received {args.patience}.")
@@ -93,32 +96,32 @@ def resolve_flags(task, parser, args, folder):
     else:
         task.fill_flags(parser, args, given)
         args.run_id = uuid.uuid4().hex
-    task.check_flags(parser, args)
+    task.check(parser, task.config_class.from_flags(args), RunSettings.from_flags(args))
     return args
 
 
 # --- data ---------------------------------------------------------------------------------
 
 
-def prepare_data(task, args, output):
-    """The corpus and the tokenizers; a fresh run also writes them and `config.json`."""
+def prepare_data(task, config, settings, output, flags=None):
+    """The corpus, the tokenizers and the task's `DataReport`; a fresh run also writes the
+    tokenizers and `config.json`, which records `flags` (a dict: the complete flags)."""
     start = time.perf_counter()
-    corpus = task.load_corpus(args)
-    if args.resume:
+    corpus = task.load_corpus(config)
+    if settings.resume:
         remove_partials(output)
-        kind = task.tokenizer_class(args)
-        tokenizers = tuple(kind.load(output / name) for name in task.vocabulary_files)
+        tokenizers = task.tokenizers(config, folder=output)
     else:
-        start_fresh(task, output, args.overwrite)
-        tokenizers = task.build_tokenizers(args, corpus)
+        start_fresh(task, output, settings.overwrite)
+        tokenizers = task.tokenizers(config, corpus)
         for tokenizer, name in zip(tokenizers, task.vocabulary_files, strict=True):
             tokenizer.save(output / name)  # all or nothing, as every file below
-        config = {**vars(args), "command": task.name, "task": task_path(task)}
-        atomic_write_text(output / "config.json", json.dumps(config, indent=2))
-    _, note = task.data_record(corpus)
-    print(f"{task.describe_data(args, corpus, tokenizers)}{'; ' + note if note else ''}"
+        record = {**flags, "command": task.name, "task": task_path(task)}
+        atomic_write_text(output / "config.json", json.dumps(record, indent=2))
+    report = task.describe_data(config, corpus, tokenizers)
+    print(f"{report.line}{'; ' + report.note if report.note else ''}"
           f" ({time.perf_counter() - start:.0f} s)")
-    return corpus, tokenizers
+    return corpus, tokenizers, report
 
 
 # --- training -----------------------------------------------------------------------------
@@ -136,21 +139,20 @@ def make_plan(parser, args):
     return plan
 
 
-def make_optimizer(task, args):
-    """The task's optimizer, keeping a moving average of the weights when
-    `--weight-averaging STEPS` is above 0 (momentum `1 - 1/STEPS`)."""
-    steps = getattr(args, "weight_averaging", None) or 0  # a Namespace built by hand may lack it
+def compile_args(task, config, weight_averaging=0):
+    """The task's `compile_args`, its optimizer keeping a moving average of the weights
+    when `weight_averaging` (`--weight-averaging STEPS`) is above 0 (momentum
+    `1 - 1/STEPS`)."""
+    steps = weight_averaging or 0
     averaging = {"use_ema": True, "ema_momentum": 1 - 1 / steps} if steps else {}
-    return task.make_optimizer(args, **averaging)
+    return task.compile_args(config, **averaging)
 
 
-def build_model(task, args, tokenizers, plan):
-    """The task's model, compiled and built inside the plan's distribution scope."""
+def build_model(task, config, tokenizers, plan, weight_averaging=0):
+    """The task's model, built and compiled inside the plan's distribution scope."""
     with plan.scope():
-        model = task.build_model(args, tokenizers)
-        model.compile(optimizer=make_optimizer(task, args), **task.loss_and_metrics(args),
-                      **plan.compile_kwargs())
-        model(task.dummy_inputs())
+        model = task.build_model(config, tokenizers)
+        model.compile(**compile_args(task, config, weight_averaging), **plan.compile_kwargs())
     return model
 
 
@@ -166,9 +168,10 @@ def restore_or_clear(checkpoint, model, resume):
     return initial_epoch, checkpoint.state or {}
 
 
-def train_member(task, args, corpus, tokenizers, run, seed, plan, max_seconds=None):
+def train_member(task, config, settings, data, run, seed, plan, max_seconds=None):
     """Trains (or resumes, or reloads when finished) one model in folder `run`, for at
-    most `max_seconds` of training when given (`--max-minutes`).
+    most `max_seconds` of training when given (`--max-minutes`). `data`: the corpus and
+    the tokenizers.
 
     Returns:
         `(model, training_seconds, datasets)`: the model with its best epoch's weights,
@@ -176,25 +179,24 @@ def train_member(task, args, corpus, tokenizers, run, seed, plan, max_seconds=No
         the `DatasetSplits` it trained on.
     """
     keras.utils.set_random_seed(seed)
+    corpus, tokenizers = data
     datasets = known_steps(
-        task.make_datasets(args, corpus, tokenizers, seed, plan.batch_multiple)
+        task.make_datasets(config, corpus, tokenizers, seed, plan.batch_multiple)
     )
-    model = build_model(task, args, tokenizers, plan)
-    print(
-        f"Model: {task.describe_model(args)}, {model.count_params():,} parameters, dtype "
-        f"policy {plan.precision}" + (", XLA" if plan.jit_compile else "")
-    )
-    checkpoint = EpochCheckpoint(run / "checkpoints", run_id=args.run_id)
+    model = build_model(task, config, tokenizers, plan, settings.weight_averaging)
+    print(f"Model: {config.describe_model() or task.name}, {model.count_params():,} "
+          f"parameters, dtype policy {plan.precision}" + (", XLA" if plan.jit_compile else ""))
+    checkpoint = EpochCheckpoint(run / "checkpoints", run_id=settings.run_id)
     with plan.scope():  # restoring builds the optimizer's variables: mirrored ones
-        initial_epoch, state = restore_or_clear(checkpoint, model, args.resume)
+        initial_epoch, state = restore_or_clear(checkpoint, model, settings.resume)
     callbacks = make_callbacks(
-        run, checkpoint, patience=args.patience or None, resume=args.resume,
+        run, checkpoint, patience=settings.patience or None, resume=settings.resume,
         tensorboard=plan.is_chief, max_seconds=max_seconds,
-        averaged_weights=bool(args.weight_averaging),
+        averaged_weights=bool(settings.weight_averaging),
     )
-    if plan.is_chief and not args.no_attention_plots:
-        callbacks.append(task.attention_callback(args, corpus, datasets, tokenizers, run))
-    if state.get("finished") or initial_epoch >= args.epochs:
+    if plan.is_chief and not settings.no_attention_plots:
+        callbacks.append(task.attention_callback(config, corpus, datasets, tokenizers, run))
+    if state.get("finished") or initial_epoch >= settings.epochs:
         print(f"Training already finished after epoch {initial_epoch}; evaluating.")
         best = checkpoint.best_weights(model)
         if best is not None:
@@ -203,13 +205,19 @@ def train_member(task, args, corpus, tokenizers, run, seed, plan, max_seconds=No
     start = time.perf_counter()
     try:
         model.fit(
-            datasets.train, validation_data=datasets.validation, epochs=args.epochs,
+            datasets.train, validation_data=datasets.validation, epochs=settings.epochs,
             initial_epoch=initial_epoch, callbacks=callbacks, shuffle=False,
             verbose=progress_verbosity(),
         )
     except TrainingDiverged:
-        raise TrainingDiverged(diverged_message(args, checkpoint)) from None
-    seconds = time.perf_counter() - start
+        raise TrainingDiverged(diverged_message(settings, checkpoint)) from None
+    seconds = training_time(time.perf_counter() - start, checkpoint, callbacks, initial_epoch)
+    return model, seconds, datasets
+
+
+def training_time(seconds, checkpoint, callbacks, initial_epoch):
+    """Says how training ended and how long it took; returns the seconds of training (a
+    resumed run's include those before `--resume`)."""
     limit = next((c for c in callbacks if isinstance(c, TrainingTimeLimit)), None)
     if limit is not None and limit.stopped:
         best = checkpoint.state["best_epoch"]
@@ -220,12 +228,12 @@ def train_member(task, args, corpus, tokenizers, run, seed, plan, max_seconds=No
         total = max(seconds, checkpoint.training_seconds)
         print(f"Training took {seconds:.0f} s ({total:.0f} s in all, with the "
               f"{initial_epoch} epoch(s) before --resume)")
-        return model, total, datasets
+        return total
     print(f"Training took {seconds:.0f} s")
-    return model, seconds, datasets
+    return seconds
 
 
-def diverged_message(args, checkpoint):
+def diverged_message(settings, checkpoint):
     """What went wrong in a diverged run, what it kept, and what to do."""
     state = checkpoint.state
     if state:
@@ -236,31 +244,33 @@ def diverged_message(args, checkpoint):
     return (f"training diverged: {checkpoint.diverged}. Nothing of it was saved: {kept}; "
             "the model, the export and results.json were not written (earlier ones are as "
             f"they were). Train again with a lower --learning-rate (this run's: "
-            f"{args.learning_rate:g}).")
+            f"{settings.learning_rate:g}).")
 
 
-def train(task, args, corpus, tokenizers, output, plan):
-    """Trains the run's model, or each member of `--ensemble M` in `OUTPUT/member_I`.
+def train(task, config, settings, data, output, plan):
+    """Trains the run's model, or each member of `--ensemble M` in `OUTPUT/member_I`;
+    `data`: the corpus and the tokenizers.
 
     Returns:
-        `(model, members, training_seconds, datasets)`.
+        `(model, members, training_seconds, datasets)`: `model` is the task's
+        `final_model` of the `members`.
     """
-    count = (args.ensemble or 1) if task.ensembles else 1
+    count = (settings.ensemble or 1) if task.ensembles else 1
     max_seconds = None
-    if getattr(args, "max_minutes", None):
-        max_seconds = 60 * args.max_minutes / count  # each member an equal share
+    if settings.max_minutes:
+        max_seconds = 60 * settings.max_minutes / count  # each member an equal share
     members, seconds = [], 0.0
     for index in range(count):
         # One member: the run's own folder; several: one folder each.
         run = output if count == 1 else output / f"member_{index}"
         if count > 1:
-            print(f"\n--- Member {index + 1} of {count} (seed {args.seed + index}) ---")
+            print(f"\n--- Member {index + 1} of {count} (seed {settings.seed + index}) ---")
         model, member_seconds, datasets = train_member(
-            task, args, corpus, tokenizers, run, args.seed + index, plan, max_seconds
+            task, config, settings, data, run, settings.seed + index, plan, max_seconds
         )
         members.append(model)
         seconds += member_seconds
-    model = task.final_model(args, members)
+    model = task.final_model(config, members)
     return model, members, seconds, datasets
 
 
@@ -299,42 +309,48 @@ def run_command(task, argv=None):
     # A worker other than the chief keeps all its files in its own folder.
     output = plan.worker_dir(args.output)
     args = resolve_flags(task, parser, args, output)
+    settings = RunSettings.from_flags(args)
     with contextlib.ExitStack() as stack:
         with command_line_errors(parser, OSError):
             stack.enter_context(run_folder_lock(output))
-            if not args.resume:
-                check_fresh_folder(task, args, output)
+            if not settings.resume:
+                check_fresh_folder(task, settings, output)
         try:
             return train_and_save(task, parser, args, plan, output)
         except TrainingDiverged as error:
             parser.exit(1, f"{parser.prog}: error: {error}\n")
         except SaveError as error:
-            parser.exit(2, f"{parser.prog}: error: {error}; {what_was_kept(args, output)} "
+            parser.exit(2, f"{parser.prog}: error: {error}; {what_was_kept(settings, output)} "
                            "(after making room or fixing the folder's permissions).\n")
         except KeyboardInterrupt:
             parser.exit(130, f"{parser.prog}: interrupted (Ctrl-C): "
-                             f"{what_was_kept(args, output)}.\n")
+                             f"{what_was_kept(settings, output)}.\n")
 
 
 def train_and_save(task, parser, args, plan, output):
-    """`run_command` in the run's locked folder: data, training, evaluation, saving."""
-    if args.precision != plan.precision:  # a resumed run keeps its own
-        plan = dataclasses.replace(plan, precision=args.precision)
-        keras.config.set_dtype_policy(args.precision)
-    keras.utils.set_random_seed(args.seed)
+    """`run_command` in the run's locked folder: data, training, evaluation, saving.
+
+    `args`: the complete flags; `config.json` records them, and the rest of the run sees
+    them as the task's config and the runner's `RunSettings`.
+    """
+    config, settings = task.config_class.from_flags(args), RunSettings.from_flags(args)
+    if settings.precision != plan.precision:  # a resumed run keeps its own
+        plan = dataclasses.replace(plan, precision=settings.precision)
+        keras.config.set_dtype_policy(settings.precision)
+    keras.utils.set_random_seed(settings.seed)
     with command_line_errors(parser, *task.data_errors, OSError):
-        corpus, tokenizers = prepare_data(task, args, output)
+        corpus, tokenizers, report = prepare_data(task, config, settings, output, vars(args))
     print(f"{describe_device()}\n{plan.describe()}")
     with command_line_errors(parser):
-        model, members, seconds, datasets = train(task, args, corpus, tokenizers, output, plan)
-    results = task.evaluate(args, model, members, corpus, tokenizers, datasets)
-    results["training_seconds"] = seconds
-    record, note = task.data_record(corpus)
-    results.update(record)
+        model, members, seconds, datasets = train(
+            task, config, settings, (corpus, tokenizers), output, plan
+        )
+    evaluation = task.evaluate(config, model, members, corpus, tokenizers, datasets)
+    results = {**evaluation.results, "training_seconds": seconds, **report.record}
     if not plan.is_chief:
         return results
-    paths = save_run(task, args, model, tokenizers, results, output)
-    print_summary(task, results, paths, output, note)
+    paths = save_run(task, config, settings, model, tokenizers, results, output)
+    print_summary(task, evaluation.headline, paths, output, report.note)
     return results
 
 

@@ -1,7 +1,6 @@
 """The end of a run: the `.keras` model, the serving export and `results.json`, each written
 whole or not at all, and the closing summary."""
 
-import argparse
 import json
 import os
 import pathlib
@@ -52,15 +51,16 @@ def export_run(output, task=None):
     returns its path, e.g. `OUTPUT/serving/2`. `task`: the run's `Task`, by default the one
     its `config.json` names (see `load_task`)."""
     output = pathlib.Path(output)
-    args = argparse.Namespace(**json.loads((output / "config.json").read_text()))
-    task = task or task_of_config(vars(args))
-    kind = task.tokenizer_class(args)
-    tokenizers = tuple(kind.load(output / name) for name in task.vocabulary_files)
+    saved = json.loads((output / "config.json").read_text())
+    task = task or task_of_config(saved)
+    task.upgrade_config(saved)
+    config = task.config_class.from_flags(saved)
+    tokenizers = task.tokenizers(config, folder=output)
     model = keras.saving.load_model(output / f"{task.name}.keras")
-    return export_version(task, args, model, tokenizers, output)
+    return export_version(task, config, model, tokenizers, output)
 
 
-def export_version(task, args, model, tokenizers, output):
+def export_version(task, config, model, tokenizers, output):
     """Writes `model`'s export as the next version in `OUTPUT/serving/`; returns its path.
 
     The previous version stays until the new one is whole; then all but the newest
@@ -69,12 +69,13 @@ def export_version(task, args, model, tokenizers, output):
     from attention_layers.export.saving import export_new_version
 
     return export_new_version(
-        output / "serving", lambda path: task.export(args, model, tokenizers, path)
+        output / "serving", lambda path: task.export(config, model, tokenizers, path)
     )
 
 
-def save_run(task, args, model, tokenizers, results, output):
-    """Writes the model, the export and `results.json`; returns `{what: path}`.
+def save_run(task, config, settings, model, tokenizers, results, output):
+    """Writes the model, the export and `results.json`; returns `{what: path}`. `config`:
+    the task's config, `settings`: the run's `RunSettings` (`no_export`).
 
     Each file is written whole or not at all, so a failure keeps the previous one.
 
@@ -88,10 +89,10 @@ def save_run(task, args, model, tokenizers, results, output):
     with saving(paths["model"]):
         write_atomically(paths["model"], model.save)
     print(f"Saved {paths['model']}")
-    if not args.no_export:
+    if not settings.no_export:
         with saving(output / "serving"):
             if keras.backend.backend() == "tensorflow":
-                paths["export"] = export_version(task, args, model, tokenizers, output)
+                paths["export"] = export_version(task, config, model, tokenizers, output)
             else:
                 print("Exporting with the TensorFlow backend (a SavedModel is TensorFlow's) ...")
                 paths["export"] = export_in_tensorflow(output, task)
@@ -102,10 +103,21 @@ def save_run(task, args, model, tokenizers, results, output):
     return paths
 
 
-def print_summary(task, results, paths, output, data_note=""):
-    """The closing lines: the figure, where everything is, what to run next; `data_note`
-    says what the run left out of the data (`Task.data_record`)."""
-    lines = [f"\nDone: {task.headline(results)} (details in {paths['results']})",
+def serving_example(task, export):
+    """A shell command that serves the run whose export is in `export` (`OUTPUT/serving/N`),
+    and the request that `task.serving_request` suggests."""
+    command = f"python -m attention_layers serve {export.parent.parent}"
+    if task.serving_request is None:
+        return command
+    return (f"{command}  # then: curl -d '{task.serving_request}' "
+            f"localhost:8501/v1/models/{task.name}:predict")
+
+
+def print_summary(task, headline, paths, output, data_note=""):
+    """The closing lines: the `headline` figure (`Evaluation.headline`), where everything
+    is, what to run next; `data_note` says what the run left out of the data
+    (`DataReport.note`)."""
+    lines = [f"\nDone: {headline} (details in {paths['results']})",
              f"  model:       {paths['model']}"]
     if data_note:
         lines.append(f"  data:        {data_note}")
@@ -118,6 +130,6 @@ def print_summary(task, results, paths, output, data_note=""):
                      + (f", HTML view {views[0]}" if views else "") + ")")
     lines.append(f"  TensorBoard: tensorboard --logdir {output / 'logs'}")
     if "export" in paths:
-        lines.append(f"  serve:       {task.serving_example(paths['export'])}")
+        lines.append(f"  serve:       {serving_example(task, paths['export'])}")
     print("\n".join(lines))
 

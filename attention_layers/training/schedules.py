@@ -65,3 +65,15 @@ def clipped_adam(learning_rate, **options):
     """Adam at a constant `learning_rate` with gradients clipped to norm 1: clipping keeps
     recurrent gradients from exploding on long sentences."""
     return keras.optimizers.Adam(learning_rate, clipnorm=1.0, **options)
+
+
+def model_adam(config, **options):
+    """Adam as a task's `--model` wants it: with Vaswani's warm-up schedule for a
+    Transformer (`config.model == "transformer"`: `learning_rate`, `model_dim`,
+    `warmup_steps`), clipped for a recurrent model (`learning_rate`). `options`: Adam's
+    others, e.g. `use_ema`."""
+    if config.model == "transformer":
+        return transformer_adam(
+            config.learning_rate, config.model_dim, config.warmup_steps, **options
+        )
+    return clipped_adam(config.learning_rate, **options)

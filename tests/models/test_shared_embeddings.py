@@ -107,14 +107,14 @@ CORPUS = TranslationCorpus(
 @pytest.mark.parametrize("kind", ["word", "wordpiece"])
 def test_the_task_learns_one_vocabulary_from_both_languages(kind):
     args = argparse.Namespace(vocabulary=kind, vocabulary_size=200, shared_vocabulary=True)
-    source, target = TranslationTask().build_tokenizers(args, CORPUS)
+    source, target = TranslationTask().tokenizers(args, CORPUS)
     assert source is target
     assert isinstance(source, WordPieceTokenizer if kind == "wordpiece" else WordTokenizer)
     ids = source.tokenize(["perro dog tom"]).to_list()[0]
     assert 1 not in ids  # no [UNK]: words of both languages are in it
     # Without the flag each side has only its own language.
     args.shared_vocabulary = False
-    spanish, english = TranslationTask().build_tokenizers(args, CORPUS)
+    spanish, english = TranslationTask().tokenizers(args, CORPUS)
     if kind == "word":
         assert spanish.tokenize(["dog"]).to_list()[0][1] == 1
         assert english.tokenize(["perro"]).to_list()[0][1] == 1

@@ -90,22 +90,22 @@ def test_a_model_compiled_with_it_round_trips_through_a_keras_file(tmp_path):
 def parse(task, argv):
     parser = runner.build_parser(task)
     args = parser.parse_args(argv)
-    return runner.resolve_flags(task, parser, args, folder=None)
+    return task.config_class.from_flags(runner.resolve_flags(task, parser, args, folder=None))
 
 
 def test_the_flag_reaches_the_translators_loss():
     args = parse(TranslationTask(), ["--label-smoothing", "0.1"])
-    loss = TranslationTask().loss_and_metrics(args)["loss"]
+    loss = TranslationTask().compile_args(args)["loss"]
     assert isinstance(loss, SmoothedSparseCrossentropy) and loss.label_smoothing == 0.1
     args = parse(TranslationTask(), [])
     assert args.label_smoothing == 0.0
-    assert isinstance(TranslationTask().loss_and_metrics(args)["loss"],
+    assert isinstance(TranslationTask().compile_args(args)["loss"],
                       keras.losses.SparseCategoricalCrossentropy)
 
 
 def test_the_flag_reaches_the_classifiers_loss():
     args = parse(ClassificationTask(), ["--label-smoothing", "0.2"])
-    loss = ClassificationTask().loss_and_metrics(args)["loss"]
+    loss = ClassificationTask().compile_args(args)["loss"]
     assert loss.label_smoothing == pytest.approx(0.2)
 
 

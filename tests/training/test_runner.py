@@ -157,7 +157,7 @@ def test_a_fresh_run_forgets_the_old_run_before_writing_anything(finished_transl
         pass
 
     class KilledWhileLearningVocabularies(TranslationTask):
-        def build_tokenizers(self, args, corpus):
+        def tokenizers(self, config, corpus=None, folder=None):
             raise Killed
 
     with pytest.raises(Killed):

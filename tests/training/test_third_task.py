@@ -1,7 +1,8 @@
 """A third task in one file: reversing a sequence of symbols with a tiny Transformer.
 
-The task below is all a new task needs: a `Task` subclass (flags and presets, corpus,
-tokenizers, model, evaluation, export) and, at the bottom, the script that runs it. The
+The task below is all a new task needs: its typed config (a `TaskConfig` dataclass of the
+flags it reads), a `Task` subclass (flags and presets, corpus, tokenizers, model and
+optimizer, evaluation, export) and, at the bottom, the script that runs it. The
 test drives it through the runner end to end: fit, a run stopped right after its first
 checkpoint, `--resume`, evaluation, the `.keras` file, and the serving export written
 from the run's folder alone (`config.json` names the task by its import path; nothing
@@ -9,6 +10,7 @@ central lists the tasks).
 """
 
 import csv
+import dataclasses
 import json
 
 import numpy as np
@@ -22,11 +24,18 @@ from attention_layers.decoding import greedy_decode
 from attention_layers.models import TransformerTranslator
 from attention_layers.text import WordTokenizer
 from attention_layers.training import checkpoints, command_line, runner, saving
+from attention_layers.training.configs import TaskConfig
 from attention_layers.training.evaluation import evaluate_bleu
 from attention_layers.training.flags import seed_int
 from attention_layers.training.metrics import masked_accuracy, masked_loss
 from attention_layers.training.schedules import transformer_adam
-from attention_layers.training.tasks.base import Task, task_path
+from attention_layers.training.tasks.base import (
+    Evaluation,
+    Task,
+    load_tokenizers,
+    overlong_report,
+    task_path,
+)
 
 SYMBOLS = "abcdefgh"
 
@@ -43,10 +52,24 @@ def reversal_corpus(count, seed):
                              test=pairs[validation:])
 
 
+@dataclasses.dataclass(frozen=True)
+class ReversalConfig(TaskConfig):
+    """The flags that the task reads (its own and the training flags it uses)."""
+
+    num_examples: int = 200
+    model_dim: int = 16
+    max_length: int = 8
+    seed: int = 0
+    batch_size: int = 16
+    learning_rate: float = 1e-2
+    warmup_steps: int = 5
+
+
 class ReversalTask(Task):
     """Reverse a sequence of symbols: a Transformer translator, scored by exact match."""
 
     name = "reverser"
+    config_class = ReversalConfig
     description = "Train a Transformer to reverse a sequence of symbols."
     default_output = "runs/reverser-{dataset}"
     presets = {"builtin": {"num_examples": 200, "model_dim": 16, "epochs": 2, "batch_size": 16,
@@ -68,57 +91,48 @@ class ReversalTask(Task):
     def fill_flags(self, parser, args, given):
         command_line.fill_preset(args, self.presets[args.dataset])
 
-    def load_corpus(self, args):
-        return reversal_corpus(args.num_examples, args.seed)
+    def load_corpus(self, config):
+        return reversal_corpus(config.num_examples, config.seed)
 
-    def tokenizer_class(self, args):
-        return WordTokenizer
-
-    def build_tokenizers(self, args, corpus):
+    def tokenizers(self, config, corpus=None, folder=None):
+        if folder is not None:
+            return load_tokenizers(WordTokenizer, folder, self.vocabulary_files)
         return (WordTokenizer.build([text for pair in corpus.train for text in pair]),)
 
-    def describe_data(self, args, corpus, tokenizers):
-        return f"Data: {len(corpus.train)} training sequences"
+    def describe_data(self, config, corpus, tokenizers):
+        return overlong_report(f"Data: {len(corpus.train)} training sequences", corpus)
 
-    def make_datasets(self, args, corpus, tokenizers, seed, batch_multiple):
+    def make_datasets(self, config, corpus, tokenizers, seed, batch_multiple):
         return make_translation_datasets(
-            corpus, tokenizers[0], tokenizers[0], batch_size=args.batch_size,
-            max_length=args.max_length, seed=seed, batch_multiple=batch_multiple)
+            corpus, tokenizers[0], tokenizers[0], batch_size=config.batch_size,
+            max_length=config.max_length, seed=seed, batch_multiple=batch_multiple)
 
-    def build_model(self, args, tokenizers):
+    def build_model(self, config, tokenizers):
         size = tokenizers[0].vocabulary_size
-        return TransformerTranslator(size, size, num_layers=1, model_dim=args.model_dim,
-                                     num_heads=2, feed_forward_dim=2 * args.model_dim,
-                                     dropout=0.0)
+        model = TransformerTranslator(size, size, num_layers=1, model_dim=config.model_dim,
+                                      num_heads=2, feed_forward_dim=2 * config.model_dim,
+                                      dropout=0.0)
+        model((np.ones((1, 2), "int32"), np.ones((1, 2), "int32")))
+        return model
 
-    def make_optimizer(self, args, **averaging):
-        return transformer_adam(args.learning_rate, args.model_dim, args.warmup_steps,
-                                **averaging)
+    def compile_args(self, config, **averaging):
+        optimizer = transformer_adam(config.learning_rate, config.model_dim,
+                                     config.warmup_steps, **averaging)
+        return {"optimizer": optimizer, "loss": masked_loss(), "metrics": [masked_accuracy]}
 
-    def loss_and_metrics(self, args):
-        return {"loss": masked_loss(), "metrics": [masked_accuracy]}
-
-    def dummy_inputs(self):
-        return (np.ones((1, 2), "int32"), np.ones((1, 2), "int32"))
-
-    def evaluate(self, args, model, members, corpus, tokenizers, datasets):
+    def evaluate(self, config, model, members, corpus, tokenizers, datasets):
         _, hypotheses, references = evaluate_bleu(model, tokenizers[0], tokenizers[0],
-                                                  corpus.test, max_length=args.max_length)
+                                                  corpus.test, max_length=config.max_length)
         matches = [h == r for h, r in zip(hypotheses, references, strict=True)]
-        return {"exact_match": float(np.mean(matches)), "translations": hypotheses}
+        results = {"exact_match": float(np.mean(matches)), "translations": hypotheses}
+        return Evaluation(results, f"exact match {results['exact_match']:.2f}")
 
-    def headline(self, results):
-        return f"exact match {results['exact_match']:.2f}"
-
-    def export(self, args, model, tokenizers, path):
+    def export(self, config, model, tokenizers, path):
         from attention_layers.export import export_translator
 
         return export_translator(model, tokenizers[0], tokenizers[0], path,
-                                 max_input_tokens=args.max_length,
-                                 max_output_length=args.max_length)
-
-    def serving_example(self, path):
-        return f"python -m attention_layers serve {path.parent.parent}"
+                                 max_input_tokens=config.max_length,
+                                 max_output_length=config.max_length)
 
 
 build_parser, main = runner.entry_points(ReversalTask())  # the task's script

@@ -7,8 +7,8 @@ import pytest
 
 from attention_layers.training.callbacks import AveragedWeights
 from attention_layers.training.checkpoints import EpochCheckpoint
-from attention_layers.training.runner import make_optimizer
-from attention_layers.training.tasks.translation import TranslationTask
+from attention_layers.training.runner import compile_args
+from attention_layers.training.tasks.translation import TranslationConfig, TranslationTask
 
 MOMENTUM = 0.8
 X = np.random.default_rng(0).normal(size=(40, 3)).astype("float32")
@@ -91,10 +91,7 @@ def test_a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(tmp_path):
 
 
 def test_the_flag_sets_the_optimizers_momentum():
-    class Args:
-        model, learning_rate, weight_averaging = "rnn", 1e-3, 250
-
-    optimizer = make_optimizer(TranslationTask(), Args())
+    config = TranslationConfig(model="rnn", learning_rate=1e-3)
+    optimizer = compile_args(TranslationTask(), config, weight_averaging=250)["optimizer"]
     assert optimizer.use_ema and optimizer.ema_momentum == pytest.approx(0.996)
-    Args.weight_averaging = 0
-    assert not make_optimizer(TranslationTask(), Args()).use_ema
+    assert not compile_args(TranslationTask(), config, weight_averaging=0)["optimizer"].use_ema

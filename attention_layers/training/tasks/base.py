@@ -1,25 +1,74 @@
 """`Task`: what a training command trains, and how a run's `config.json` names its task.
 
 The runner (`attention_layers.training.runner`) does the training the same way for every
-task; a subclass of `Task` gives the rest: its flags and presets, corpus, tokenizers,
-model, evaluation and export. A run's `config.json` records the task's import path
-(`"task": "attention_layers.training.tasks.translation:TranslationTask"`), so a new task
-is one module and a short script; nothing central lists the tasks.
+task: flags, resume, distribution, ensembles, weight averaging, checkpoints, saving. A
+subclass of `Task` gives the rest through a few coarse hooks that take its typed config (a
+`TaskConfig` dataclass, built once from the flags): its flags and presets, corpus,
+tokenizers, model and optimizer, evaluation and export. A run's `config.json` records the
+task's import path (`"task": "attention_layers.training.tasks.translation:TranslationTask"`),
+so a new task is one module and a short script; nothing central lists the tasks.
 """
 
+import dataclasses
 import importlib
 import sys
 
-from attention_layers.training.schedules import clipped_adam, transformer_adam
+from attention_layers.training.configs import TaskConfig
+
+
+@dataclasses.dataclass(frozen=True)
+class DataReport:
+    """What a run says of its data (`Task.describe_data`).
+
+    Attributes:
+        line: the log's line, e.g. `"Data: builtin, 800 / 100 / 100 train / validation /
+            test pairs; ..."`.
+        record: what `results.json` records of the data beyond the figures.
+        note: what the run left out of the data, in a few words for the log and the
+            summary; `""` when there is nothing to say.
+    """
+
+    line: str
+    record: dict = dataclasses.field(default_factory=dict)
+    note: str = ""
+
+
+def overlong_report(line, corpus):
+    """A `DataReport` with `line` that records the overlong examples that the loader of
+    `corpus` skipped (a corpus container with `skipped_overlong`)."""
+    note = corpus.skipped_summary()
+    record = {"skipped_overlong": {**corpus.skipped_overlong, "summary": note}}
+    return DataReport(line, record, note)
+
+
+def load_tokenizers(kind, folder, names):
+    """The tokenizers of class `kind` saved in `folder` under `names`, in that order."""
+    return tuple(kind.load(folder / name) for name in names)
+
+
+@dataclasses.dataclass(frozen=True)
+class Evaluation:
+    """What `Task.evaluate` found: `results`, the figures (a JSON-able dict, the start of
+    `results.json`), and `headline`, the main figure in a few words."""
+
+    results: dict
+    headline: str
 
 
 class Task:
     """What a command trains. A subclass sets the attributes and implements the hooks.
 
+    The hooks, in the order a run calls them: `add_flags`, then `fill_flags` (a fresh
+    run) or `upgrade_config` (`--resume`), `check`; `load_corpus`, `tokenizers`,
+    `describe_data`; for each model `make_datasets`, `build_model`, `compile_args`,
+    `attention_callback`; then `final_model`, `evaluate` and `export`. All but the flag
+    hooks take the task's `config` (a `config_class`), never the parsed flags.
+
     Attributes:
         name: e.g. `"translator"`: the model file is `OUTPUT/{name}.keras`. `config.json`
             records it and the task's import path, so `--resume` refuses another task's
             folder.
+        config_class: the task's `TaskConfig` dataclass.
         description: the command's `--help` description.
         default_output: the default `--output`, a pattern with `{dataset}` (each
             `--dataset` has its own folder, so that runs do not mix).
@@ -27,15 +76,18 @@ class Task:
         run_defining: the flags that define the model and its data (`--resume` keeps them).
         resume_may_change: the task's flags that `--resume` may change (besides
             `--epochs`, `--patience` and `--max-minutes`).
-        ensembles: whether the task `combine`s models: the runner then offers
+        ensembles: whether `final_model` combines several models: the runner then offers
             `--ensemble M` and trains M members.
         recurrent_model: the `--model` name of the recurrent model (constant learning rate).
         example: what one batch holds, e.g. `"sentence pairs"`.
         data_errors: exception classes of bad data files (reported as usage errors).
         vocabulary_files: the file names of the tokenizers' vocabularies in `OUTPUT`.
+        serving_request: a JSON request for the export's `predict` (the summary's `curl`
+            line), or `None`.
     """
 
     name = None
+    config_class = TaskConfig
     description = ""
     default_output = None
     presets = {}
@@ -46,100 +98,79 @@ class Task:
     example = "examples"
     data_errors = ()
     vocabulary_files = ()
+    serving_request = None
+
+    # --- flags (the parsed `argparse.Namespace`, before the config exists) ---------------
 
     def add_flags(self, parser):
-        """Adds the `data` and `model` flag groups."""
+        """Adds the `data` and `model` flag groups to `parser` (the runner adds the
+        training, distribution and output flags)."""
         raise NotImplementedError
 
     def fill_flags(self, parser, args, given):
-        """A fresh run: checks the flags given (`given`: their names), fills the preset."""
+        """A fresh run: checks the flags given (`given`: their names) against each other
+        and fills the unset ones (`None`) in `args` from the preset; `parser.error` on a
+        bad set."""
         raise NotImplementedError
 
     def upgrade_config(self, saved):
-        """Fills in, in place, the task's flags that a `config.json` written before them
-        lacks (`--resume` on an older run)."""
+        """`--resume` (or an export) of a run written by an older version: fills in, in
+        place, the task's flags that its `config.json` (the dict `saved`) lacks."""
 
-    def check_flags(self, parser, args):
-        """Checks the complete flags (fresh or restored); `parser.error` on a bad set."""
+    # --- the run -------------------------------------------------------------------------
 
-    def load_corpus(self, args):
+    def check(self, parser, config, settings):
+        """Checks the complete settings, fresh or restored by `--resume` (`config`: the
+        task's, `settings`: the runner's `RunSettings`); `parser.error` on a bad set."""
+
+    def load_corpus(self, config):
+        """The corpus (train, validation and test splits); `UsageError` on bad data."""
         raise NotImplementedError
 
-    def tokenizer_class(self, args):
+    def tokenizers(self, config, corpus=None, folder=None):
+        """The tokenizers, in `vocabulary_files` order: learned from the training split of
+        `corpus`, or (with `folder`) read back from the vocabularies saved there."""
         raise NotImplementedError
 
-    def build_tokenizers(self, args, corpus):
-        """The tokenizers learned from the training split, in `vocabulary_files` order."""
+    def describe_data(self, config, corpus, tokenizers):
+        """A `DataReport`: the data in a line for the log, and what `results.json` records
+        of it (`overlong_report` records what the corpus's loader skipped)."""
         raise NotImplementedError
 
-    def describe_data(self, args, corpus, tokenizers):
-        raise NotImplementedError
-
-    def make_datasets(self, args, corpus, tokenizers, seed, batch_multiple):
+    def make_datasets(self, config, corpus, tokenizers, seed, batch_multiple):
         """A `DatasetSplits` of batched `tf.data` datasets, train shuffled with `seed`,
         every batch's size a multiple of `batch_multiple` (`ScalePlan.batch_multiple`)."""
         raise NotImplementedError
 
-    def build_model(self, args, tokenizers):
-        """The model, not compiled; the runner compiles it in the distribution scope."""
+    def build_model(self, config, tokenizers):
+        """The model, built (called once on a tiny batch, so that a checkpoint can be
+        loaded into it) but not compiled; the runner calls it in the distribution scope."""
         raise NotImplementedError
 
-    def loss_and_metrics(self, args):
-        """`{"loss": ..., "metrics": [...]}` for `compile` (with `--label-smoothing`)."""
+    def compile_args(self, config, **averaging):
+        """`{"optimizer": ..., "loss": ..., "metrics": [...]}` for `compile`. `averaging`
+        holds the runner's moving-average options for the optimizer (`use_ema`,
+        `ema_momentum`, from `--weight-averaging`); `model_adam` is the usual choice."""
         raise NotImplementedError
 
-    def make_optimizer(self, args, **averaging):
-        """The optimizer, given the runner's moving-average options (`use_ema`,
-        `ema_momentum`, from `--weight-averaging`): by default Adam with Vaswani's warm-up
-        schedule for a Transformer, clipped Adam for a recurrent model."""
-        if args.model == "transformer":
-            return transformer_adam(
-                args.learning_rate, args.model_dim, args.warmup_steps, **averaging
-            )
-        return clipped_adam(args.learning_rate, **averaging)
-
-    def data_record(self, corpus):
-        """`(record, note)`: what `results.json` records of the data beyond the figures, and
-        a few words for the log and the summary (`""` when there is nothing to say). By
-        default, the overlong examples that the corpus's loader skipped."""
-        note = corpus.skipped_summary()
-        return {"skipped_overlong": {**corpus.skipped_overlong, "summary": note}}, note
-
-    def dummy_inputs(self):
-        """A tiny batch whose call builds every weight (so a checkpoint can be loaded)."""
+    def attention_callback(self, config, corpus, datasets, tokenizers, folder):
+        """The `AttentionPlotCallback` of the model trained in `folder`."""
         raise NotImplementedError
 
-    def describe_model(self, args):
-        """The model in a few words, for the log (default: its `--model`, or the task's name)."""
-        return getattr(args, "model", None) or self.name
+    def final_model(self, config, models):
+        """The model that is evaluated, saved and exported, from the trained `models` (one,
+        or the `--ensemble` members of a task that `ensembles`)."""
+        if len(models) > 1:
+            raise NotImplementedError(f"{self.name} has no ensembles")
+        return models[0]
 
-    def attention_callback(self, args, corpus, datasets, tokenizers, run):
-        """The `AttentionPlotCallback` of the run in folder `run`."""
+    def evaluate(self, config, model, members, corpus, tokenizers, datasets):
+        """Prints the figures of the trained `model` (`members`: the models it was made
+        from) and returns them, with the headline, as an `Evaluation`."""
         raise NotImplementedError
 
-    def combine(self, models):
-        """The one model that stands for several trained members (`--ensemble`)."""
-        raise NotImplementedError(f"{self.name} has no ensembles")
-
-    def final_model(self, args, models):
-        """The model that is evaluated, saved and exported: the one trained, or the
-        `combine`d members."""
-        return models[0] if len(models) == 1 else self.combine(models)
-
-    def evaluate(self, args, model, members, corpus, tokenizers, datasets):
-        """Prints and returns the figures (a JSON-able dict) of the trained `model`."""
-        raise NotImplementedError
-
-    def headline(self, results):
-        """The run's main figure, in a few words."""
-        raise NotImplementedError
-
-    def export(self, args, model, tokenizers, path):
-        """Writes the serving SavedModel (TensorFlow backend); returns its path."""
-        raise NotImplementedError
-
-    def serving_example(self, path):
-        """A shell command that loads the export in `path` and serves one input."""
+    def export(self, config, model, tokenizers, path):
+        """Writes the serving SavedModel in `path` (TensorFlow backend); returns its path."""
         raise NotImplementedError
 
 

@@ -12,7 +12,6 @@ import pathlib
 import keras
 import numpy as np
 
-from attention_layers import load_model
 from attention_layers.data import (
     ChecksumError,
     CorpusFormatError,
@@ -31,11 +30,12 @@ from attention_layers.text import WordTokenizer
 from attention_layers.text.conversions import make_token_ids, token_strings
 from attention_layers.text.tokenizers import VocabularyError
 from attention_layers.training import command_line
+from attention_layers.training.configs import TaskConfig
 from attention_layers.training.distillation import (
     TEACHER_WEIGHT,
     check_teacher,
-    distillation_targets,
     same_folder,
+    taught_corpus,
 )
 from attention_layers.training.evaluation import accuracy, report_deciding, report_samples
 from attention_layers.training.flags import (
@@ -45,7 +45,8 @@ from attention_layers.training.flags import (
     seed_int,
 )
 from attention_layers.training.metrics import thresholded_accuracy
-from attention_layers.training.tasks.base import Task
+from attention_layers.training.schedules import model_adam
+from attention_layers.training.tasks.base import Evaluation, Task, load_tokenizers, overlong_report
 from attention_layers.training.tasks.classification_presets import PRESETS, SINGLE_PRESET
 from attention_layers.utils.keras_files import ModelFileError
 
@@ -92,10 +93,62 @@ def check_sst2_folder(data):
         )
 
 
+def combine(models):
+    """The ensemble of the trained `models` (`--ensemble M`), without their optimizers."""
+    # Copies without the optimizers: a member's Adam moments would triple the file. The
+    # ensemble is not compiled either, so that its file holds no optimizer at all.
+    model = ClassifierEnsemble([weights_only(member) for member in models], name="ensemble")
+    print(f"\nEnsemble of {len(models)} classifiers, {model.count_params():,} parameters")
+    return model
+
+
+def headline(results):
+    """The run's main figures in a few words."""
+    text = f"validation accuracy {results['validation_accuracy']:.4f}"
+    if "deciding_attention" in results:
+        text += f", {results['deciding_attention']:.0%} of the attention on deciding words"
+    return text
+
+
+@dataclasses.dataclass(frozen=True)
+class ClassificationConfig(TaskConfig):
+    """A classifier's settings: the flags of `train_classifier.py` that the task reads (see
+    `--help`); those that a `--model` does not use are `None`, and so are those that a
+    `config.json` written before them lacks."""
+
+    dataset: str = "builtin"
+    data: str | None = None
+    num_examples: int | None = None
+    preset: str | None = None
+    model: str | None = None
+    vocabulary_size: int | None = None
+    min_count: int | None = None
+    layers: int | None = None
+    model_dim: int | None = None
+    heads: int | None = None
+    feed_forward_dim: int | None = None
+    pooling_heads: int | None = None
+    embedding_dim: int | None = None
+    units: int | None = None
+    attention_units: int | None = None
+    dropout: float | None = None
+    bigram_buckets: int | None = None
+    quantize_embeddings: str | None = None
+    teacher: str | None = None
+    teacher_weight: float | None = None
+    max_length: int | None = None
+    batch_size: int | None = None
+    learning_rate: float | None = None
+    warmup_steps: int | None = None
+    label_smoothing: float = 0.0
+    seed: int = 0
+
+
 class ClassificationTask(Task):
     """Sentiment classification: Transformer encoder or BiGRU with attention pooling."""
 
     name = "classifier"
+    config_class = ClassificationConfig
     description = (
         "Train a sentiment classifier with attention pooling (Transformer encoder or BiGRU), "
         "report validation accuracy and the words with the most attention, and save the "
@@ -110,6 +163,7 @@ class ClassificationTask(Task):
     example = "sentences"
     data_errors = (CorpusFormatError, ChecksumError, VocabularyError, ModelFileError)
     vocabulary_files = ("vocab.txt",)
+    serving_request = '{"instances": ["The acting was not boring."]}'
 
     def add_flags(self, parser):
         data = command_line.add_dataset_flags(
@@ -219,122 +273,106 @@ class ClassificationTask(Task):
         saved.setdefault("preset", None)  # written before --preset
         saved.setdefault("pooling_heads", None)  # written before --pooling-heads: one query
 
-    def check_flags(self, parser, args):
-        command_line.check_vocabulary_size(parser, args)
-        command_line.check_transformer_sizes(parser, args)
-        if args.teacher and same_folder(args.teacher, args.output):
-            parser.error(f"--teacher {args.teacher} is the --output folder: the student would "
+    def check(self, parser, config, settings):
+        command_line.check_vocabulary_size(parser, config)
+        command_line.check_transformer_sizes(parser, config)
+        teacher = config.teacher
+        if teacher and same_folder(teacher, settings.output):
+            parser.error(f"--teacher {teacher} is the --output folder: the student would "
                          "replace its teacher's run; give the student another --output.")
-        problem = args.teacher and check_teacher(args.teacher, args.dataset)
+        problem = teacher and check_teacher(teacher, config.dataset)
         if problem:
             parser.error(problem)
-        if args.bigram_buckets and not valid_bigram_buckets(args.bigram_buckets):
+        if config.bigram_buckets and not valid_bigram_buckets(config.bigram_buckets):
             parser.error(
                 f"--bigram-buckets must be at most {MAX_BIGRAM_BUCKETS:,} and not a multiple "
-                f"of {BIGRAM_MULTIPLIER}; received {args.bigram_buckets}."
+                f"of {BIGRAM_MULTIPLIER}; received {config.bigram_buckets}."
             )
 
-    def load_corpus(self, args):
-        corpus = self._labelled_corpus(args)
-        # A Namespace built by hand (a notebook, a benchmark) may have no teacher.
-        return self._taught(args, corpus) if getattr(args, "teacher", None) else corpus
+    def load_corpus(self, config):
+        corpus = self._labelled_corpus(config)
+        if not config.teacher:
+            return corpus
+        return taught_corpus(corpus, config.teacher, config.teacher_weight, config.max_length)
 
-    def _labelled_corpus(self, args):
-        if args.dataset == "builtin":
-            return generate_sentiment_corpus(args.num_examples, seed=args.seed)
-        if args.data is not None:
-            check_sst2_folder(args.data)
-        corpus = load_sst2(args.data, strict=True)
+    def _labelled_corpus(self, config):
+        if config.dataset == "builtin":
+            return generate_sentiment_corpus(config.num_examples, seed=config.seed)
+        if config.data is not None:
+            check_sst2_folder(config.data)
+        corpus = load_sst2(config.data, strict=True)
         for name in ("train", "validation"):
             if not corpus.split(name):
-                raise UsageError(f"--data {args.data}: the {name} split is empty.")
+                raise UsageError(f"--data {config.data}: the {name} split is empty.")
         labels = sorted({label for _, label in corpus.train})
         if len(labels) < 2:
             raise UsageError(
-                f"--data {args.data}: every sentence of train.tsv has label {labels[0]}; a "
+                f"--data {config.data}: every sentence of train.tsv has label {labels[0]}; a "
                 "classifier learns from both labels (0 and 1)."
             )
         return corpus
 
-    def _taught(self, args, corpus):
-        """`corpus` with the training labels replaced by `--teacher`'s targets (once a run:
-        every `--ensemble` member trains on them)."""
-        teacher = load_model(pathlib.Path(args.teacher) / "classifier.keras")
-        if not isinstance(teacher, BiGRUClassifier | TransformerClassifier | ClassifierEnsemble):
-            raise UsageError(
-                f"--teacher {args.teacher}: classifier.keras holds a {type(teacher).__name__}, "
-                "not a classifier; give the --output folder of a train_classifier.py run."
-            )
-        targets, agreement = distillation_targets(
-            teacher, self.build_tokenizers(args, corpus)[0], corpus.train, args.max_length,
-            args.teacher_weight,
-        )
-        print(f"Teacher {args.teacher}: {agreement:.4f} of the training labels; training "
-              f"against {1 - args.teacher_weight:g} x label + {args.teacher_weight:g} x its "
-              "probability")
-        return dataclasses.replace(corpus, train=[
-            (text, float(target)) for (text, _), target in zip(corpus.train, targets, strict=True)
-        ])
-
-    def tokenizer_class(self, args):
-        return WordTokenizer
-
-    def build_tokenizers(self, args, corpus):
-        if getattr(args, "teacher", None):  # the teacher's ids: it labels the student's text
-            return (WordTokenizer.load(pathlib.Path(args.teacher) / "vocab.txt"),)
+    def tokenizers(self, config, corpus=None, folder=None):
+        if folder is not None:
+            return load_tokenizers(WordTokenizer, folder, self.vocabulary_files)
+        if config.teacher:  # the teacher's ids: it labels the student's text
+            return (WordTokenizer.load(pathlib.Path(config.teacher) / "vocab.txt"),)
         texts = [text for text, _ in corpus.train]
         return (WordTokenizer.build(
-            texts, max_vocabulary_size=args.vocabulary_size, min_count=args.min_count
+            texts, max_vocabulary_size=config.vocabulary_size, min_count=config.min_count
         ),)
 
-    def describe_data(self, args, corpus, tokenizers):
+    def describe_data(self, config, corpus, tokenizers):
         labelled = bool(corpus.test) and corpus.test[0][1] is not None
-        return (
-            f"Data: {args.dataset}, {len(corpus.train)} / {len(corpus.validation)} / "
+        return overlong_report(
+            f"Data: {config.dataset}, {len(corpus.train)} / {len(corpus.validation)} / "
             f"{len(corpus.test)} train / validation / test sentences"
             + ("" if labelled else " (test unlabelled)")
-            + f"; vocabulary of {tokenizers[0].vocabulary_size} words"
+            + f"; vocabulary of {tokenizers[0].vocabulary_size} words", corpus,
         )
 
-    def make_datasets(self, args, corpus, tokenizers, seed, batch_multiple):
+    def make_datasets(self, config, corpus, tokenizers, seed, batch_multiple):
         return make_classification_datasets(
-            corpus, tokenizers[0], batch_size=args.batch_size, max_length=args.max_length,
+            corpus, tokenizers[0], batch_size=config.batch_size, max_length=config.max_length,
             seed=seed, batch_multiple=batch_multiple,
         )
 
-    def build_model(self, args, tokenizers):
-        bigrams = args.bigram_buckets or None
-        pooling_heads = getattr(args, "pooling_heads", None) or 1
-        if args.model == "transformer":
-            return TransformerClassifier(
-                tokenizers[0].vocabulary_size, num_layers=args.layers,
-                model_dim=args.model_dim, num_heads=args.heads,
-                feed_forward_dim=args.feed_forward_dim, dropout=args.dropout,
+    def build_model(self, config, tokenizers):
+        bigrams = config.bigram_buckets or None
+        pooling_heads = config.pooling_heads or 1
+        if config.model == "transformer":
+            model = TransformerClassifier(
+                tokenizers[0].vocabulary_size, num_layers=config.layers,
+                model_dim=config.model_dim, num_heads=config.heads,
+                feed_forward_dim=config.feed_forward_dim, dropout=config.dropout,
                 bigram_buckets=bigrams,
                 # One query is Yang et al.'s pooling; a run from before the flag had one.
                 pooling_heads=pooling_heads if pooling_heads > 1 else None,
             )
-        return BiGRUClassifier(
-            tokenizers[0].vocabulary_size, embedding_dim=args.embedding_dim, units=args.units,
-            attention_units=args.attention_units, dropout=args.dropout,
-            bigram_buckets=bigrams,
-        )
+        else:
+            model = BiGRUClassifier(
+                tokenizers[0].vocabulary_size, embedding_dim=config.embedding_dim,
+                units=config.units, attention_units=config.attention_units,
+                dropout=config.dropout, bigram_buckets=bigrams,
+            )
+        model(np.ones((1, 2), "int32"))
+        return model
 
-    def loss_and_metrics(self, args):
+    def compile_args(self, config, **averaging):
         return {
-            "loss": keras.losses.BinaryCrossentropy(label_smoothing=args.label_smoothing or 0.0),
+            "optimizer": model_adam(config, **averaging),
+            "loss": keras.losses.BinaryCrossentropy(
+                label_smoothing=config.label_smoothing or 0.0
+            ),
             "metrics": [keras.metrics.MeanMetricWrapper(thresholded_accuracy, name="accuracy")],
         }
 
-    def dummy_inputs(self):
-        return np.ones((1, 2), "int32")
-
-    def attention_callback(self, args, corpus, datasets, tokenizers, run):
+    def attention_callback(self, config, corpus, datasets, tokenizers, folder):
         """Plots the pooling attention of two validation sentences after every epoch."""
         from attention_layers.visualization import AttentionPlotCallback
 
         texts = [text for text, _ in corpus.validation[:2]]
-        ids = make_token_ids(tokenizers[0], texts, args.max_length)
+        ids = make_token_ids(tokenizers[0], texts, config.max_length)
         names = ("negative", "positive")
 
         def pooling_only(model, inputs):
@@ -346,31 +384,26 @@ class ClassificationTask(Task):
             return [f"{names[int(p >= 0.5)]} ({p:.2f})" for p in probabilities.reshape(-1)]
 
         return AttentionPlotCallback(
-            ids, run / "attention", source_tokens=token_strings(tokenizers[0], ids),
-            log_dir=run / "logs" / "attention", attention_fn=pooling_only,
+            ids, folder / "attention", source_tokens=token_strings(tokenizers[0], ids),
+            log_dir=folder / "logs" / "attention", attention_fn=pooling_only,
             true_labels=[names[int(label)] for _, label in corpus.validation[:2]],
             predicted_labels=predicted,
         )
 
-    def final_model(self, args, models):
+    def final_model(self, config, models):
+        """The trained model without its optimizer, or the ensemble of the members; with
+        `--quantize-embeddings`, its embedding tables quantized."""
         # classifier.keras is for inference and serving (training state is in checkpoints/):
         # without Adam's two moments per weight it is a third of the size.
-        model = weights_only(models[0]) if len(models) == 1 else self.combine(models)
-        mode = getattr(args, "quantize_embeddings", None)  # a config written before: none
+        model = weights_only(models[0]) if len(models) == 1 else combine(models)
+        mode = config.quantize_embeddings
         if mode:
             for classifier in getattr(model, "members", [model]):
                 classifier.quantize_embeddings(mode)
             print(f"Embedding tables quantized to {mode}")
         return model
 
-    def combine(self, models):
-        # Copies without the optimizers: a member's Adam moments would triple the file. The
-        # ensemble is not compiled either, so that its file holds no optimizer at all.
-        model = ClassifierEnsemble([weights_only(member) for member in models], name="ensemble")
-        print(f"\nEnsemble of {len(models)} classifiers, {model.count_params():,} parameters")
-        return model
-
-    def evaluate(self, args, model, members, corpus, tokenizers, datasets):
+    def evaluate(self, config, model, members, corpus, tokenizers, datasets):
         results = {}
         # Only train is shuffled (by seed): every member's validation and test splits match.
         if len(members) > 1:
@@ -384,9 +417,9 @@ class ClassificationTask(Task):
         print(
             f"Validation accuracy: {results['validation_accuracy']:.4f} on "
             f"{len(corpus.validation)} sentences"
-            + (" (SST-2 dev)" if args.dataset == "sst2" else "")
+            + (" (SST-2 dev)" if config.dataset == "sst2" else "")
         )
-        if getattr(args, "quantize_embeddings", None):  # what the quantization cost
+        if config.quantize_embeddings:  # what the quantization cost
             trained = members[0] if len(members) == 1 else ClassifierEnsemble(members)
             results["validation_accuracy_float32_tables"] = accuracy(
                 trained, datasets.validation
@@ -397,26 +430,14 @@ class ClassificationTask(Task):
             results["test_accuracy"] = accuracy(model, datasets.test)
             print(f"Test accuracy: {results['test_accuracy']:.4f} on {len(corpus.test)} "
                   "sentences")
-        results["samples"] = report_samples(model, corpus, tokenizers[0], args.max_length, SAMPLES)
+        results["samples"] = report_samples(model, corpus, tokenizers[0], config.max_length,
+                                            SAMPLES)
         if corpus.deciding_tokens:
-            results.update(report_deciding(model, corpus, tokenizers[0], args.max_length))
-        return results
+            results.update(report_deciding(model, corpus, tokenizers[0], config.max_length))
+        return Evaluation(results, headline(results))
 
-    def headline(self, results):
-        text = f"validation accuracy {results['validation_accuracy']:.4f}"
-        if "deciding_attention" in results:
-            text += f", {results['deciding_attention']:.0%} of the attention on deciding words"
-        return text
-
-    def export(self, args, model, tokenizers, path):
+    def export(self, config, model, tokenizers, path):
         from attention_layers.export import export_classifier
 
-        return export_classifier(model, tokenizers[0], path, max_input_tokens=args.max_length)
+        return export_classifier(model, tokenizers[0], path, max_input_tokens=config.max_length)
 
-    def serving_example(self, path):
-        # `path` is a version, OUTPUT/serving/N; the server takes the run's folder.
-        request = '{"instances": ["The acting was not boring."]}'
-        return (
-            f"python -m attention_layers serve {path.parent.parent}  # then: curl -d "
-            f"'{request}' localhost:8501/v1/models/classifier:predict"
-        )

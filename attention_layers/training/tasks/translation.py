@@ -4,6 +4,7 @@ The runner (`attention_layers.training.runner`) does the training; this `Task` g
 flags and presets, the corpus, the tokenizers, the model, the evaluation and the export.
 """
 
+import dataclasses
 import pathlib
 
 import numpy as np
@@ -22,10 +23,12 @@ from attention_layers.text import WordPieceTokenizer, WordTokenizer
 from attention_layers.text.conversions import token_strings
 from attention_layers.text.tokenizers import VocabularyError
 from attention_layers.training import command_line
+from attention_layers.training.configs import TaskConfig
 from attention_layers.training.evaluation import evaluate_bleu
 from attention_layers.training.flags import UsageError, positive_int, seed_int
 from attention_layers.training.metrics import masked_accuracy, masked_loss
-from attention_layers.training.tasks.base import Task
+from attention_layers.training.schedules import model_adam
+from attention_layers.training.tasks.base import Evaluation, Task, load_tokenizers, overlong_report
 from attention_layers.training.tasks.translation_presets import PRESETS
 
 # Flags that define the model and its data: a resumed run must keep them.
@@ -57,10 +60,45 @@ def too_few_sentences(corpus):
     return f"the file has too few sentence pairs ({len(pairs)})."
 
 
+@dataclasses.dataclass(frozen=True)
+class TranslationConfig(TaskConfig):
+    """A translator's settings: the flags of `train_translator.py` that the task reads (see
+    `--help`); those that a `--model` does not use are `None`."""
+
+    dataset: str = "builtin"
+    data: str | None = None
+    num_pairs: int | None = None
+    model: str | None = None
+    attention: str | None = None
+    cell: str | None = None
+    input_feeding: bool | None = None
+    vocabulary: str | None = None
+    vocabulary_size: int | None = None
+    shared_vocabulary: bool = False
+    layers: int | None = None
+    model_dim: int | None = None
+    heads: int | None = None
+    feed_forward_dim: int | None = None
+    embedding_dim: int | None = None
+    units: int | None = None
+    dropout: float | None = None
+    max_length: int | None = None
+    beam_width: int | None = None
+    batch_size: int | None = None
+    learning_rate: float | None = None
+    warmup_steps: int | None = None
+    label_smoothing: float = 0.0
+    seed: int = 0
+
+    def describe_model(self):
+        return self.model + (f" with {self.attention} attention" if self.model == "rnn" else "")
+
+
 class TranslationTask(Task):
     """Spanish -> English translation: Transformer or RNN with attention, test BLEU."""
 
     name = "translator"
+    config_class = TranslationConfig
     description = (
         "Train a Spanish -> English translator with attention (RNN or Transformer), report "
         "test BLEU and sample translations, and save the model."
@@ -73,6 +111,7 @@ class TranslationTask(Task):
     example = "sentence pairs"
     data_errors = (CorpusFormatError, ChecksumError, VocabularyError)
     vocabulary_files = ("source_vocab.txt", "target_vocab.txt")
+    serving_request = '{"instances": ["¿Dónde duermen mis gatos?"]}'
 
     def add_flags(self, parser):
         data = command_line.add_dataset_flags(
@@ -142,92 +181,91 @@ class TranslationTask(Task):
     def upgrade_config(self, saved):
         saved.setdefault("shared_vocabulary", False)  # written before --shared-vocabulary
 
-    def check_flags(self, parser, args):
-        command_line.check_vocabulary_size(parser, args)
-        command_line.check_transformer_sizes(parser, args)
-        if args.max_length < 3:
+    def check(self, parser, config, settings):
+        command_line.check_vocabulary_size(parser, config)
+        command_line.check_transformer_sizes(parser, config)
+        if config.max_length < 3:
             parser.error("--max-length must be at least 3 ([START], a word, [END]).")
-        if args.beam_width is not None and args.beam_width > MAX_BEAM_WIDTH:
+        if config.beam_width is not None and config.beam_width > MAX_BEAM_WIDTH:
             # Each hypothesis decodes the whole test split: a wide beam runs for hours.
             parser.error(f"--beam-width must be at most {MAX_BEAM_WIDTH} (the widest beam the "
-                         f"export serves); received {args.beam_width}.")
+                         f"export serves); received {config.beam_width}.")
 
-    def load_corpus(self, args):
-        if args.dataset == "builtin":
-            return generate_translation_corpus(args.num_pairs, seed=args.seed)
-        if args.data is not None and not pathlib.Path(args.data).exists():
-            raise UsageError(f"--data {args.data}: no such file or directory")
-        corpus = load_spa_eng(args.data, seed=args.seed, strict=True)
+    def load_corpus(self, config):
+        if config.dataset == "builtin":
+            return generate_translation_corpus(config.num_pairs, seed=config.seed)
+        if config.data is not None and not pathlib.Path(config.data).exists():
+            raise UsageError(f"--data {config.data}: no such file or directory")
+        corpus = load_spa_eng(config.data, seed=config.seed, strict=True)
         for name in ("train", "validation", "test"):
             if not corpus.split(name):
-                raise UsageError(f"--data {args.data}: the {name} split is empty; "
+                raise UsageError(f"--data {config.data}: the {name} split is empty; "
                                  f"{too_few_sentences(corpus)}")
         return corpus
 
-    def tokenizer_class(self, args):
-        return WordPieceTokenizer if args.vocabulary == "wordpiece" else WordTokenizer
-
-    def build_tokenizers(self, args, corpus):
+    def tokenizers(self, config, corpus=None, folder=None):
         """One tokenizer per language, or with `--shared-vocabulary` one for both."""
-        kind = self.tokenizer_class(args)
+        kind = WordPieceTokenizer if config.vocabulary == "wordpiece" else WordTokenizer
+        if folder is not None:
+            return load_tokenizers(kind, folder, self.vocabulary_files)
 
         def build(texts):
             if kind is WordPieceTokenizer:
-                return kind.build(texts, vocabulary_size=args.vocabulary_size)
-            return kind.build(texts, max_vocabulary_size=args.vocabulary_size)
+                return kind.build(texts, vocabulary_size=config.vocabulary_size)
+            return kind.build(texts, max_vocabulary_size=config.vocabulary_size)
 
-        if args.shared_vocabulary:
+        if config.shared_vocabulary:
             shared = build([text for pair in corpus.train for text in pair])
             return shared, shared
         return tuple(build([pair[side] for pair in corpus.train]) for side in (0, 1))
 
-    def describe_data(self, args, corpus, tokenizers):
-        return (
-            f"Data: {args.dataset}, {len(corpus.train)} / {len(corpus.validation)} / "
+    def describe_data(self, config, corpus, tokenizers):
+        return overlong_report(
+            f"Data: {config.dataset}, {len(corpus.train)} / {len(corpus.validation)} / "
             f"{len(corpus.test)} train / validation / test pairs; "
-            f"{self.describe_vocabulary(args, tokenizers)}"
+            f"{self.describe_vocabulary(config, tokenizers)}", corpus,
         )
 
-    def describe_vocabulary(self, args, tokenizers):
+    def describe_vocabulary(self, config, tokenizers):
         """The tokenizers in words: kind, sizes, and whether the languages share them."""
         source, target = tokenizers
-        if args.shared_vocabulary:
-            return (f"one {args.vocabulary} vocabulary of {source.vocabulary_size} tokens for "
-                    "both languages, one embedding matrix (source, target, output)")
-        return (f"{args.vocabulary} vocabularies of {source.vocabulary_size} (source) and "
+        if config.shared_vocabulary:
+            return (f"one {config.vocabulary} vocabulary of {source.vocabulary_size} tokens "
+                    "for both languages, one embedding matrix (source, target, output)")
+        return (f"{config.vocabulary} vocabularies of {source.vocabulary_size} (source) and "
                 f"{target.vocabulary_size} (target) tokens")
 
-    def make_datasets(self, args, corpus, tokenizers, seed, batch_multiple):
+    def make_datasets(self, config, corpus, tokenizers, seed, batch_multiple):
         return make_translation_datasets(
-            corpus, *tokenizers, batch_size=args.batch_size, max_length=args.max_length,
+            corpus, *tokenizers, batch_size=config.batch_size, max_length=config.max_length,
             seed=seed, batch_multiple=batch_multiple,
         )
 
-    def build_model(self, args, tokenizers):
+    def build_model(self, config, tokenizers):
         sizes = [tokenizer.vocabulary_size for tokenizer in tokenizers]
-        if args.model == "transformer":
-            return TransformerTranslator(
-                *sizes, num_layers=args.layers, model_dim=args.model_dim,
-                num_heads=args.heads, feed_forward_dim=args.feed_forward_dim,
-                dropout=args.dropout, shared_embeddings=bool(args.shared_vocabulary),
+        if config.model == "transformer":
+            model = TransformerTranslator(
+                *sizes, num_layers=config.layers, model_dim=config.model_dim,
+                num_heads=config.heads, feed_forward_dim=config.feed_forward_dim,
+                dropout=config.dropout, shared_embeddings=bool(config.shared_vocabulary),
             )
-        return RNNTranslator(
-            *sizes, embedding_dim=args.embedding_dim, units=args.units, cell=args.cell,
-            attention=args.attention, input_feeding=args.input_feeding,
-            max_source_length=args.max_length, dropout=args.dropout,
-        )
-
-    def loss_and_metrics(self, args):
-        return {"loss": masked_loss(args.label_smoothing or 0.0), "metrics": [masked_accuracy]}
-
-    def dummy_inputs(self):
+        else:
+            model = RNNTranslator(
+                *sizes, embedding_dim=config.embedding_dim, units=config.units,
+                cell=config.cell, attention=config.attention,
+                input_feeding=config.input_feeding, max_source_length=config.max_length,
+                dropout=config.dropout,
+            )
         dummy = np.ones((1, 2), "int32")
-        return (dummy, dummy)
+        model((dummy, dummy))
+        return model
 
-    def describe_model(self, args):
-        return args.model + (f" with {args.attention} attention" if args.model == "rnn" else "")
+    def compile_args(self, config, **averaging):
+        return {"optimizer": model_adam(config, **averaging),
+                "loss": masked_loss(config.label_smoothing or 0.0),
+                "metrics": [masked_accuracy]}
 
-    def attention_callback(self, args, corpus, datasets, tokenizers, run):
+    def attention_callback(self, config, corpus, datasets, tokenizers, folder):
         """Plots the cross-attention of two validation sentences after every epoch."""
         from attention_layers.visualization import AttentionPlotCallback
 
@@ -246,20 +284,21 @@ class TranslationTask(Task):
 
         return AttentionPlotCallback(
             (source, target_in),
-            run / "attention",
+            folder / "attention",
             source_tokens=token_strings(tokenizers[0], source),
             # Row t reads target_in[t] and predicts target_out[t]: label it with the prediction.
             target_tokens=token_strings(tokenizers[1], target_out),
-            log_dir=run / "logs" / "attention",
+            log_dir=folder / "logs" / "attention",
             attention_fn=cross_attention,
         )
 
-    def evaluate(self, args, model, members, corpus, tokenizers, datasets):
+    def evaluate(self, config, model, members, corpus, tokenizers, datasets):
+        beam_width = config.beam_width or 1
         bleu, hypotheses, references = evaluate_bleu(
-            model, *tokenizers, corpus.test, max_length=args.max_length,
-            beam_width=args.beam_width or 1,
+            model, *tokenizers, corpus.test, max_length=config.max_length,
+            beam_width=beam_width,
         )
-        decoding = "greedy" if (args.beam_width or 1) == 1 else f"beam {args.beam_width}"
+        decoding = "greedy" if beam_width == 1 else f"beam {beam_width}"
         print(
             f"Test BLEU: {bleu.score:.2f} on {len(corpus.test)} pairs (sacrebleu, {decoding} "
             f"decoding, lower-cased)\n  {bleu}\nSample translations (test split):"
@@ -271,23 +310,14 @@ class TranslationTask(Task):
             samples.append({"source": source, "reference": reference, "translation": hypothesis})
             print(f"  source:      {source}\n  reference:   {reference}\n"
                   f"  translation: {hypothesis}\n")
-        return {"test_bleu": bleu.score, "bleu": str(bleu), "samples": samples}
+        results = {"test_bleu": bleu.score, "bleu": str(bleu), "samples": samples}
+        return Evaluation(results, f"test BLEU {bleu.score:.2f}")
 
-    def headline(self, results):
-        return f"test BLEU {results['test_bleu']:.2f}"
-
-    def export(self, args, model, tokenizers, path):
+    def export(self, config, model, tokenizers, path):
         from attention_layers.export import export_translator
 
         return export_translator(
             model, *tokenizers, path,
-            max_input_tokens=args.max_length, max_output_length=args.max_length,
+            max_input_tokens=config.max_length, max_output_length=config.max_length,
         )
 
-    def serving_example(self, path):
-        # `path` is a version, OUTPUT/serving/N; the server takes the run's folder.
-        request = '{"instances": ["¿Dónde duermen mis gatos?"]}'
-        return (
-            f"python -m attention_layers serve {path.parent.parent}  # then: curl -d "
-            f"'{request}' localhost:8501/v1/models/translator:predict"
-        )

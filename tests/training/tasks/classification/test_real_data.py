@@ -1,7 +1,5 @@
 """SST-2 through the command's loading path, and a few training steps on it (seconds)."""
 
-import argparse
-
 import keras
 import numpy as np
 import pytest
@@ -9,17 +7,17 @@ import pytest
 from attention_layers.data import make_classification_dataset
 from attention_layers.models import TransformerClassifier
 from attention_layers.training import evaluation, runner
+from attention_layers.training.configs import RunSettings
 from attention_layers.training.tasks import classification
 
 
 @pytest.mark.data
 def test_sst2_loads_and_trains(data_dir, tmp_path):
-    args = argparse.Namespace(
-        dataset="sst2", data=str(data_dir / "SST-2"), resume=False, overwrite=False,
-        vocabulary_size=20_000, min_count=2,
-    )
-    corpus, (tokenizer,) = runner.prepare_data(
-        classification.ClassificationTask(), args, tmp_path
+    flags = {"dataset": "sst2", "data": str(data_dir / "SST-2"), "vocabulary_size": 20_000,
+             "min_count": 2}
+    corpus, (tokenizer,), _ = runner.prepare_data(
+        classification.ClassificationTask(), classification.ClassificationConfig(**flags),
+        RunSettings(), tmp_path, flags,
     )
     assert (len(corpus.train), len(corpus.validation), len(corpus.test)) == (67_349, 872, 1_821)
     assert corpus.test[0][1] is None  # GLUE keeps the test labels private
