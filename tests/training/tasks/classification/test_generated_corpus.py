@@ -8,10 +8,12 @@ the "but", the negation, the sentiment word.
 
 The run is the command's own, with its preset (`PRESETS["builtin"]` of the task): a test
 that trained with settings of its own passed while the command stalled at 74% (issue 28).
-It stops after `EPOCHS` of the preset's 5 epochs, to save CI a minute: the learning rate
+It stops after `EPOCHS` of the preset's 5 epochs, to save CI two minutes: the learning rate
 follows the optimizer step, not `--epochs`, so these are the full run's first epochs, and
-after them the full runs of seeds 0-2 were at 100% validation accuracy
-(benchmarks/RESULTS.md, "The default classifier").
+the full runs of seeds 0-2 end at 100% validation accuracy (benchmarks/RESULTS.md, "The
+default classifier"). Seed 0 learns the structure during its second epoch: 60% validation
+accuracy after the first, 98.7% (99.0% test, 99% of the attention on the deciding words)
+after the second (measured 2026-12-07 on 2 CPU cores).
 """
 
 import json
@@ -29,7 +31,7 @@ from attention_layers.training import evaluation
 from attention_layers.training.tasks.classification import PRESETS
 
 PRESET = PRESETS["builtin"]
-EPOCHS = 3
+EPOCHS = 2
 
 
 def cpu_seconds():
@@ -39,7 +41,7 @@ def cpu_seconds():
 
 @pytest.fixture(scope="module")
 def default_run(tmp_path_factory):
-    """`python train_classifier.py --epochs 3` (seed 0) without its plots and export: the
+    """`python train_classifier.py --epochs 2` (seed 0) without its plots and export: the
     trained model, its tokenizer, results.json, config.json, the corpus and the run's
     seconds."""
     output = tmp_path_factory.mktemp("default_classifier")
