@@ -8,7 +8,7 @@ the "but", the negation, the sentiment word.
 
 The run is the command's own, with its preset (`PRESETS["builtin"]` of the task): a test
 that trained with settings of its own passed while the command stalled at 74% (issue 28).
-It stops after `EPOCHS` of the preset's 5 epochs, to save CI two minutes: the learning rate
+It stops after `EPOCHS` of the preset's 5 epochs (each about 35 s of CI's time): the learning rate
 follows the optimizer step, not `--epochs`, so these are the full run's first epochs, and
 the full runs of seeds 0-2 end at 100% validation accuracy (benchmarks/RESULTS.md, "The
 default classifier"). Seed 0 learns the structure during its second epoch: 60% validation
