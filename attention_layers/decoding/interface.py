@@ -51,6 +51,17 @@ class Translator(Protocol):
         causal, so the ids after it (padding of a fixed-size buffer) do not change them."""
 
 
+def outputs_at(logits, weights, position=None):
+    """For `decode_prefix`: of a full-prefix pass's logits `(batch, t, V)` and weights
+    `(batch, t, S)`, those of one position, `(batch, V)` and `(batch, S)`.
+
+    `position` is `None` (the last position) or an int scalar (a tensor too).
+    """
+    if position is None:
+        return logits[:, -1], weights[:, -1]
+    return ops.take(logits, position, axis=1), ops.take(weights, position, axis=1)
+
+
 def check_translator(model):
     """Raises `TypeError` unless `model` implements the decoding interface."""
     missing = [name for name in DECODING_METHODS if not callable(getattr(model, name, None))]

@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from attention_layers.decoding.interface import outputs_at
 from attention_layers.layers import (
     AdditiveAttention,
     LocationAttention,
@@ -292,14 +293,8 @@ class RNNTranslator(keras.Model):
     def decode_step(self, token_ids, position, context, state):
         """The next token's logits after `token_ids`, one step of the recurrent decoder.
 
-        Args:
-            token_ids: int `(batch,)`, the tokens at `position` (`[START]` at 0).
-            position: int scalar, the step (the state carries what it needs of it).
-            context: from `start_decoding`.
-            state: from `start_decoding` or the previous `decode_step`.
-
-        Returns:
-            `(logits (batch, V), next state, cross-attention weights (batch, S))`.
+        Arguments and result as `attention_layers.decoding.Translator.decode_step`;
+        `position` is not read (the state carries what it needs of it).
         """
         encoder_outputs, source_mask, _ = context
         attentional, weights, state = self._decoder_step(
@@ -310,22 +305,14 @@ class RNNTranslator(keras.Model):
     def decode_prefix(self, prefix_ids, context, position=None):
         """The reference for `decode_step`: the whole prefix through the decoder again.
 
-        Args:
-            prefix_ids: int `(batch, t)`, `[START] y_1 ... y_{t-1}`.
-            context: from `start_decoding`.
-            position: `None` (the last position) or an int scalar (a tensor too): the
-                position to read. The decoder is recurrent, so ids after it change nothing.
-
-        Returns:
-            `(logits (batch, V), cross-attention weights (batch, S))` of that position.
+        Arguments and result as `attention_layers.decoding.Translator.decode_prefix`; the
+        decoder is recurrent, so the ids after `position` change nothing.
         """
         encoder_outputs, source_mask, initial_states = context
         logits, weights = self.decode(
             prefix_ids, encoder_outputs, source_mask, initial_states, training=False
         )  # (batch, t, V), (batch, t, S)
-        if position is None:
-            return logits[:, -1], weights[:, -1]
-        return ops.take(logits, position, axis=1), ops.take(weights, position, axis=1)
+        return outputs_at(logits, weights, position)
 
     def get_config(self):
         return {

@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from attention_layers.decoding.interface import outputs_at
 from attention_layers.layers import TransformerDecoderBlock
 from attention_layers.models.encoder_stack import TransformerEncoderStack, final_norm
 from attention_layers.utils.checks import check_positive_ints, check_table_sizes
@@ -210,17 +211,9 @@ class TransformerTranslator(TransformerEncoderStack, keras.Model):
     def decode_step(self, token_ids, position, context, state):
         """The next token's logits after `token_ids`, attending to cached keys and values.
 
-        Only the new position is computed (`O(T)` attention per step).
-
-        Args:
-            token_ids: int `(batch,)`, the tokens at `position` (`[START]` at 0).
-            position: int scalar, the index of `token_ids` in the target.
-            context: from `start_decoding`.
-            state: from `start_decoding` or the previous `decode_step`.
-
-        Returns:
-            `(logits (batch, V), next state, cross-attention weights (batch, S))`, the
-            weights of the last layer with the heads averaged.
+        Only the new position is computed (`O(T)` attention per step). Arguments and result
+        as `attention_layers.decoding.Translator.decode_step`; `position` indexes the
+        caches, and the weights are the last layer's with the heads averaged.
         """
         _, cross_caches, source_mask = context
         x = self._add_positions(
@@ -242,15 +235,9 @@ class TransformerTranslator(TransformerEncoderStack, keras.Model):
     def decode_prefix(self, prefix_ids, context, position=None):
         """The reference for `decode_step`: the whole prefix through the decoder again.
 
-        Args:
-            prefix_ids: int `(batch, t)`, `[START] y_1 ... y_{t-1}`.
-            context: from `start_decoding`.
-            position: `None` (the last position) or an int scalar (a tensor too): the
-                position to read. The decoder is causal, so ids after it change nothing.
-
-        Returns:
-            `(logits (batch, V), cross-attention weights (batch, S))` of that position,
-            the weights of the last layer with the heads averaged.
+        Arguments and result as `attention_layers.decoding.Translator.decode_prefix`; the
+        decoder is causal, so the ids after `position` change nothing, and the weights are
+        the last layer's with the heads averaged.
         """
         memory, _, source_mask = context
         logits, attention = self.decode(
@@ -258,9 +245,7 @@ class TransformerTranslator(TransformerEncoderStack, keras.Model):
         )  # (batch, t, V)
         last_layer = attention[f"decoder_{self.num_layers - 1}/cross_attention"]
         weights = ops.mean(last_layer, axis=1)  # (batch, t, S)
-        if position is None:
-            return logits[:, -1], weights[:, -1]
-        return ops.take(logits, position, axis=1), ops.take(weights, position, axis=1)
+        return outputs_at(logits, weights, position)
 
     def get_config(self):
         return {
