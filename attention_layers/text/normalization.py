@@ -23,6 +23,14 @@ _FORMAT = r"\p{Cf}"
 # punctuation (or a symbol) and becomes a word of its own: "¿", "?", "¡", ",", "$", "-".
 _PUNCTUATION = r"([^\pL\pM\pN\s'])"
 _WORD_CHARACTER = r"[\pL\pM\pN]"
+# Scripts written without spaces between words: each character (with the combining marks
+# that follow it) becomes a word of its own, as BERT splits CJK ideographs before WordPiece
+# (Devlin et al., 2019, `_tokenize_chinese_chars`), here with kana and the scripts of
+# South-East Asia too. `join_punctuation` joins them again.
+_UNSPACED = r"[\p{Han}\p{Hiragana}\p{Katakana}\x{30FC}\x{3005}\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}]"
+# Marks that take no space before them: Latin and Spanish ones, and those of CJK (。、),
+# Arabic (، ؛ ؟), Urdu (۔) and Devanagari (। ॥).
+_CLOSING = ".,!?;:%)\\]}»。、！？；：）」』】〉》،؛؟۔।॥"
 
 
 def normalize(text):
@@ -45,7 +53,9 @@ def normalize(text):
        letter from its accent.
     5. Punctuation and symbols are split off as words of their own, the Spanish `¿ ¡`
        included. An apostrophe stays inside a word when it sits between two letters
-       (`don't`, `tom's`) and is split off otherwise (`'hola'` -> `' hola '`).
+       (`don't`, `tom's`) and is split off otherwise (`'hola'` -> `' hola '`). In scripts
+       written without spaces (Chinese, Japanese kana, Thai, Lao, Khmer, Myanmar) each
+       character is a word, as BERT splits Chinese (`我爱你` -> `我 爱 你`).
     6. Runs of whitespace become one space; leading and trailing spaces are removed.
 
     The result is idempotent: `normalize(normalize(text)) == normalize(text)`.
@@ -70,6 +80,7 @@ def normalize(text):
     text = tf.strings.lower(text, encoding="utf-8")
     text = tf_text.normalize_utf8(text, "NFC")
     text = tf.strings.regex_replace(text, _PUNCTUATION, r" \1 ")
+    text = tf.strings.regex_replace(text, rf"({_UNSPACED}\pM*)", r" \1 ")
     text = tf.strings.regex_replace(text, "'", " ' ")
     # A match consumes the letter after the apostrophe, so in "rock'n'roll" the second
     # apostrophe is only rejoined by a second pass.
@@ -88,9 +99,12 @@ def join_punctuation(text):
     punctuation are removed, so `normalize(join_punctuation(t)) == t` for any normalized
     `t`: joining loses nothing that the tokenizers see.
 
-    Rules: no space before `. , ! ? ; : % ) ] } »`, none after `¿ ¡ ( [ { «`, none
-    around a `-` between two words (`e-mail`) or around `. , :` between two numbers
-    (`3.50`, `10:30`). Quotes are left spaced: whether one opens or closes is ambiguous.
+    Rules: no space before `. , ! ? ; : % ) ] } »` (nor the closing marks of CJK, Arabic
+    and Devanagari: `。 、 ؟ ، ।` ...), none after `¿ ¡ ( [ { «`, none around a `-`
+    between two words (`e-mail`) or around `. , :` between two numbers (`3.50`, `10:30`),
+    none between two characters of a script written without spaces (`我 爱 你` -> `我爱你`)
+    nor between such a character and punctuation. Quotes are left spaced: whether one
+    opens or closes is ambiguous.
 
     Args:
         text: a `tf.string` tensor of normalized text, any shape.
@@ -111,7 +125,9 @@ def join_punctuation(text):
         text = tf.strings.regex_replace(
             text, rf"({_WORD_CHARACTER}) - ({_WORD_CHARACTER})", r"\1-\2"
         )
-    text = tf.strings.regex_replace(text, r" ([.,!?;:%)\]}»])", r"\1")
+        text = tf.strings.regex_replace(text, rf"({_UNSPACED}\pM*) ({_UNSPACED}|\pP)", r"\1\2")
+        text = tf.strings.regex_replace(text, rf"(\pP) ({_UNSPACED})", r"\1\2")
+    text = tf.strings.regex_replace(text, rf" ([{_CLOSING}])", r"\1")
     return tf.strings.regex_replace(text, r"([¿¡(\[{«]) ", r"\1")
 
 
