@@ -14,6 +14,7 @@ commands print that one line and exit with code 2.
 import dataclasses
 import pathlib
 import random
+import re
 
 from attention_layers.data.corpora import (
     MAX_SENTENCE_CHARACTERS,
@@ -30,6 +31,8 @@ from attention_layers.data.spa_eng import deduplicate_test_split
 from attention_layers.data.tables import cell, find_column, read_rows, table_format
 
 TEXT_COLUMNS = ("text", "sentence")
+# A first row of cells like these (`de`, `pt-BR`) is a header, never a sentence pair.
+_CODE_LIKE = re.compile(r"[a-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*")
 LABEL_COLUMNS = ("label",)
 
 
@@ -162,7 +165,11 @@ def _table_pairs(path, rows, source_language, target_language):
     if all(code in first for code in codes):
         columns = [first.index(code) for code in codes]
         body = rows[1:]
-    elif table_format(path) == "tsv" and "en" in map(_primary, codes):
+    elif (
+        table_format(path) == "tsv"
+        and "en" in map(_primary, codes)
+        and not all(_CODE_LIKE.fullmatch(value.strip()) for value in rows[0][1])
+    ):
         # Tatoeba/manythings: English, then the other language (then an attribution).
         columns = [1, 0] if _primary(codes[1]) == "en" else [0, 1]
         body = rows

@@ -62,6 +62,10 @@ def test_a_tatoeba_file_holds_english_first_in_either_direction(tmp_path):
         CorpusFormatError, match=r"fra\.txt:1: the header names no columns 'fr' and 'de'"
     ):
         read_translation_pairs(path, "fr", "de")
+    # A header of other codes is a header, not a first pair read as English and French.
+    other = write(tmp_path / "other.tsv", "de\tit\nHallo\tCiao\n")
+    with pytest.raises(CorpusFormatError, match=r"the header names no columns 'en' and 'fr'"):
+        read_translation_pairs(other, "en", "fr")
 
 
 @pytest.mark.parametrize(
