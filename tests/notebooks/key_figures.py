@@ -43,8 +43,8 @@ KEY_FIGURES = {
          "the GRU alone does not, in the same budget"),  # 0.125, chance
     ],
     "04_seq2seq_with_bahdanau_and_luong_attention": [
-        (r"bahdanau\s+test BLEU ([\d.]+)", above(80), "Bahdanau test BLEU"),  # 95.1
-        (r"bahdanau\s+hit rate ([\d.]+)%", above(80), "attention finds the gold word"),  # 99.2
+        (r"bahdanau\s+test BLEU ([\d.]+)", above(80), "Bahdanau test BLEU"),  # 92.5
+        (r"bahdanau\s+hit rate ([\d.]+)%", above(80), "attention finds the gold word"),  # 98.6
     ],
     "05_the_transformer_translator": [
         (r"greedy\s+BLEU\s+([\d.]+)", above(70), "Transformer greedy test BLEU"),  # 88.1
