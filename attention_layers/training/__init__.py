@@ -1,5 +1,6 @@
-"""The training commands' rooms: flags and their types, callbacks, schedules, devices and
-distribution, metrics and evaluation, the runner and the tasks (`training/tasks/`).
+"""The training commands' rooms: flags and their types, the typed settings of a run
+(`configs`), callbacks, schedules, devices and distribution, metrics and evaluation, the
+runner and the tasks (`training/tasks/`).
 
 `evaluate_bleu` needs TensorFlow (text normalization) and is imported on first use, so that
 `import attention_layers`, which registers the schedule and metrics defined here, stays
