@@ -1,5 +1,5 @@
 """The SST-2 models learn: a small BiGRU with hashed bigrams, and a 2-member ensemble, each
-trained briefly on 8,000 SST-2 training phrases and scored on the 872 dev sentences.
+trained for one epoch on 8,000 SST-2 training phrases and scored on the 872 dev sentences.
 
 The thresholds leave a margin under what the models reach here (see the asserts) and sit
 far above what a broken model gets: a constant answer scores at most 50.9% (444 positive of
@@ -54,7 +54,7 @@ def train_member(sst2, seed):
         dropout=0.2, bigram_buckets=BIGRAM_BUCKETS,
     )
     model.compile(keras.optimizers.Adam(3e-3, clipnorm=1.0), "binary_crossentropy")
-    model.fit(sst2.train, epochs=2, verbose=0)
+    model.fit(sst2.train, epochs=1, verbose=0)  # a second epoch: the same accuracy
     return model
 
 
@@ -92,7 +92,7 @@ def test_bigru_with_hashed_bigrams_learns_sst2(sst2, members):
     ).to_tensor()
     weights = keras.ops.convert_to_numpy(model.get_attention_weights(token_ids)["pooling"])[:, 0]
     lengths = (keras.ops.convert_to_numpy(token_ids) != 0).sum(axis=1)
-    # The top word gets about 2.2 times its uniform share here.
+    # The top word gets about 1.7 times its uniform share here (2.2 after a second epoch).
     assert np.mean(weights.max(axis=1) * lengths) > 1.5
 
 
@@ -101,5 +101,5 @@ def test_an_ensemble_of_two_learns_sst2_and_averages_its_members(sst2, members):
     mean = probabilities(ClassifierEnsemble(members), sst2)
     np.testing.assert_allclose(mean, np.mean(member_probabilities, axis=0), atol=1e-6)
     member_accuracies = [accuracy(p, sst2) for p in member_probabilities]
-    assert accuracy(mean, sst2) > 0.66  # about 0.72 here
+    assert accuracy(mean, sst2) > 0.66  # about 0.76 here
     assert accuracy(mean, sst2) >= min(member_accuracies) - 0.01, member_accuracies
