@@ -302,7 +302,7 @@ def run_command(task, argv=None):
     parser = build_parser(task)
     args = parser.parse_args(argv)
     if args.output is None:
-        args.output = task.default_output.format(dataset=args.dataset)
+        args.output = task.output_folder(args)
     if args.resume and args.overwrite:
         parser.error("--overwrite starts a new run in --output; it does not go with --resume.")
     plan = make_plan(parser, args)

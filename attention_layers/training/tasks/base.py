@@ -102,6 +102,11 @@ class Task:
 
     # --- flags (the parsed `argparse.Namespace`, before the config exists) ---------------
 
+    def output_folder(self, args):
+        """The default `--output` for the parsed flags `args`: `default_output` with its
+        `{dataset}` filled (a task whose data come from files may name them instead)."""
+        return self.default_output.format(dataset=args.dataset)
+
     def add_flags(self, parser):
         """Adds the `data` and `model` flag groups to `parser` (the runner adds the
         training, distribution and output flags)."""

@@ -1,4 +1,5 @@
-"""What `train_translator.py` trains: a Spanish -> English translator, scored by test BLEU.
+"""What `train_translator.py` trains: a translator between any two languages (Spanish ->
+English by default, or the user's files in either direction), scored by test BLEU.
 
 The runner (`attention_layers.training.runner`) does the training; this `Task` gives the
 flags and presets, the corpus, the tokenizers, the model, the evaluation and the export.
@@ -14,7 +15,9 @@ from attention_layers.data import (
     CorpusFormatError,
     generate_translation_corpus,
     load_spa_eng,
+    load_translation_files,
     make_translation_datasets,
+    reverse_direction,
 )
 from attention_layers.data.corpora import source_group_key
 from attention_layers.export.serving import MAX_BEAM_WIDTH
@@ -33,7 +36,8 @@ from attention_layers.training.tasks.translation_presets import PRESETS
 
 # Flags that define the model and its data: a resumed run must keep them.
 RUN_DEFINING = (
-    "dataset", "data", "num_pairs", "model", "attention", "cell", "input_feeding",
+    "dataset", "data", "num_pairs", "train", "validation", "test", "source_language",
+    "target_language", "encoding", "model", "attention", "cell", "input_feeding",
     "vocabulary", "vocabulary_size", "shared_vocabulary", "layers", "model_dim", "heads",
     "feed_forward_dim", "embedding_dim", "units", "dropout", "batch_size", "max_length",
     "learning_rate", "warmup_steps", "precision", "seed", "weight_averaging", "label_smoothing",
@@ -43,18 +47,22 @@ TRANSFORMER_ONLY = (
     "layers", "model_dim", "heads", "feed_forward_dim", "warmup_steps", "shared_vocabulary",
 )
 SAMPLES = 5
+# The languages of the builtin corpus and of Tatoeba's spa-eng (which either direction reads).
+BUILTIN_LANGUAGES = ("es", "en")
+# The preset of a run on the user's own files (`--train`): the real-data one.
+FILES_PRESET = "spa-eng"
 
 
 def too_few_sentences(corpus):
     """Why a corpus could not fill its three splits: too few pairs, or too few distinct
-    Spanish sentences (each goes to one split, with all its translations)."""
+    source sentences (each goes to one split, with all its translations)."""
     pairs = corpus.train + corpus.validation + corpus.test
     distinct = len({source_group_key(source) for source, _ in pairs})
     if distinct == 1 and len(pairs) > 1:
-        return (f"every one of its {len(pairs)} pairs has the same Spanish sentence (they "
+        return (f"every one of its {len(pairs)} pairs has the same source sentence (they "
                 "are duplicates), and one sentence goes to one split; give distinct pairs.")
     if distinct < len(pairs):
-        return (f"its {len(pairs)} pairs have only {distinct} distinct Spanish sentences "
+        return (f"its {len(pairs)} pairs have only {distinct} distinct source sentences "
                 "(the others are duplicates), and each sentence goes to one split; give "
                 "more distinct pairs.")
     return f"the file has too few sentence pairs ({len(pairs)})."
@@ -68,6 +76,12 @@ class TranslationConfig(TaskConfig):
     dataset: str = "builtin"
     data: str | None = None
     num_pairs: int | None = None
+    train: str | None = None
+    validation: str | None = None
+    test: str | None = None
+    source_language: str | None = None
+    target_language: str | None = None
+    encoding: str = "utf-8"
     model: str | None = None
     attention: str | None = None
     cell: str | None = None
@@ -95,12 +109,13 @@ class TranslationConfig(TaskConfig):
 
 
 class TranslationTask(Task):
-    """Spanish -> English translation: Transformer or RNN with attention, test BLEU."""
+    """Translation between any two languages: Transformer or RNN with attention, test BLEU."""
 
     name = "translator"
     config_class = TranslationConfig
     description = (
-        "Train a Spanish -> English translator with attention (RNN or Transformer), report "
+        "Train a translator with attention (RNN or Transformer) on the generated or Tatoeba "
+        "Spanish-English pairs or on your own files (--train), in either direction, report "
         "test BLEU and sample translations, and save the model."
     )
     default_output = "runs/translator-{dataset}"
@@ -123,6 +138,7 @@ class TranslationTask(Task):
             size_flag="--num-pairs",
             size_help="builtin only: sentence pairs to generate (preset: 20000).",
         )
+        self._add_file_flags(data)
         data.add_argument("--vocabulary", choices=("word", "wordpiece"),
                           help="word-level or WordPiece subword tokenizers (preset).")
         data.add_argument(
@@ -147,6 +163,54 @@ class TranslationTask(Task):
             "(preset). The export serves both.",
         )
 
+    def _add_file_flags(self, data):
+        data.add_argument(
+            "--train", metavar="PATH",
+            help="your own training pairs: the prefix PATH of line-aligned PATH.xx and PATH.yy, "
+            "a TSV/CSV whose header names the two language codes, a Tatoeba file (English "
+            "first), or JSON lines {\"translation\": {\"xx\": ..., \"yy\": ...}}. Needs "
+            "--source-language and --target-language.",
+        )
+        data.add_argument("--validation", metavar="PATH", help="--train only: validation "
+                          "pairs (default: 10%% of train's source sentences).")
+        data.add_argument("--test", metavar="PATH", help="--train only: test pairs (default: "
+                          "10%% of train's source sentences, none seen in training).")
+        data.add_argument("--source-language", metavar="CODE", help="the code of the language "
+                          "translated from, e.g. de (default: es). With --dataset builtin or "
+                          "spa-eng, en turns the corpus around.")
+        data.add_argument("--target-language", metavar="CODE", help="the code of the language "
+                          "translated to (default: en).")
+        data.add_argument("--encoding", default="utf-8", help="--train only: the files' "
+                          "codec (default utf-8).")
+
+    def output_folder(self, args):
+        if args.train is not None:
+            return f"runs/translator-{args.source_language}-{args.target_language}"
+        return super().output_folder(args)
+
+    def _fill_languages(self, parser, args, given):
+        if args.train is None:
+            for flag in ("validation", "test"):
+                if getattr(args, flag) is not None:
+                    parser.error(f"--{flag} goes with --train (your own training pairs).")
+            if args.encoding != "utf-8":
+                parser.error("--encoding goes with --train (your own files).")
+            languages = (args.source_language or "es", args.target_language or "en")
+            if sorted(languages) != sorted(BUILTIN_LANGUAGES) or languages[0] == languages[1]:
+                parser.error(f"--dataset {args.dataset} holds Spanish (es) and English (en): "
+                             f"translate es -> en or en -> es; received {' -> '.join(languages)}.")
+            args.source_language, args.target_language = languages
+            return
+        if args.dataset != "builtin" or args.data is not None or args.num_pairs is not None:
+            parser.error("--train gives your own pairs; it does not go with --dataset, --data "
+                         "or --num-pairs.")
+        if args.source_language is None or args.target_language is None:
+            parser.error("--train needs --source-language and --target-language (the codes "
+                         "of the two languages in the files, e.g. de and en).")
+        if args.source_language.casefold() == args.target_language.casefold():
+            parser.error(f"--source-language and --target-language are both {args.source_language!r}.")
+        args.dataset = "files"
+
     def _add_model_flags(self, model):
         model.add_argument(
             "--model", choices=("transformer", "rnn"),
@@ -169,7 +233,8 @@ class TranslationTask(Task):
 
     def fill_flags(self, parser, args, given):
         command_line.check_dataset_flags(parser, args, real_dataset="spa-eng", size_flag="--num-pairs")
-        preset = self.presets[args.dataset]
+        self._fill_languages(parser, args, given)
+        preset = self.presets[FILES_PRESET if args.dataset == "files" else args.dataset]
         model = args.model or preset["model"]
         command_line.misplaced_flags(parser, given, model, {"rnn": RNN_ONLY, "transformer": TRANSFORMER_ONLY})
         command_line.fill_preset(args, preset)
@@ -180,6 +245,9 @@ class TranslationTask(Task):
 
     def upgrade_config(self, saved):
         saved.setdefault("shared_vocabulary", False)  # written before --shared-vocabulary
+        # Written before --source-language: every such run translated Spanish -> English.
+        saved.setdefault("source_language", BUILTIN_LANGUAGES[0])
+        saved.setdefault("target_language", BUILTIN_LANGUAGES[1])
 
     def check(self, parser, config, settings):
         command_line.check_vocabulary_size(parser, config)
@@ -192,14 +260,26 @@ class TranslationTask(Task):
                          f"export serves); received {config.beam_width}.")
 
     def load_corpus(self, config):
-        if config.dataset == "builtin":
-            return generate_translation_corpus(config.num_pairs, seed=config.seed)
-        if config.data is not None and not pathlib.Path(config.data).exists():
-            raise UsageError(f"--data {config.data}: no such file or directory")
-        corpus = load_spa_eng(config.data, seed=config.seed, strict=True)
+        if config.dataset == "files":
+            corpus = load_translation_files(
+                config.train, config.validation, config.test,
+                source_language=config.source_language, target_language=config.target_language,
+                seed=config.seed, encoding=config.encoding,
+            )
+            where = f"--train {config.train}"
+        elif config.dataset == "builtin":
+            corpus = generate_translation_corpus(config.num_pairs, seed=config.seed)
+            where = None
+        else:
+            if config.data is not None and not pathlib.Path(config.data).exists():
+                raise UsageError(f"--data {config.data}: no such file or directory")
+            corpus = load_spa_eng(config.data, seed=config.seed, strict=True)
+            where = f"--data {config.data}"
+        if config.dataset != "files" and (config.source_language or "es") != BUILTIN_LANGUAGES[0]:
+            corpus = reverse_direction(corpus)
         for name in ("train", "validation", "test"):
-            if not corpus.split(name):
-                raise UsageError(f"--data {config.data}: the {name} split is empty; "
+            if where is not None and not corpus.split(name):
+                raise UsageError(f"{where}: the {name} split is empty; "
                                  f"{too_few_sentences(corpus)}")
         return corpus
 
@@ -221,7 +301,8 @@ class TranslationTask(Task):
 
     def describe_data(self, config, corpus, tokenizers):
         return overlong_report(
-            f"Data: {config.dataset}, {len(corpus.train)} / {len(corpus.validation)} / "
+            f"Data: {config.dataset} ({config.source_language or 'es'} -> "
+            f"{config.target_language or 'en'}), {len(corpus.train)} / {len(corpus.validation)} / "
             f"{len(corpus.test)} train / validation / test pairs; "
             f"{self.describe_vocabulary(config, tokenizers)}", corpus,
         )

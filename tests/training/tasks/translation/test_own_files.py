@@ -1,0 +1,147 @@
+"""`train_translator.py --train PATH --source-language XX --target-language YY`: a translator
+from the user's own files, in either direction, and the built-in corpora turned around."""
+
+import json
+
+import pytest
+
+import train_translator
+from attention_layers.apps.evaluate import main as evaluate_main
+from attention_layers.data import generate_translation_corpus
+from attention_layers.training.tasks.translation import TranslationConfig, TranslationTask
+
+# One tiny Transformer for one epoch: the test checks the plumbing (files, direction,
+# config, export, evaluate), not quality.
+TINY = [
+    "--layers",
+    "1",
+    "--model-dim",
+    "16",
+    "--heads",
+    "2",
+    "--feed-forward-dim",
+    "32",
+    "--batch-size",
+    "32",
+    "--max-length",
+    "16",
+    "--epochs",
+    "1",
+    "--vocabulary-size",
+    "400",
+    "--no-attention-plots",
+]
+
+
+def _write_aligned(prefix, pairs):
+    # Spanish in .es, English in .en: the run reads them English -> Spanish.
+    for code, side in (("es", 0), ("en", 1)):
+        prefix.with_name(f"{prefix.name}.{code}").write_text(
+            "".join(pair[side] + "\n" for pair in pairs), "utf-8"
+        )
+
+
+@pytest.mark.slow
+def test_a_translator_trains_on_aligned_files_in_the_other_direction(tmp_path, capsys):
+    corpus = generate_translation_corpus(num_pairs=600, seed=1)
+    _write_aligned(tmp_path / "train", corpus.train)
+    _write_aligned(tmp_path / "dev", corpus.validation)
+    output = tmp_path / "run"
+    results = train_translator.main(
+        [
+            *TINY,
+            "--train",
+            str(tmp_path / "train"),
+            "--validation",
+            str(tmp_path / "dev"),
+            "--source-language",
+            "en",
+            "--target-language",
+            "es",
+            "--output",
+            str(output),
+        ]
+    )
+    printed = capsys.readouterr().out
+    config = json.loads((output / "config.json").read_text())
+    assert (config["dataset"], config["source_language"], config["target_language"]) == (
+        "files",
+        "en",
+        "es",
+    )
+    assert config["train"] == str(tmp_path / "train")
+    # The validation file is used as it is; the test split comes out of train.
+    line = next(text for text in printed.splitlines() if text.startswith("Data: files"))
+    counts = [int(count) for count in line.split(", ")[1].split(" train")[0].split(" / ")]
+    assert counts[1] == len(corpus.validation)
+    assert counts[0] + counts[2] <= len(corpus.train) and counts[2] > 0
+    assert 0 <= results["test_bleu"] <= 100
+    # The source vocabulary is English, the target Spanish.
+    source_words = (output / "source_vocab.txt").read_text("utf-8").split("\n")
+    target_words = (output / "target_vocab.txt").read_text("utf-8").split("\n")
+    assert "the" in source_words and "the" not in target_words
+    assert "el" in target_words and "el" not in source_words
+    # evaluate reads the run's languages from config.json: English sources, Spanish references.
+    assert evaluate_main([str(output), "--test", str(tmp_path / "dev")]) == 0
+    rows = capsys.readouterr().out.split("\n")[1:-1]
+    assert [row.split("\t")[0] for row in rows] == [en for _, en in corpus.validation]
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--train", "x"], "--train needs --source-language and --target-language"),
+        (["--validation", "x"], "--validation goes with --train"),
+        (
+            [
+                "--train",
+                "x",
+                "--dataset",
+                "spa-eng",
+                "--source-language",
+                "de",
+                "--target-language",
+                "en",
+            ],
+            "--train gives your own pairs; it does not go with --dataset",
+        ),
+        (["--source-language", "de"], "--dataset builtin holds Spanish (es) and English (en)"),
+        (
+            ["--train", "x", "--source-language", "de", "--target-language", "DE"],
+            "--source-language and --target-language are both 'de'",
+        ),
+        (
+            ["--train", "missing", "--source-language", "de", "--target-language", "en"],
+            "missing: no such file, and no line-aligned pair missing.de + missing.en",
+        ),
+    ],
+    ids=[
+        "no_languages",
+        "validation_alone",
+        "with_dataset",
+        "builtin_other_language",
+        "same_language",
+        "missing_file",
+    ],
+)
+def test_bad_file_flags_are_one_line_and_exit_2(tmp_path, monkeypatch, capsys, flags, message):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_info:
+        train_translator.main([*TINY, *flags, "--output", str(tmp_path / "run")])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    last = err.strip().splitlines()[-1]  # after argparse's usage, as every flag error
+    assert "error: " in last and message in last, err
+    assert not (tmp_path / "run" / "config.json").exists()
+
+
+def test_the_builtin_corpus_turns_around():
+    task = TranslationTask()
+    forward = task.load_corpus(
+        TranslationConfig(num_pairs=60, source_language="es", target_language="en")
+    )
+    backward = task.load_corpus(
+        TranslationConfig(num_pairs=60, source_language="en", target_language="es")
+    )
+    assert backward.train == [(en, es) for es, en in forward.train]
+    assert backward.test == [(en, es) for es, en in forward.test]
