@@ -5,6 +5,7 @@
     python -m attention_layers ops RUN_OR_EXPORT     # the ops an export needs, by library
     python -m attention_layers translate RUN_OR_EXPORT < in.txt > out.txt
     python -m attention_layers classify RUN_OR_EXPORT --input texts.txt   # TSV out
+    python -m attention_layers evaluate RUN_OR_EXPORT --test PATH   # BLEU/chrF or accuracy/F1
 
 Each command is a module with a `main(argv)` that returns an exit code; the training
 commands stay `train_translator.py` and `train_classifier.py`.
@@ -20,6 +21,7 @@ COMMANDS = {
     "ops": ("attention_layers.export.ops", "list the ops an export needs and their library"),
     "translate": ("attention_layers.apps.translate", "translate one sentence a line (stdin/--input)"),
     "classify": ("attention_layers.apps.classify", "classify one text a line; TSV out"),
+    "evaluate": ("attention_layers.apps.evaluate", "score on a test file: BLEU/chrF, accuracy/F1"),
 }
 
 
