@@ -3,17 +3,15 @@
 import contextlib
 import html
 import json
-import os
 import pathlib
 import re
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from attention_layers.visualization import to_html, token_importance_html, views_to_html
+from tests.helpers import run_in_process
 from tests.visualization.cdp import Browser
 
 SOURCE = ["el", "gato", "</script><b>bold</b>", "&amp;", "<end>"]
@@ -249,16 +247,15 @@ def _readme_export_limits(root):
 
 
 @pytest.mark.slow
-def test_a_training_run_writes_a_view_that_opens_in_chromium(chromium_executable, tmp_path):
+def test_a_training_run_writes_a_view_that_opens_in_chromium(chromium_executable, tmp_path,
+                                                             capsys):
+    import train_translator  # the command's `main`, in this process: no second start-up
+
     root = pathlib.Path(__file__).parents[2]
     output = tmp_path / "run"
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
-    completed = subprocess.run(
-        [sys.executable, str(root / "train_translator.py"), *TINY_TRANSLATOR, "--output", str(output)],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    assert completed.returncode == 0, completed.stderr[-3000:]
+    code, _, err = run_in_process(train_translator, [*TINY_TRANSLATOR, "--output", output],
+                                  capsys)
+    assert code == 0, err[-3000:]
     # The run's export records the limits the README states (the run keeps the default
     # preset's --max-length, the only flag they depend on).
     export = json.loads((output / "serving" / "1" / "assets.extra" / "export.json").read_text())
