@@ -33,9 +33,11 @@ import train_translator
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 COMMANDS = {"translator": train_translator, "classifier": train_classifier}
 SCRIPTS = {"translator": "train_translator.py", "classifier": "train_classifier.py"}
+# The run the rows copy: model_dim 16 is in a row's message; short sentences (few length
+# buckets, so few batch shapes to trace when a row resumes or trains) and few pairs.
 TINY_TRANSLATOR = (
-    "--num-pairs 400 --layers 1 --model-dim 16 --heads 2 --feed-forward-dim 32 "
-    "--batch-size 32 --patience 0 --no-attention-plots --no-export"
+    "--num-pairs 200 --layers 1 --model-dim 16 --heads 2 --feed-forward-dim 32 "
+    "--batch-size 64 --max-length 12 --patience 0 --no-attention-plots --no-export"
 )
 TINY_CLASSIFIER = (
     "--num-examples 300 --layers 1 --model-dim 16 --heads 2 --feed-forward-dim 32 "
@@ -366,7 +368,8 @@ CASES = [
 
 @pytest.fixture(scope="session")
 def finished_run(tmp_path_factory):
-    """One tiny translator run, trained once (1 epoch of 320 pairs): the rows copy it."""
+    """One tiny translator run, trained once (1 epoch of the pairs of at most 12 tokens
+    among 200 generated ones): the rows copy it."""
     output = tmp_path_factory.mktemp("hostile") / "finished"
     try:
         train_translator.main([*TINY_TRANSLATOR.split(), "--epochs", "1", "--output",
