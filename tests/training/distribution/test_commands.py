@@ -13,6 +13,8 @@ import time
 
 import pytest
 
+from tests.helpers import run_in_process
+
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 TINY = [
     "--num-pairs", "400", "--layers", "1", "--model-dim", "16", "--heads", "2",
@@ -111,20 +113,24 @@ def test_two_workers_resume_after_kill_9_and_only_the_chief_writes(tmp_path):
 
 
 @pytest.mark.parametrize("precision", ["mixed_bfloat16", "mixed_float16"])
-def test_the_translator_learns_in_each_mixed_policy(tmp_path, precision):
-    """About 30 s of CPU each: 3,000 generated pairs, a 1+1-layer Transformer of width 64."""
-    completed = subprocess.run(
-        [sys.executable, "train_translator.py", "--num-pairs", "3000", "--layers", "1",
-         "--model-dim", "64", "--heads", "2", "--feed-forward-dim", "128",
-         "--batch-size", "32", "--epochs", "5", "--warmup-steps", "60",
-         "--learning-rate", "5e-3", "--patience", "0", "--no-export", "--no-attention-plots",
-         "--precision", precision, "--output", str(tmp_path / "run")],
-        cwd=ROOT, env={**os.environ, "KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "2"},
-        capture_output=True, text=True, timeout=600,
+def test_the_translator_learns_in_each_mixed_policy(tmp_path, capsys, precision):
+    """The command's `main` in this process (a policy needs no process of its own): 4,000
+    generated pairs of short sentences (--max-length 10: few batch shapes to trace, and
+    learnt in a few epochs: validation accuracy 0.95 after 4 in mixed_bfloat16, test BLEU 79
+    after 6), a 1+1-layer Transformer of width 64."""
+    import train_translator
+
+    code, out, err = run_in_process(
+        train_translator,
+        ["--num-pairs", "4000", "--max-length", "10", "--layers", "1", "--model-dim", "64",
+         "--heads", "2", "--feed-forward-dim", "128", "--batch-size", "32", "--epochs", "4",
+         "--warmup-steps", "60", "--learning-rate", "5e-3", "--patience", "0", "--no-export",
+         "--no-attention-plots", "--precision", precision, "--output", tmp_path / "run"],
+        capsys,
     )
-    assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-2000:]
-    assert f"dtype policy {precision}" in completed.stdout
+    assert code == 0, out[-2000:] + err[-2000:]
+    assert f"dtype policy {precision}" in out
     results = json.loads((tmp_path / "run" / "results.json").read_text())
     history = (tmp_path / "run" / "training_log.csv").read_text()
     assert "nan" not in history.lower()
-    assert results["test_bleu"] > 40, results  # mixed_bfloat16 reached 75 here
+    assert results["test_bleu"] > 40, results
