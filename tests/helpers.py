@@ -1,6 +1,12 @@
 """Helpers that tests in several folders share (fixtures stay in the conftest files)."""
 
+import contextlib
+import io
+import os
+
 import keras
+import pytest
+from filelock import FileLock
 
 from attention_layers.data import generate_translation_corpus
 from attention_layers.models import RNNTranslator
@@ -52,3 +58,48 @@ def run_in_process(command, argv, capsys):
         code = exit.code
     captured = capsys.readouterr()
     return code, captured.out, captured.err
+
+
+def shared_run(tmp_path_factory, name, command, argv):
+    """Trains `command.main([*argv, "--output", FOLDER])` once per test session and returns
+    `(FOLDER, what it printed)`: later calls, from any xdist worker, get the same finished
+    run, so fixtures in different folders (and on different workers) share one training.
+
+    The first caller trains under a file lock in the folder that the session's workers
+    share (pytest-xdist's recipe); the others wait for it, then read. Users must not change
+    the folder: copy it first (`shutil.copytree`) to resume or rewrite a run.
+    """
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # this session's, shared by its workers
+    root = root / "shared-runs"
+    root.mkdir(exist_ok=True)
+    folder, printed = root / name, root / f"{name}.stdout"
+    with FileLock(str(root / f"{name}.lock")):
+        if not printed.is_file():
+            buffer = io.StringIO()
+            try:
+                with contextlib.redirect_stdout(buffer):
+                    command.main([*argv, "--output", str(folder)])
+            except SystemExit as exit:
+                pytest.fail(f"the shared run {name} exited with {exit.code}:\n"
+                            f"{buffer.getvalue()[-3000:]}")
+            printed.write_text(buffer.getvalue(), encoding="utf-8")
+    return folder, printed.read_text(encoding="utf-8")
+
+
+# A BiGRU with hashed bigrams and int8 embedding tables, one epoch on a generated corpus
+# (test_train_classifier.py checks what the command saved).
+TINY_BIGRU_INT8 = [
+    "--model", "bigru", "--num-examples", "600", "--embedding-dim", "8", "--units", "8",
+    "--attention-units", "8", "--batch-size", "32", "--max-length", "32",
+    "--bigram-buckets", "1009", "--epochs", "1", "--quantize-embeddings", "int8",
+    "--no-attention-plots",
+]  # fmt: skip
+
+
+def tiny_bigru_int8_run(tmp_path_factory):
+    """`(folder, printed)` of the session's one `train_classifier.py TINY_BIGRU_INT8` run."""
+    import train_classifier
+
+    return shared_run(tmp_path_factory, "bigru-int8", train_classifier, TINY_BIGRU_INT8)

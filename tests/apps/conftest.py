@@ -7,6 +7,10 @@ server) see exactly what a user's run holds. The translator is a one-layer Trans
 embedding tables (`--quantize-embeddings int8`), the most involved `.keras` file a run
 writes. One epoch each: the models translate and classify badly, which these tests do
 not mind (they compare paths, not quality). About a minute of CPU for both.
+
+The classifier run is the one tests/training/tasks/classification/test_train_classifier.py
+checks as a command's output (`tiny_classifier_run`): one training per session for both
+folders, whichever xdist worker asks first (`tests.helpers.shared_run`).
 """
 
 import keras
@@ -14,6 +18,7 @@ import pytest
 
 import train_classifier
 import train_translator
+from tests.helpers import shared_run
 
 # The apps read TensorFlow SavedModels and tokenizers; other backends do not collect them.
 if keras.backend.backend() != "tensorflow":
@@ -40,12 +45,18 @@ def translator_run(tmp_path_factory):
     return output
 
 
+def tiny_classifier_run(tmp_path_factory):
+    """`(folder, what the command printed)` of the session's one `TINY_CLASSIFIER` run.
+
+    Read it, never change it: tests that resume or rewrite a run copy it first.
+    """
+    return shared_run(tmp_path_factory, "classifier-builtin", train_classifier, TINY_CLASSIFIER)
+
+
 @pytest.fixture(scope="session")
 def classifier_run(tmp_path_factory):
     """The folder of a finished tiny `train_classifier.py` run: an int8 ensemble of two."""
-    output = tmp_path_factory.mktemp("runs") / "classifier-builtin"
-    train_classifier.main([*TINY_CLASSIFIER, "--output", str(output)])
-    return output
+    return tiny_classifier_run(tmp_path_factory)[0]
 
 
 @pytest.fixture(scope="session")

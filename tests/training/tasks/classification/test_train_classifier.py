@@ -4,6 +4,7 @@ import argparse
 import json
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
 import warnings
@@ -17,17 +18,14 @@ import train_classifier
 from attention_layers.text import WordTokenizer, conversions
 from attention_layers.training import evaluation, runner
 from attention_layers.training.tasks import classification
-from tests.helpers import run_in_process
+from tests.apps.conftest import tiny_classifier_run
+from tests.helpers import run_in_process, tiny_bigru_int8_run
 
 ROOT = pathlib.Path(__file__).resolve().parents[4]
 # A small Transformer on a small generated corpus: seconds per epoch.
 TINY = [
     "--num-examples", "600", "--layers", "1", "--model-dim", "16", "--heads", "2",
     "--feed-forward-dim", "32", "--batch-size", "32", "--max-length", "32",
-]
-TINY_BIGRU = [
-    "--model", "bigru", "--num-examples", "600", "--embedding-dim", "8", "--units", "8",
-    "--attention-units", "8", "--batch-size", "32", "--max-length", "32",
 ]
 
 
@@ -84,32 +82,31 @@ def test_train_resume_and_outputs(tmp_path, capsys):
     assert len(log) == 1 + 3  # header and one line per epoch, over both runs
 
 
+@pytest.fixture(scope="session")
+def ensemble_run(tmp_path_factory):
+    """`(folder, printed)` of the int8 `--ensemble 2` of BiGRUs with hashed bigrams that
+    tests/apps reads (`TINY_CLASSIFIER` there): trained once per session for both."""
+    return tiny_classifier_run(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def bigru_int8_run(tmp_path_factory):
+    """`(folder, printed)` of a `--model bigru --quantize-embeddings int8` run with hashed
+    bigrams (`TINY_BIGRU_INT8`), trained once per session."""
+    return tiny_bigru_int8_run(tmp_path_factory)
+
+
 @pytest.mark.slow
-def test_bigru_run(tmp_path, capsys):
-    output = tmp_path / "bigru"
-    code, out, err = run(
-        [*TINY_BIGRU, "--epochs", "1", "--no-attention-plots", "--no-export", "--output", output],
-        capsys,
-    )
-    assert code == 0, err
+def test_a_bigru_run_with_quantized_embeddings_is_saved_served_and_reported(bigru_int8_run):
+    """One BiGRU run for what a `--model bigru` run saves and what `--quantize-embeddings
+    int8` does to it."""
+    output, out = bigru_int8_run
     assert "Model: bigru" in out
-    model = keras.saving.load_model(output / "classifier.keras")
-    assert type(model).__name__ == "BiGRUClassifier"
-
-
-@pytest.mark.slow
-def test_quantized_embeddings_are_saved_served_and_reported(tmp_path, capsys):
-    output = tmp_path / "int8"
-    code, out, err = run(
-        [*TINY_BIGRU, "--bigram-buckets", "1009", "--epochs", "1", "--quantize-embeddings",
-         "int8", "--no-attention-plots", "--output", output],
-        capsys,
-    )
-    assert code == 0, err
     assert "Embedding tables quantized to int8" in out
     saved = json.loads((output / "config.json").read_text())
     assert saved["quantize_embeddings"] == "int8"
     model = keras.saving.load_model(output / "classifier.keras")
+    assert type(model).__name__ == "BiGRUClassifier"
     assert model.embedding_quantization == "int8"
     assert {v.path.split("/", 1)[1]: v.dtype for v in model.weights if "embeddings" in v.path} == {
         "bigrams/table/embeddings": "int8", "bigrams/table/embeddings_scale": "float32",
@@ -134,12 +131,12 @@ def test_quantized_embeddings_are_saved_served_and_reported(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_ensemble_run_export_and_resume(tmp_path, capsys):
+def test_ensemble_run_export_and_resume(ensemble_run, tmp_path, capsys):
+    # The session's run (`--ensemble 2 --bigram-buckets 1009`, BiGRUs, int8 tables), copied:
+    # this test resumes it.
+    shared, out = ensemble_run
     output = tmp_path / "ensemble"
-    argv = [*TINY_BIGRU, "--ensemble", "2", "--bigram-buckets", "1009", "--epochs", "1",
-            "--no-attention-plots", "--output", output]
-    code, out, err = run(argv, capsys)
-    assert code == 0, err
+    shutil.copytree(shared, output)
     assert "Member 2 of 2 (seed 1)" in out and "Ensemble of 2 classifiers" in out
     for index in range(2):
         assert (output / f"member_{index}" / "checkpoints" / "state.json").is_file()
