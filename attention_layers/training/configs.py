@@ -51,6 +51,33 @@ class TaskConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class CorpusTaskConfig(TaskConfig):
+    """The settings that both shipped tasks share: the flags of `command_line`'s
+    `add_dataset_flags` (`--dataset`, `--data`), `add_model_size_flags` and
+    `add_training_flags`, and the vocabulary and length of their tokenizers. A task that
+    trains from a corpus with those flags subclasses it and adds its own fields.
+    """
+
+    dataset: str = "builtin"
+    data: str | None = None
+    model: str | None = None
+    vocabulary_size: int | None = None
+    layers: int | None = None
+    model_dim: int | None = None
+    heads: int | None = None
+    feed_forward_dim: int | None = None
+    embedding_dim: int | None = None
+    units: int | None = None
+    dropout: float | None = None
+    max_length: int | None = None
+    batch_size: int | None = None
+    learning_rate: float | None = None
+    warmup_steps: int | None = None
+    label_smoothing: float = 0.0
+    seed: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
 class RunSettings:
     """The runner's own settings, the same for every task.
 

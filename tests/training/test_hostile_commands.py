@@ -334,7 +334,7 @@ CASES = [
     # Data.
     Case("identical-pairs", "translator", "--dataset spa-eng --data {tmp}/spa.txt "
          "--output {tmp}/out", spa_txt(["Go.\tVe."] * 800),
-         message=r"every one of its 800 pairs has the same Spanish sentence"),
+         message=r"every one of its 800 pairs has the same source sentence"),
     Case("data-is-a-fifo", "translator", "--dataset spa-eng --data {tmp}/spa.txt "
          "--output {tmp}/out", fifo, message=r"spa\.txt is not a regular file"),
     Case("sst2-one-class", "classifier", "--dataset sst2 --data {tmp} --ensemble 1 "

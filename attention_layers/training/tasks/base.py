@@ -58,7 +58,8 @@ class Evaluation:
 class Task:
     """What a command trains. A subclass sets the attributes and implements the hooks.
 
-    The hooks, in the order a run calls them: `add_flags`, then `fill_flags` (a fresh
+    The hooks, in the order a run calls them: `add_flags`, `output_folder` (when no
+    `--output` is given), then `fill_flags` (a fresh
     run) or `upgrade_config` (`--resume`), `check`; `load_corpus`, `tokenizers`,
     `describe_data`; for each model `make_datasets`, `build_model`, `compile_args`,
     `attention_callback`; then `final_model`, `evaluate` and `export`. All but the flag

@@ -30,7 +30,7 @@ from attention_layers.text import WordTokenizer
 from attention_layers.text.conversions import make_token_ids, token_strings
 from attention_layers.text.tokenizers import VocabularyError
 from attention_layers.training import command_line
-from attention_layers.training.configs import TaskConfig
+from attention_layers.training.configs import CorpusTaskConfig
 from attention_layers.training.distillation import (
     TEACHER_WEIGHT,
     check_teacher,
@@ -111,37 +111,20 @@ def headline(results):
 
 
 @dataclasses.dataclass(frozen=True)
-class ClassificationConfig(TaskConfig):
+class ClassificationConfig(CorpusTaskConfig):
     """A classifier's settings: the flags of `train_classifier.py` that the task reads (see
     `--help`); those that a `--model` does not use are `None`, and so are those that a
     `config.json` written before them lacks."""
 
-    dataset: str = "builtin"
-    data: str | None = None
     num_examples: int | None = None
     preset: str | None = None
-    model: str | None = None
-    vocabulary_size: int | None = None
     min_count: int | None = None
-    layers: int | None = None
-    model_dim: int | None = None
-    heads: int | None = None
-    feed_forward_dim: int | None = None
     pooling_heads: int | None = None
-    embedding_dim: int | None = None
-    units: int | None = None
     attention_units: int | None = None
-    dropout: float | None = None
     bigram_buckets: int | None = None
     quantize_embeddings: str | None = None
     teacher: str | None = None
     teacher_weight: float | None = None
-    max_length: int | None = None
-    batch_size: int | None = None
-    learning_rate: float | None = None
-    warmup_steps: int | None = None
-    label_smoothing: float = 0.0
-    seed: int = 0
 
 
 class ClassificationTask(Task):

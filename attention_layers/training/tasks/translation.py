@@ -26,7 +26,7 @@ from attention_layers.text import WordPieceTokenizer, WordTokenizer
 from attention_layers.text.conversions import token_strings
 from attention_layers.text.tokenizers import VocabularyError
 from attention_layers.training import command_line
-from attention_layers.training.configs import TaskConfig
+from attention_layers.training.configs import CorpusTaskConfig
 from attention_layers.training.evaluation import evaluate_bleu
 from attention_layers.training.flags import UsageError, positive_int, seed_int
 from attention_layers.training.metrics import masked_accuracy, masked_loss
@@ -69,12 +69,10 @@ def too_few_sentences(corpus):
 
 
 @dataclasses.dataclass(frozen=True)
-class TranslationConfig(TaskConfig):
+class TranslationConfig(CorpusTaskConfig):
     """A translator's settings: the flags of `train_translator.py` that the task reads (see
     `--help`); those that a `--model` does not use are `None`."""
 
-    dataset: str = "builtin"
-    data: str | None = None
     num_pairs: int | None = None
     train: str | None = None
     validation: str | None = None
@@ -82,27 +80,12 @@ class TranslationConfig(TaskConfig):
     source_language: str | None = None
     target_language: str | None = None
     encoding: str = "utf-8"
-    model: str | None = None
     attention: str | None = None
     cell: str | None = None
     input_feeding: bool | None = None
     vocabulary: str | None = None
-    vocabulary_size: int | None = None
     shared_vocabulary: bool = False
-    layers: int | None = None
-    model_dim: int | None = None
-    heads: int | None = None
-    feed_forward_dim: int | None = None
-    embedding_dim: int | None = None
-    units: int | None = None
-    dropout: float | None = None
-    max_length: int | None = None
     beam_width: int | None = None
-    batch_size: int | None = None
-    learning_rate: float | None = None
-    warmup_steps: int | None = None
-    label_smoothing: float = 0.0
-    seed: int = 0
 
     def describe_model(self):
         return self.model + (f" with {self.attention} attention" if self.model == "rnn" else "")
