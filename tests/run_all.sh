@@ -21,5 +21,12 @@ run_pass() {
 }
 
 FILTERED=$(( $# > 0 ))
+# With one worker per core, each TensorFlow process (a worker, or a command a test starts)
+# gets one intra-op thread: two workers with a thread pool each on 2 cores spent ~10% of the
+# CPU spinning (benchmarks/RESULTS.md, "CI time"). Set either variable to override.
+if [ "${PYTEST_WORKERS:-auto}" != "0" ]; then
+  export TF_NUM_INTRAOP_THREADS="${TF_NUM_INTRAOP_THREADS:-1}"
+  export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
+fi
 KERAS_BACKEND=tensorflow run_pass tests "$@" || exit $?
 KERAS_BACKEND=jax run_pass tests/layers tests/jax "$@" || exit $?
