@@ -1,7 +1,9 @@
 """A kill test that searches (issue 16): a tiny `train_translator.py` run is killed with
 SIGKILL at points spread over the whole run (during an epoch, while a checkpoint, the
 `.keras` file and the export are written), resumed after each, and must finish with a
-model and an export that load and serve, having lost no epoch beyond the one in progress."""
+model and an export that load and serve, having lost no epoch beyond the one in progress.
+Each resumed run goes on with the next epoch, its optimizer's step count restored, and
+counts the training time before the kill."""
 
 import json
 import os
@@ -70,6 +72,27 @@ def _completed_epochs(output):
     return json.loads(path.read_text())["epoch"] if path.exists() else 0
 
 
+def _check_resumed(stdout, before, where, steps_per_epoch):
+    """A resumed run went on after the last completed epoch (none lost, none repeated)
+    with the optimizer's state restored; returns the steps per epoch it showed."""
+    resumed = re.search(r"Resuming after epoch (\d+) \(optimizer step (\d+)\)", stdout)
+    assert resumed and int(resumed[1]) == before, (where, stdout[-2000:])
+    epoch, step = int(resumed[1]), int(resumed[2])
+    # The optimizer's step count is a whole number of epochs, the same number each time.
+    assert step > 0 and step % epoch == 0, (where, step, epoch)
+    assert steps_per_epoch in (None, step // epoch), (where, step, epoch, steps_per_epoch)
+    # Keras numbers epochs from 1: training went on with the next one, not the first.
+    if epoch < EPOCHS:
+        assert f"Epoch {epoch + 1}/{EPOCHS}" in stdout, (where, stdout[-2000:])
+    assert f"Epoch {epoch}/{EPOCHS}" not in stdout, (where, stdout[-2000:])
+    # The time reported counts the epochs before the kill too.
+    took = re.search(r"Training took (\d+) s \((\d+) s in all, with the (\d+) epoch\(s\) "
+                     r"before --resume\)", stdout)
+    if "Training took" in stdout:
+        assert took and int(took[3]) == epoch and int(took[2]) >= int(took[1]), stdout
+    return step // epoch
+
+
 @pytest.mark.slow
 def test_killed_anywhere_the_run_resumes_and_ends_with_a_model_and_an_export(tmp_path):
     output = tmp_path / "run"
@@ -81,13 +104,12 @@ def test_killed_anywhere_the_run_resumes_and_ends_with_a_model_and_an_export(tmp
     }
     arguments = [*TINY, "--output", str(output)]
     kills = []
+    steps_per_epoch = None
     for index, (where, trigger) in enumerate(triggers.items()):
         before = _completed_epochs(output)
         stdout, killed = _run_until(arguments + (["--resume"] if index else []), trigger)
         if index:
-            # Training went on after the last completed epoch: none lost, none repeated.
-            resumed = re.search(r"Resuming after epoch (\d+)", stdout)
-            assert resumed and int(resumed[1]) == before, (where, stdout[-2000:])
+            steps_per_epoch = _check_resumed(stdout, before, where, steps_per_epoch)
         if not killed:  # the run ended before this point: nothing left to interrupt
             break
         kills.append(where)
@@ -97,13 +119,20 @@ def test_killed_anywhere_the_run_resumes_and_ends_with_a_model_and_an_export(tmp
     print(f"killed: {kills}")
     assert kills and kills[0] == "during epoch 2", kills
 
+    before = _completed_epochs(output)
     stdout, killed = _run_until([*arguments, "--resume"], lambda _: False)
     assert not killed and "Done: test BLEU" in stdout, stdout[-3000:]
+    _check_resumed(stdout, before, "the last run", steps_per_epoch)
     assert _completed_epochs(output) == EPOCHS
+    if "in all, with the" in stdout:  # this run trained: results.json has the whole time
+        total = json.loads((output / "checkpoints" / "state.json").read_text())
+        results = json.loads((output / "results.json").read_text())
+        assert results["training_seconds"] == total["training_seconds"]
     for folder in (output, output / "serving"):
         assert not [name for name in os.listdir(folder) if name.startswith(".partial-")]
     model = keras.saving.load_model(output / "translator.keras")
-    assert int(model.optimizer.iterations) > 0
+    # The optimizer state survived every kill: the step count is that of EPOCHS epochs.
+    assert int(model.optimizer.iterations) == EPOCHS * steps_per_epoch
     # Each run that got as far as exporting added a version; the newest two are kept.
     versions = export_versions(output / "serving")
     assert 1 <= len(versions) <= KEEP_VERSIONS

@@ -1,15 +1,12 @@
-"""`train_translator.py` as its users run it: resuming after `kill -9`, and clear errors."""
+"""`train_translator.py` as its users run it: clear errors. (Resuming after `kill -9`:
+tests/training/test_kill_search.py.)"""
 
 import json
 import os
 import pathlib
-import re
-import signal
 import subprocess
 import sys
-import time
 
-import keras
 import pytest
 
 import attention_layers.models  # noqa: F401  (registers the classes for loading)
@@ -18,69 +15,12 @@ import train_translator
 
 ROOT = pathlib.Path(__file__).resolve().parents[4]
 SCRIPT = ROOT / "train_translator.py"
-# The kill test's run: what it checks (epochs, optimizer steps, the resumed epoch) holds for
-# any size, so the smallest model and corpus that have several steps per epoch.
-TINY = [
-    "--num-pairs", "200", "--layers", "1", "--model-dim", "8", "--heads", "2",
-    "--feed-forward-dim", "16", "--batch-size", "64", "--max-length", "12", "--patience", "0",
-    "--no-attention-plots", "--no-export",
-]
-EPOCHS = 4  # the kill comes after epoch 1 (or 2): some epochs are left to resume
-
-
 def _run(arguments, **kwargs):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     return subprocess.run(
         [sys.executable, str(SCRIPT), *arguments],
         cwd=ROOT, env=env, capture_output=True, text=True, **kwargs,
     )
-
-
-@pytest.mark.slow
-def test_a_run_killed_after_a_checkpoint_resumes_at_the_next_epoch(tmp_path):
-    output = tmp_path / "run"
-    arguments = [*TINY, "--epochs", str(EPOCHS), "--output", str(output)]
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    process = subprocess.Popen(
-        [sys.executable, str(SCRIPT), *arguments],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )
-    state_path = output / "checkpoints" / "state.json"
-    # A hang guard, not a speed limit: far beyond a tiny epoch on a busy 2-core machine.
-    deadline = time.monotonic() + 1200
-    try:
-        while not state_path.exists():
-            assert process.poll() is None, process.stderr.read()[-2000:]
-            assert time.monotonic() < deadline, "no checkpoint was written"
-            time.sleep(0.02)
-    finally:
-        process.send_signal(signal.SIGKILL)  # no chance to clean up, as after a crash
-        process.wait()
-    killed_after = json.loads(state_path.read_text())["epoch"]
-    assert 1 <= killed_after < EPOCHS, killed_after
-
-    resumed = _run([*arguments, "--resume"], timeout=1200)  # a hang guard, as above
-    assert resumed.returncode == 0, resumed.stderr[-3000:]
-    match = re.search(r"Resuming after epoch (\d+) \(optimizer step (\d+)\)", resumed.stdout)
-    assert match, resumed.stdout[-3000:]
-    epoch, step = int(match[1]), int(match[2])
-    assert epoch == killed_after
-    # The optimizer state was restored: its step count is a whole number of epochs.
-    assert step > 0 and step % epoch == 0
-    steps_per_epoch = step // epoch
-    # Keras numbers epochs from 1: training went on with the next one, not the first.
-    assert f"Epoch {epoch + 1}/{EPOCHS}" in resumed.stdout
-    assert f"Epoch {epoch}/{EPOCHS}" not in resumed.stdout
-    assert json.loads(state_path.read_text())["epoch"] == EPOCHS
-    model = keras.saving.load_model(output / "translator.keras")
-    assert int(model.optimizer.iterations) == EPOCHS * steps_per_epoch
-    assert "Test BLEU" in resumed.stdout
-    # The time reported counts the epochs before the kill too.
-    took = re.search(r"Training took (\d+) s \((\d+) s in all, with the (\d+) epoch\(s\) "
-                     r"before --resume\)", resumed.stdout)
-    assert took and int(took[3]) == epoch and int(took[2]) >= int(took[1]), resumed.stdout
-    total = json.loads(state_path.read_text())["training_seconds"]
-    assert json.loads((output / "results.json").read_text())["training_seconds"] == total
 
 
 def _exit_message(capsys, argv):
