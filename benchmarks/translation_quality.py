@@ -66,10 +66,12 @@ from attention_layers.text import (  # noqa: E402
 from attention_layers.training import corpus_bleu, describe_device, evaluate_bleu  # noqa: E402
 from attention_layers.training.distribution import add_scale_flags, configure_scale  # noqa: E402
 from attention_layers.training.runner import build_model  # noqa: E402
+from attention_layers.training.tasks.preset_rule import fill_preset_from_data  # noqa: E402
 from attention_layers.training.tasks.translation import (  # noqa: E402
     PRESETS,
     TranslationTask,
 )
+from attention_layers.training.tasks.translation_presets import FROM_DATA  # noqa: E402
 
 VALIDATION_PAIRS = 3000  # scored for ours, to compare settings without the test split
 
@@ -171,7 +173,7 @@ def run_ours(corpus, tests, seconds, clock, plan, scale_flags, averages=False, o
              seed=0):
     """Trains and scores ours; `plan` is `configure_scale`'s, `scale_flags` the flags of
     `add_scale_flags` (a dict) that made it."""
-    preset = {**PRESETS["spa-eng"], **(overrides or {})}
+    preset = fill_preset_from_data({**PRESETS["spa-eng"], **(overrides or {})}, corpus.train)
     if averages:  # the exploration starts from the raw weights, decoded greedily
         preset.update(weight_averaging=0, beam_width=1)
     args = argparse.Namespace(**preset, **scale_flags)
@@ -499,6 +501,8 @@ def preset_override(text):
             f"expected NAME=VALUE with NAME one of {', '.join(PRESETS['spa-eng'])}; got {text!r}"
         )
     preset = PRESETS["spa-eng"][name]
+    if preset == FROM_DATA:  # the flags that the rule picks are counts
+        preset = 0
     if isinstance(preset, bool):
         if value.lower() not in ("true", "false"):
             raise argparse.ArgumentTypeError(f"{name} is true or false; got {value!r}")

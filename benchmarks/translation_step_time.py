@@ -31,6 +31,7 @@ from attention_layers.text import WordTokenizer  # noqa: E402
 from attention_layers.training import describe_device  # noqa: E402
 from attention_layers.training.distribution import configure_scale  # noqa: E402
 from attention_layers.training.runner import build_model  # noqa: E402
+from attention_layers.training.tasks.preset_rule import fill_preset_from_data  # noqa: E402
 from attention_layers.training.tasks.translation import PRESETS, TranslationTask  # noqa: E402
 
 
@@ -46,7 +47,10 @@ def step_time(corpus, tokenizers, jit, batch_size, steps, label_smoothing=0.0,
               precision="float32"):
     """Median seconds per step over the second half of `steps` training steps."""
     keras.utils.set_random_seed(0)
-    preset = dict(PRESETS["spa-eng"], batch_size=batch_size, label_smoothing=label_smoothing)
+    preset = fill_preset_from_data(
+        dict(PRESETS["spa-eng"], batch_size=batch_size, label_smoothing=label_smoothing),
+        corpus.train,
+    )
     args = argparse.Namespace(
         **preset, distribution="none", replicas=None, precision=precision,
         jit_compile="on" if jit else "off", steps_per_execution=1,
@@ -75,9 +79,10 @@ def main():
     args = parser.parse_args()
     data = args.data or os.path.join(os.environ.get("ATTENTION_DATA_DIR", ""), "spa.txt")
     corpus = load_spa_eng(data, seed=0)
+    preset = fill_preset_from_data(PRESETS["spa-eng"], corpus.train)
     tokenizers = tuple(
         WordTokenizer.build([pair[side] for pair in corpus.train],
-                            max_vocabulary_size=PRESETS["spa-eng"]["vocabulary_size"])
+                            max_vocabulary_size=preset["vocabulary_size"])
         for side in (0, 1)
     )
     print(f"{describe_device()}; load average "

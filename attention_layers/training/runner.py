@@ -104,14 +104,20 @@ def resolve_flags(task, parser, args, folder):
 
 
 def prepare_data(task, config, settings, output, flags=None):
-    """The corpus, the tokenizers and the task's `DataReport`; a fresh run also writes the
-    tokenizers and `config.json`, which records `flags` (a dict: the complete flags)."""
+    """The corpus, the tokenizers and the task's `DataReport`; a fresh run also sets, in
+    `flags` (a dict: the complete flags), those that the task's preset takes from the
+    corpus (`Task.preset_from_data`), then writes the tokenizers and `config.json`, which
+    records `flags`."""
     start = time.perf_counter()
     corpus = task.load_corpus(config)
     if settings.resume:
         remove_partials(output)
         tokenizers = task.tokenizers(config, folder=output)
     else:
+        chosen = task.preset_from_data(config, corpus, settings)
+        if chosen:
+            flags.update(chosen)
+            config = task.config_class.from_flags(flags)
         start_fresh(task, output, settings.overwrite)
         tokenizers = task.tokenizers(config, corpus)
         for tokenizer, name in zip(tokenizers, task.vocabulary_files, strict=True):
@@ -340,6 +346,7 @@ def train_and_save(task, parser, args, plan, output):
     keras.utils.set_random_seed(settings.seed)
     with command_line_errors(parser, *task.data_errors, OSError):
         corpus, tokenizers, report = prepare_data(task, config, settings, output, vars(args))
+    config = task.config_class.from_flags(args)  # with the flags chosen from the data
     print(f"{describe_device()}\n{plan.describe()}")
     with command_line_errors(parser):
         model, members, seconds, datasets = train(

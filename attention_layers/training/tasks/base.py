@@ -60,7 +60,8 @@ class Task:
 
     The hooks, in the order a run calls them: `add_flags`, `output_folder` (when no
     `--output` is given), then `fill_flags` (a fresh
-    run) or `upgrade_config` (`--resume`), `check`; `load_corpus`, `tokenizers`,
+    run) or `upgrade_config` (`--resume`), `check`; `load_corpus`, `preset_from_data` (a
+    fresh run), `tokenizers`,
     `describe_data`; for each model `make_datasets`, `build_model`, `compile_args`,
     `attention_callback`; then `final_model`, `evaluate` and `export`. All but the flag
     hooks take the task's `config` (a `config_class`), never the parsed flags.
@@ -132,6 +133,12 @@ class Task:
     def load_corpus(self, config):
         """The corpus (train, validation and test splits); `UsageError` on bad data."""
         raise NotImplementedError
+
+    def preset_from_data(self, config, corpus, settings):
+        """A fresh run, its corpus loaded: `{flag: value}` for the flags that the preset
+        takes from the data (left unset, `None`, by `fill_flags`), which the run's
+        `config.json` then records (default: none, `{}`)."""
+        return {}
 
     def tokenizers(self, config, corpus=None, folder=None):
         """The tokenizers, in `vocabulary_files` order: learned from the training split of

@@ -32,7 +32,14 @@ from attention_layers.training.flags import UsageError, positive_int, seed_int
 from attention_layers.training.metrics import masked_accuracy, masked_loss
 from attention_layers.training.schedules import model_adam
 from attention_layers.training.tasks.base import Evaluation, Task, load_tokenizers, overlong_report
-from attention_layers.training.tasks.translation_presets import PRESETS
+from attention_layers.training.tasks.preset_rule import (
+    RULE_FLAGS,
+    choose_preset,
+    describe_choice,
+    measure_corpus,
+    preset_record,
+)
+from attention_layers.training.tasks.translation_presets import CORPUS, FROM_DATA, PRESETS
 
 # Flags that define the model and its data: a resumed run must keep them.
 RUN_DEFINING = (
@@ -41,6 +48,7 @@ RUN_DEFINING = (
     "vocabulary", "vocabulary_size", "shared_vocabulary", "layers", "model_dim", "heads",
     "feed_forward_dim", "embedding_dim", "units", "dropout", "batch_size", "max_length",
     "learning_rate", "warmup_steps", "precision", "seed", "weight_averaging", "label_smoothing",
+    "data_preset",
 )
 RNN_ONLY = ("attention", "cell", "input_feeding", "embedding_dim", "units")
 TRANSFORMER_ONLY = (
@@ -49,8 +57,6 @@ TRANSFORMER_ONLY = (
 SAMPLES = 5
 # The languages of the builtin corpus and of Tatoeba's spa-eng (which either direction reads).
 BUILTIN_LANGUAGES = ("es", "en")
-# The preset of a run on the user's own files (`--train`): the real-data one.
-FILES_PRESET = "spa-eng"
 
 
 def too_few_sentences(corpus):
@@ -86,6 +92,8 @@ class TranslationConfig(CorpusTaskConfig):
     vocabulary: str | None = None
     shared_vocabulary: bool = False
     beam_width: int | None = None
+    # What the rule of `preset_rule.py` read and chose (`preset_record`), or `None`.
+    data_preset: dict | None = None
 
     def describe_model(self):
         return self.model + (f" with {self.attention} attention" if self.model == "rnn" else "")
@@ -139,6 +147,7 @@ class TranslationTask(Task):
         data.add_argument("--seed", type=seed_int, default=0,
                           help="corpus, split and shuffling seed (0).")
         self._add_model_flags(parser.add_argument_group("model"))
+        parser.set_defaults(data_preset=None)  # set from the data, recorded in config.json
         parser.add_argument_group("evaluation").add_argument(
             "--beam-width", type=positive_int, metavar="N",
             help="test BLEU from beam search with N hypotheses per sentence (GNMT length "
@@ -217,10 +226,13 @@ class TranslationTask(Task):
     def fill_flags(self, parser, args, given):
         command_line.check_dataset_flags(parser, args, real_dataset="spa-eng", size_flag="--num-pairs")
         self._fill_languages(parser, args, given)
-        preset = self.presets[FILES_PRESET if args.dataset == "files" else args.dataset]
+        preset = CORPUS if args.dataset == "files" else self.presets[args.dataset]
         model = args.model or preset["model"]
         command_line.misplaced_flags(parser, given, model, {"rnn": RNN_ONLY, "transformer": TRANSFORMER_ONLY})
-        command_line.fill_preset(args, preset)
+        # The flags `FROM_DATA` stay unset until the corpus is read (`preset_from_data`).
+        command_line.fill_preset(
+            args, {name: value for name, value in preset.items() if value != FROM_DATA}
+        )
         if model == "rnn":
             args.attention = args.attention or "bahdanau"
             args.cell = args.cell or "gru"
@@ -231,11 +243,15 @@ class TranslationTask(Task):
         # Written before --source-language: every such run translated Spanish -> English.
         saved.setdefault("source_language", BUILTIN_LANGUAGES[0])
         saved.setdefault("target_language", BUILTIN_LANGUAGES[1])
+        saved.setdefault("data_preset", None)  # written before the preset from the data
 
     def check(self, parser, config, settings):
-        command_line.check_vocabulary_size(parser, config)
-        command_line.check_transformer_sizes(parser, config)
-        if config.max_length < 3:
+        # A flag still unset is chosen from the data (`preset_from_data`), valid by rule.
+        if config.vocabulary_size is not None:
+            command_line.check_vocabulary_size(parser, config)
+        if config.model_dim is not None and config.heads is not None:
+            command_line.check_transformer_sizes(parser, config)
+        if config.max_length is not None and config.max_length < 3:
             parser.error("--max-length must be at least 3 ([START], a word, [END]).")
         if config.beam_width is not None and config.beam_width > MAX_BEAM_WIDTH:
             # Each hypothesis decodes the whole test split: a wide beam runs for hours.
@@ -266,6 +282,18 @@ class TranslationTask(Task):
                                  f"{too_few_sentences(corpus)}")
         return corpus
 
+    def preset_from_data(self, config, corpus, settings):
+        """The flags of `RULE_FLAGS` still unset, from the training split (`preset_rule`),
+        and `data_preset`, the record of what the rule read and chose; the builtin corpus
+        keeps its fixed preset."""
+        unset = [name for name in RULE_FLAGS if getattr(config, name) is None]
+        if config.dataset == "builtin" or not unset:
+            return {}
+        stats = measure_corpus(corpus.train)
+        fixed = {name: getattr(config, name) for name in RULE_FLAGS if name not in unset}
+        chosen = choose_preset(stats, settings.max_minutes, {**fixed, "epochs": settings.epochs})
+        return {**chosen, "data_preset": preset_record(stats, chosen, settings.max_minutes)}
+
     def tokenizers(self, config, corpus=None, folder=None):
         """One tokenizer per language, or with `--shared-vocabulary` one for both."""
         kind = WordPieceTokenizer if config.vocabulary == "wordpiece" else WordTokenizer
@@ -287,7 +315,9 @@ class TranslationTask(Task):
             f"Data: {config.dataset} ({config.source_language or 'es'} -> "
             f"{config.target_language or 'en'}), {len(corpus.train)} / {len(corpus.validation)} / "
             f"{len(corpus.test)} train / validation / test pairs; "
-            f"{self.describe_vocabulary(config, tokenizers)}", corpus,
+            f"{self.describe_vocabulary(config, tokenizers)}"
+            + (f"; {describe_choice(config.data_preset, config.model)}"
+               if config.data_preset else ""), corpus,
         )
 
     def describe_vocabulary(self, config, tokenizers):

@@ -1,8 +1,39 @@
 """The translator's presets: the defaults of each `--dataset`, values only.
 
-Why these values, and what they were measured against: benchmarks/RESULTS.md, "Presets: why
-these values". A flag given on the command line wins over its preset.
+`builtin` is the generated demo corpus, whose values are fixed. A real corpus (`spa-eng`,
+or your own files with `--train`) has `CORPUS`: the flags marked `FROM_DATA` follow the
+rule of `preset_rule.py` from the training split's size and lengths, the others are the
+same for every corpus. Why these values, and what they were measured against:
+benchmarks/RESULTS.md, "Presets: why these values" and "Presets from the data". A flag
+given on the command line wins over its preset.
 """
+
+# The rule of `preset_rule.py` picks this flag from the training split.
+FROM_DATA = "from the data"
+
+CORPUS = {
+    "num_pairs": None,
+    "model": "transformer",
+    "vocabulary": "word",
+    "vocabulary_size": FROM_DATA,
+    "shared_vocabulary": False,
+    "layers": FROM_DATA,
+    "model_dim": FROM_DATA,
+    "heads": FROM_DATA,
+    "feed_forward_dim": FROM_DATA,
+    "embedding_dim": FROM_DATA,
+    "units": FROM_DATA,
+    "dropout": 0.1,
+    "epochs": 30,
+    "batch_size": FROM_DATA,
+    "max_length": FROM_DATA,
+    "learning_rate": 1e-3,
+    "warmup_steps": FROM_DATA,
+    "patience": 3,
+    "weight_averaging": 250,
+    "label_smoothing": 0.0,
+    "beam_width": 4,
+}
 
 PRESETS = {
     "builtin": {
@@ -28,27 +59,5 @@ PRESETS = {
         "label_smoothing": 0.0,
         "beam_width": 1,
     },
-    "spa-eng": {
-        "num_pairs": None,
-        "model": "transformer",
-        "vocabulary": "word",
-        "vocabulary_size": 10000,
-        "shared_vocabulary": False,
-        "layers": 2,
-        "model_dim": 256,
-        "heads": 4,
-        "feed_forward_dim": 1024,
-        "embedding_dim": 256,
-        "units": 512,
-        "dropout": 0.1,
-        "epochs": 30,
-        "batch_size": 128,
-        "max_length": 32,
-        "learning_rate": 1e-3,
-        "warmup_steps": 1000,
-        "patience": 3,
-        "weight_averaging": 250,
-        "label_smoothing": 0.0,
-        "beam_width": 4,
-    },
+    "spa-eng": CORPUS,
 }

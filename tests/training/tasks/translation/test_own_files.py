@@ -70,9 +70,15 @@ def test_a_translator_trains_on_aligned_files_in_the_other_direction(tmp_path, c
         "es",
     )
     assert config["train"] == str(tmp_path / "train")
+    # The flags that TINY leaves unset come from the rule (preset_rule.py), recorded.
+    chosen = config["data_preset"]["chosen"]
+    assert chosen == {"embedding_dim": 64, "units": 128, "warmup_steps": 100}
+    assert config["warmup_steps"] == 100 and config["data_preset"]["training_pairs"] > 300
     # The validation file is used as it is; the test split comes out of train.
     line = next(text for text in printed.splitlines() if text.startswith("Data: files"))
     counts = [int(count) for count in line.split(", ")[1].split(" train")[0].split(" / ")]
+    pairs = config["data_preset"]["training_pairs"]
+    assert f"; preset from the data ({pairs} training pairs): warm-up 100 (" in line
     assert counts[1] == len(corpus.validation)
     assert counts[0] + counts[2] <= len(corpus.train) and counts[2] > 0
     assert 0 <= results["test_bleu"] <= 100
