@@ -24,8 +24,9 @@ A fresh run refuses a folder that holds a run: `--resume` continues it, `--overw
 removes its files (those above, nothing else) first. How a run that cannot finish ends (one
 line saying what was kept, exit code 2, 1 or 130): docs/training.md, "Nothing lost".
 
-Each dataset has its own defaults (`PRESETS` in `attention_layers/training/tasks/translation.py`);
-flags override them. What is trained is that module's `TranslationTask`; how, the runner's
+The generated corpus has fixed defaults; a real corpus (spa-eng, your --train files) gets
+them from its training split's size and lengths (docs/training.md, "How the preset is
+chosen"); flags override them. What is trained is that module's `TranslationTask`; how, the runner's
 (`attention_layers/training/runner.py`).
 """
 
