@@ -315,10 +315,18 @@ class TranslationTask(Task):
             f"Data: {config.dataset} ({config.source_language or 'es'} -> "
             f"{config.target_language or 'en'}), {len(corpus.train)} / {len(corpus.validation)} / "
             f"{len(corpus.test)} train / validation / test pairs; "
-            f"{self.describe_vocabulary(config, tokenizers)}"
-            + (f"; {describe_choice(config.data_preset, config.model)}"
-               if config.data_preset else ""), corpus,
+            f"{self.describe_vocabulary(config, tokenizers)}{self._describe_preset(config)}",
+            corpus,
         )
+
+    def _describe_preset(self, config):
+        """`; ` and what the rule chose, or nothing when it chose nothing."""
+        if config.data_preset is None:
+            return ""
+        try:
+            return f"; {describe_choice(config.data_preset, config.model)}"
+        except (AttributeError, KeyError, TypeError, ValueError):  # a hand-edited record
+            return "; preset from the data: config.json's data_preset is not readable"
 
     def describe_vocabulary(self, config, tokenizers):
         """The tokenizers in words: kind, sizes, and whether the languages share them."""

@@ -167,3 +167,16 @@ def test_resume_keeps_the_recorded_choice_and_reads_an_older_config(tmp_path):
     older = command_line.restore_resumed_flags(
         parser, parser.parse_args(["--output", str(tmp_path), "--resume"]), task)
     assert older.data_preset is None and older.warmup_steps == 100
+
+
+def test_the_data_line_says_what_the_rule_chose_and_survives_an_edited_record():
+    corpus = generate_translation_corpus(num_pairs=200, seed=0)
+    tokenizers = TranslationTask().tokenizers(TranslationConfig(vocabulary_size=100), corpus)
+    record = preset_record(stats(480), {"warmup_steps": 100, "units": 128})
+    lines = [TranslationTask().describe_data(
+        TranslationConfig(dataset="files", model="transformer", data_preset=preset),
+        corpus, tokenizers).line for preset in (record, None, "edited", {"chosen": 3})]
+    assert lines[0].endswith("; preset from the data (480 training pairs): warm-up 100")
+    assert "preset from the data" not in lines[1]
+    assert lines[2].endswith("; preset from the data: config.json's data_preset is not readable")
+    assert lines[3] == lines[2]
