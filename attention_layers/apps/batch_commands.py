@@ -148,7 +148,7 @@ class _ExportModel:
         from attention_layers.apps.run import CLASS_NAMES
 
         self.kind = kind
-        self.class_names = CLASS_NAMES
+        self.class_names = tuple(_export_info(path).get("classes") or CLASS_NAMES)
         self._tf = tf
         self._signatures = tf.saved_model.load(str(path)).signatures
 
@@ -164,6 +164,12 @@ class _ExportModel:
 
     def classify(self, texts):
         outputs = self._signatures["serving_default"](text=self._tf.constant(texts))
+        if "probabilities" in outputs:  # an export of a run on files: labels are names
+            labels = [label.decode("utf-8") for label in outputs["label"].numpy()]
+            return [
+                {"label": label, "probability": float(row[self.class_names.index(label)])}
+                for label, row in zip(labels, outputs["probabilities"].numpy(), strict=True)
+            ]
         results = []
         for positive, label in zip(outputs["probability"].numpy(), outputs["label"].numpy(), strict=True):
             probability = float(positive) if label == 1 else 1.0 - float(positive)
@@ -171,11 +177,23 @@ class _ExportModel:
         return results
 
 
+def _export_info(export):
+    """The export's `assets.extra/export.json` (a dict); `CommandError` when unreadable."""
+    import json
+
+    try:
+        info = json.loads((export / "assets.extra" / "export.json").read_text("utf-8"))
+        if not isinstance(info, dict):
+            raise TypeError("not an object")
+    except (OSError, ValueError, TypeError):
+        raise CommandError(f"{export}: no readable assets.extra/export.json (the export's "
+                           "kind); export the run again") from None
+    return info
+
+
 def _kind(path):
     """`(kind, export folder or None)` of RUN, read without TensorFlow; `CommandError`
     when it is neither a finished run nor an export."""
-    import json
-
     from attention_layers.apps.run import RunError, read_run_config
 
     if (path / "config.json").is_file():
@@ -190,11 +208,10 @@ def _kind(path):
     except FileNotFoundError as error:
         raise CommandError(f"{error}; give a run folder (train_*.py --output) or an "
                            "export") from None
-    try:
-        kind = json.loads((export / "assets.extra" / "export.json").read_text("utf-8"))["kind"]
-    except (OSError, ValueError, KeyError, TypeError):
-        raise CommandError(f"{export}: no readable assets.extra/export.json (the export's "
-                           "kind); export the run again") from None
+    kind = _export_info(export).get("kind")
+    if not isinstance(kind, str):
+        raise CommandError(f"{export}: assets.extra/export.json names no kind; export the "
+                           "run again")
     return kind, export
 
 

@@ -27,6 +27,7 @@ import sys
 from attention_layers.apps import batch_commands
 from attention_layers.apps.batch_commands import CommandError, escape_tsv
 from attention_layers.apps.command_line import CommandParser
+from attention_layers.training.metrics import classification_scores  # noqa: F401 (re-exported)
 
 # The languages of every run trained before `--source-language` existed (the generated
 # corpus and Tatoeba's spa-eng are both Spanish -> English).
@@ -112,35 +113,6 @@ def class_index(label, class_names):
     if label.isdigit() and int(label) < len(class_names):
         return int(label)
     return None
-
-
-def classification_scores(truth, predicted, class_names):
-    """Accuracy, macro-F1 and per-class precision, recall, F1 and support (all in 0-1).
-
-    Example:
-
-    >>> scores = classification_scores([0, 1, 1], [0, 1, 0], ("neg", "pos"))
-    >>> scores["accuracy"], scores["macro_f1"]
-    (0.666667, 0.666667)
-    """
-    per_class = {}
-    for index, name in enumerate(class_names):
-        true_positive = sum(t == index and p == index for t, p in zip(truth, predicted, strict=True))
-        predicted_here = sum(p == index for p in predicted)
-        support = sum(t == index for t in truth)
-        precision = true_positive / predicted_here if predicted_here else 0.0
-        recall = true_positive / support if support else 0.0
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        per_class[name] = {"precision": round(precision, 6), "recall": round(recall, 6),
-                           "f1": round(f1, 6), "support": support}
-    correct = sum(t == p for t, p in zip(truth, predicted, strict=True))
-    f1s = [values["f1"] for values in per_class.values()]
-    return {
-        "accuracy": round(correct / len(truth), 6),
-        "macro_f1": round(sum(f1s) / len(f1s), 6),
-        "examples": len(truth),
-        "per_class": per_class,
-    }
 
 
 def evaluate_classifier(model, examples, batch_size):

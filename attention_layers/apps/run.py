@@ -292,7 +292,8 @@ class ClassifierRun(_Run):
 
     Made by `load_run`. Attributes: `folder`, `config`, `model` (a `TransformerClassifier`,
     a `BiGRUClassifier` or a `ClassifierEnsemble`), `tokenizer`, `max_length` (tokens
-    read per text) and `class_names` (`("negative", "positive")`: label 0, label 1).
+    read per text) and `class_names` (`("negative", "positive")`: label 0, label 1; a run
+    on labelled files (`--train`): its classes, as `config.json` lists them).
 
     Example:
 
@@ -310,6 +311,7 @@ class ClassifierRun(_Run):
     def __init__(self, folder, config, model, tokenizers):
         super().__init__(folder, config, model, tokenizers)
         (self.tokenizer,) = tokenizers
+        self.class_names = tuple(config.get("classes") or CLASS_NAMES)
         from attention_layers.export import ClassifierServer
 
         # The export's preprocessing (its `token_ids`: no [START]/[END], at least one column).
@@ -318,24 +320,30 @@ class ClassifierRun(_Run):
         )
 
     def _predict(self, texts, with_attention):
-        """P(positive) `(n,)`, and the token ids `(n, T)` and pooling weights `(n, T)`."""
+        """The model's output `(n, 1)` (P(class 1)) or `(n, N)`, and the token ids
+        `(n, T)` and pooling weights `(n, T)`."""
         import keras
         import tensorflow as tf
 
         token_ids = np.asarray(self._server.token_ids(tf.constant(texts)))
-        positive = keras.ops.convert_to_numpy(self.model(token_ids, training=False))
-        positive = positive.astype("float32")[:, 0]
+        outputs = keras.ops.convert_to_numpy(self.model(token_ids, training=False))
+        outputs = outputs.astype("float32")
         if not with_attention:
-            return positive, None, None
+            return outputs, None, None
         weights = self.model.get_attention_weights(token_ids)["pooling"]
         weights = keras.ops.convert_to_numpy(weights).astype("float32")[:, 0]
-        return positive, token_ids, weights
+        return outputs, token_ids, weights
 
-    def _prediction(self, positive):
-        probabilities = {
-            self.class_names[0]: float(1.0 - positive), self.class_names[1]: float(positive)
-        }
-        label = self.class_names[int(positive >= THRESHOLD)]
+    def _prediction(self, output):
+        if len(output) == 1:  # P(class 1), read at the export's threshold
+            positive = float(output[0])
+            values = [1.0 - positive, positive]
+            index = int(positive >= THRESHOLD)
+        else:
+            values = [float(value) for value in output]
+            index = int(np.argmax(output))
+        probabilities = dict(zip(self.class_names, values, strict=True))
+        label = self.class_names[index]
         return {"label": label, "probability": probabilities[label],
                 "probabilities": probabilities}
 
@@ -349,7 +357,9 @@ class ClassifierRun(_Run):
         Returns:
             One dict per text: `{"label": "positive" or "negative", "probability": the
             probability of that label, "probabilities": {"negative": p0, "positive": p1}}`.
-            The label is "positive" when P(positive) >= 0.5, as the export's `label` 1.
+            The label is "positive" when P(positive) >= 0.5, as the export's `label` 1. A
+            run on labelled files names its own classes; with more than two, the label is
+            the most probable one.
 
         Raises:
             TypeError: `texts` is a string or holds a non-string.
@@ -362,8 +372,8 @@ class ClassifierRun(_Run):
         texts = _check_texts("texts", texts)
         results = []
         for start in range(0, len(texts), BATCH_SIZE):
-            positive, _, _ = self._predict(texts[start : start + BATCH_SIZE], False)
-            results += [self._prediction(value) for value in positive]
+            outputs, _, _ = self._predict(texts[start : start + BATCH_SIZE], False)
+            results += [self._prediction(output) for output in outputs]
         return results
 
     def attention(self, text):
@@ -383,10 +393,10 @@ class ClassifierRun(_Run):
         ('negative', ['the', 'ending', 'was', 'dull', '.'])
         """
         (text,) = _check_texts("text", [text])
-        positive, token_ids, weights = self._predict([text], True)
+        outputs, token_ids, weights = self._predict([text], True)
         length = int(np.count_nonzero(token_ids[0]))
         return ClassificationAttention(
-            **self._prediction(positive[0]),
+            **self._prediction(outputs[0]),
             tokens=_token_list(self.tokenizer, token_ids[0, :length]),
             weights=weights[0, :length],
         )

@@ -61,12 +61,14 @@ def _describe(signatures):
     return description
 
 
-def _save_server(server, kind, vocabularies, path):
-    """Saves `server` with `export.json` and its `{file name: tokenizer}` vocabularies."""
+def _save_server(server, kind, vocabularies, path, **described):
+    """Saves `server` with `export.json` (which adds the `described` entries) and its
+    `{file name: tokenizer}` vocabularies."""
     signatures = server.signatures()
     info = {
         "kind": kind,
         "model": type(server.model).__name__,
+        **described,
         "limits": server.limits(),
         "signatures": _describe(signatures),
     }
@@ -200,13 +202,17 @@ def export_classifier(
     max_input_tokens=DEFAULT_MAX_LENGTH,
     max_input_characters=serving.MAX_INPUT_CHARACTERS,
     threshold=0.5,
+    classes=None,
 ):
-    """Exports a sentiment classifier as a SavedModel that reads raw strings.
+    """Exports a classifier as a SavedModel that reads raw strings.
 
     Signatures (both take `text`: `tf.string` `[None]`):
 
     - `serving_default` -> `probability` `[None]` float32 (of the positive class) and
-      `label` `[None]` int64 (1 when `probability >= threshold`);
+      `label` `[None]` int64 (1 when `probability >= threshold`); with `classes`,
+      `label` `[None]` string (the class name) and `probabilities` `[None, N]` float32
+      in the order `export.json` lists as `"classes"`, and for two classes `probability`
+      (of `classes[1]`) too;
     - `classify_with_attention` -> also `tokens` `[None, T]` string (`""` on padding)
       and `attention` `[None, T]` float32, the pooling weight of each token.
 
@@ -224,7 +230,9 @@ def export_classifier(
         path: the SavedModel directory (replaced atomically; see `save_atomically`).
         max_input_tokens: tokens kept per text; longer texts are cut.
         max_input_characters: characters kept of each input string.
-        threshold: the probability from which `label` is 1.
+        threshold: the probability from which `label` is 1 (or `classes[1]`).
+        classes: `None`, or the class names in the order of the model's labels (a run on
+            labelled files): `label` is then a name, and `export.json` lists them.
 
     Returns:
         The export's path (`pathlib.Path`).
@@ -235,8 +243,10 @@ def export_classifier(
         max_input_tokens=max_input_tokens,
         max_input_characters=max_input_characters,
         threshold=threshold,
+        classes=classes,
     )
-    return _save_server(server, "classifier", {"vocabulary.txt": tokenizer}, path)
+    described = {} if classes is None else {"classes": list(server.classes)}
+    return _save_server(server, "classifier", {"vocabulary.txt": tokenizer}, path, **described)
 
 
 # --- versions (TensorFlow Serving's layout) ----------------------------------------------

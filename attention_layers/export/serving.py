@@ -406,7 +406,10 @@ class ClassifierServer(_Server):
     Functions (each takes `text`, `tf.string` `[batch]`, and returns a dict):
 
     - `classify(text)` -> `{"probability": [batch] float32 (of the positive class),
-      "label": [batch] int64 (1 when probability >= threshold)}`;
+      "label": [batch] int64 (1 when probability >= threshold)}`; with `classes` (the
+      class names of a run on labelled files), `{"label": [batch] string (the class
+      name), "probabilities": [batch, N] float32 (in `classes` order)}`, and for two
+      classes `"probability"` of `classes[1]` too;
     - `classify_with_attention(text)` -> also `{"tokens": [batch, T] string ("" on
       padding), "attention": [batch, T] float32}`, the pooling weights per token.
 
@@ -422,7 +425,9 @@ class ClassifierServer(_Server):
         tokenizer: the `attention_layers.text.Tokenizer` it was trained with.
         max_input_tokens: tokens kept per text.
         max_input_characters: characters kept of each input string.
-        threshold: the probability from which the label is 1.
+        threshold: the probability from which the label is 1 (two classes).
+        classes: `None` (labels 0 and 1), or the `N` class names, in the order of the
+            model's labels: `label` is then the name.
         name: the `tf.Module` name.
     """
 
@@ -440,6 +445,7 @@ class ClassifierServer(_Server):
         max_input_tokens=DEFAULT_MAX_LENGTH,
         max_input_characters=MAX_INPUT_CHARACTERS,
         threshold=0.5,
+        classes=None,
         name=None,
     ):
         super().__init__(model, name)
@@ -448,6 +454,10 @@ class ClassifierServer(_Server):
         )
         if not 0.0 <= threshold <= 1.0:
             raise ValueError(f"`threshold` must be in [0, 1]; received {threshold!r}.")
+        width = getattr(model, "num_classes", 2)
+        if classes is not None and len(classes) != width:
+            raise ValueError(f"`classes` names {len(classes)} classes; the model has {width}.")
+        self.classes = None if classes is None else tuple(str(name) for name in classes)
         self.tokenizer = tokenizer
         self.max_input_tokens = max_input_tokens
         self.max_input_characters = max_input_characters
@@ -469,9 +479,19 @@ class ClassifierServer(_Server):
         return tf.cast(tf.pad(ids, [[0, 0], [0, missing]]), tf.int32)
 
     def _outputs(self, token_ids):
-        probability = tf.cast(self.model(token_ids, training=False), tf.float32)[:, 0]
-        label = tf.cast(probability >= self.threshold, tf.int64)
-        return {"probability": probability, "label": label}
+        outputs = tf.cast(self.model(token_ids, training=False), tf.float32)
+        if self.classes is None:  # the builtin and SST-2 runs: labels 0 and 1
+            probability = outputs[:, 0]
+            label = tf.cast(probability >= self.threshold, tf.int64)
+            return {"probability": probability, "label": label}
+        if len(self.classes) == 2:  # (batch, 1): P(classes[1])
+            probability = outputs[:, 0]
+            index = tf.cast(probability >= self.threshold, tf.int32)
+            probabilities = tf.stack([1.0 - probability, probability], axis=1)  # (batch, 2)
+            return {"probability": probability, "probabilities": probabilities,
+                    "label": tf.gather(tf.constant(self.classes), index)}
+        index = tf.argmax(outputs, axis=-1, output_type=tf.int32)  # (batch,)
+        return {"probabilities": outputs, "label": tf.gather(tf.constant(self.classes), index)}
 
     def _classify(self, text):
         text = check_text_batch(text)

@@ -35,10 +35,27 @@ from attention_layers.utils.checks import (
 from attention_layers.utils.token_ids import padding_mask
 
 
-def _probability_layer():
+def _probability_layer(num_classes):
     # float32 even under mixed precision: a float16 sigmoid saturates to exactly 0 or 1,
-    # which makes the cross-entropy infinite.
-    return keras.layers.Dense(1, activation="sigmoid", dtype="float32", name="probability")
+    # which makes the cross-entropy infinite. Two classes keep one logistic unit (the
+    # `.keras` files and exports written before `num_classes` have it); more get a softmax.
+    if num_classes == 2:
+        return keras.layers.Dense(1, activation="sigmoid", dtype="float32", name="probability")
+    return keras.layers.Dense(
+        num_classes, activation="softmax", dtype="float32", name="probability"
+    )
+
+
+def _check_num_classes(num_classes):
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
+        raise ValueError(f"`num_classes` must be an integer of 2 or more; received "
+                         f"{num_classes!r}.")
+    return num_classes
+
+
+def output_width(num_classes):
+    """The width of a classifier's output: 1 (P(class 1)) for two classes, else N."""
+    return 1 if num_classes == 2 else num_classes
 
 
 BIGRAM_MULTIPLIER = 7_919  # a prime
@@ -149,10 +166,11 @@ class _PooledWordsClassifier:
         self.bigrams = _bigram_layer(bigram_buckets, width)
         self.embedding = keras.layers.Embedding(vocabulary_size, width, name="embedding")
 
-    def _init_head(self, width, dropout):
+    def _init_head(self, width, dropout, num_classes):
+        self.num_classes = _check_num_classes(num_classes)
         self.hidden = keras.layers.Dense(width, activation="relu", name="hidden")
         self.hidden_dropout = keras.layers.Dropout(dropout, name="hidden_dropout")
-        self.probability = _probability_layer()
+        self.probability = _probability_layer(num_classes)
 
     def build(self, input_shape=None):
         # Trace once so that every weight exists (also when a `.keras` file is loaded).
@@ -163,7 +181,7 @@ class _PooledWordsClassifier:
         return self._forward(token_ids, training)[0]
 
     def _head(self, pooled, training):
-        # pooled: (batch, width) -> the probability of the positive class, (batch, 1).
+        # pooled: (batch, width) -> P(class 1) (batch, 1), or (batch, num_classes).
         hidden = self.hidden_dropout(self.hidden(pooled), training=training)
         return self.probability(hidden)
 
@@ -206,7 +224,8 @@ class TransformerClassifier(
     4. `pooled = sum_t alpha_t v_t`, `v_t = words_t` (plus `bigrams_t`, see
        `bigram_buckets`): `(batch, d_model)` (with `pooling_heads`, the `r` averages
        concatenated: `(batch, r * d_model)`);
-    5. `probability = sigmoid(relu(pooled W_1 + b_1) w_2 + b_2)`: `(batch, 1)`.
+    5. `probability = sigmoid(relu(pooled W_1 + b_1) w_2 + b_2)`: `(batch, 1)`; with
+       `num_classes > 2`, `softmax(relu(pooled W_1 + b_1) W_2 + b_2)`: `(batch, N)`.
 
     Args:
         vocabulary_size: number of token ids (id 0 is padding).
@@ -231,13 +250,17 @@ class TransformerClassifier(
         embedding_quantization: `None`, or `"int8"` for a model whose embedding tables
             were quantized after training (`quantize_embeddings`); the config records it
             so that a saved model loads with int8 tables again.
+        num_classes: 2 (the default) for one logistic unit, P(class 1) `(batch, 1)`
+            (train with binary cross-entropy); `N > 2` for a softmax over N classes
+            `(batch, N)` (sparse categorical cross-entropy).
 
     Call arguments:
         token_ids: int `(batch, T)`, padded with 0.
         training: whether dropout is active.
 
     Returns:
-        The probability of the positive class, float32 `(batch, 1)`.
+        The probability of the positive class, float32 `(batch, 1)`, or with
+        `num_classes > 2` each class's, `(batch, num_classes)`.
 
     Example:
 
@@ -265,6 +288,7 @@ class TransformerClassifier(
         bigram_buckets=None,
         embedding_quantization=None,
         pooling_heads=None,
+        num_classes=2,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -282,7 +306,7 @@ class TransformerClassifier(
         self._init_encoder_stack(num_layers)
         self.encoder_norm = final_norm("encoder_norm")
         self.pooling = _WordPooling(units=pooling_units, heads=pooling_heads, name="pooling")
-        self._init_head(model_dim, dropout)
+        self._init_head(model_dim, dropout, num_classes)
 
     def _forward(self, token_ids, training=None, return_attention=False):
         _check_token_ids(token_ids)
@@ -321,6 +345,7 @@ class TransformerClassifier(
             "pooling_heads": self.pooling_heads,
             "bigram_buckets": self.bigram_buckets,
             **self._embedding_quantization_config(),
+            "num_classes": self.num_classes,
         }
 
 
@@ -342,7 +367,8 @@ class BiGRUClassifier(_PooledWordsClassifier, EmbeddingQuantization, keras.Model
     3. `alpha = softmax_t(v^T tanh(W_q s + W_k h_t + b))`: `(batch, 1, T)`, 0 on padding;
     4. `pooled = sum_t alpha_t v_t`, `v_t = words_t` (plus `bigrams_t`, see
        `bigram_buckets`): `(batch, E)`;
-    5. `probability = sigmoid(relu(pooled W_1 + b_1) w_2 + b_2)`: `(batch, 1)`.
+    5. `probability = sigmoid(relu(pooled W_1 + b_1) w_2 + b_2)`: `(batch, 1)`; with
+       `num_classes > 2`, `softmax(relu(pooled W_1 + b_1) W_2 + b_2)`: `(batch, N)`.
 
     Args:
         vocabulary_size: number of token ids (id 0 is padding).
@@ -356,6 +382,9 @@ class BiGRUClassifier(_PooledWordsClassifier, EmbeddingQuantization, keras.Model
         embedding_quantization: `None`, or `"int8"` for a model whose embedding tables
             were quantized after training (`quantize_embeddings`); the config records it
             so that a saved model loads with int8 tables again.
+        num_classes: 2 (the default) for one logistic unit, P(class 1) `(batch, 1)`
+            (train with binary cross-entropy); `N > 2` for a softmax over N classes
+            `(batch, N)` (sparse categorical cross-entropy).
 
     Call arguments:
         token_ids: int `(batch, T)` with `T >= 1` (a recurrent layer cannot run over no
@@ -363,7 +392,8 @@ class BiGRUClassifier(_PooledWordsClassifier, EmbeddingQuantization, keras.Model
         training: whether dropout is active.
 
     Returns:
-        The probability of the positive class, float32 `(batch, 1)`.
+        The probability of the positive class, float32 `(batch, 1)`, or with
+        `num_classes > 2` each class's, `(batch, num_classes)`.
 
     Example:
 
@@ -385,6 +415,7 @@ class BiGRUClassifier(_PooledWordsClassifier, EmbeddingQuantization, keras.Model
         dropout=0.3,
         bigram_buckets=None,
         embedding_quantization=None,
+        num_classes=2,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -412,7 +443,7 @@ class BiGRUClassifier(_PooledWordsClassifier, EmbeddingQuantization, keras.Model
             name="encoder",
         )
         self.pooling = AdditiveAttention(attention_units, name="pooling")
-        self._init_head(embedding_dim, dropout)
+        self._init_head(embedding_dim, dropout, num_classes)
 
     def _forward(self, token_ids, training=None):
         _check_token_ids(token_ids)
@@ -444,6 +475,7 @@ class BiGRUClassifier(_PooledWordsClassifier, EmbeddingQuantization, keras.Model
             "dropout": self.dropout,
             "bigram_buckets": self.bigram_buckets,
             **self._embedding_quantization_config(),
+            "num_classes": self.num_classes,
         }
 
 
@@ -477,7 +509,8 @@ class ClassifierEnsemble(keras.Model):
         training: passed to the members.
 
     Returns:
-        The mean probability of the positive class, float32 `(batch, 1)`.
+        The mean probability of the positive class, float32 `(batch, 1)` (with members of
+        `num_classes > 2`, the mean of each class's, `(batch, num_classes)`).
 
     Example:
 
@@ -503,7 +536,12 @@ class ClassifierEnsemble(keras.Model):
                     f"`members[{index}]` must be a classifier model with "
                     f"`get_attention_weights`; received {type(member).__name__}."
                 )
+        widths = {getattr(member, "num_classes", 2) for member in members}
+        if len(widths) > 1:
+            raise ValueError(f"`members` must have the same `num_classes`; received "
+                             f"{sorted(widths)}.")
         self.members = list(members)
+        self.num_classes = widths.pop()
         self.build()  # the members' weights exist from here on (count_params, load_weights)
 
     def build(self, input_shape=None):
@@ -517,7 +555,7 @@ class ClassifierEnsemble(keras.Model):
         probabilities = [
             ops.cast(member(token_ids, training=training), "float32") for member in self.members
         ]
-        return ops.mean(ops.stack(probabilities), axis=0)  # (batch, 1)
+        return ops.mean(ops.stack(probabilities), axis=0)  # (batch, 1) or (batch, N)
 
     def get_attention_weights(self, token_ids):
         """`{"pooling": (batch, 1, T)}`: the members' mean pooling weights, 0 on padding."""
@@ -528,7 +566,7 @@ class ClassifierEnsemble(keras.Model):
         return {"pooling": ops.mean(ops.stack(weights), axis=0)}
 
     def compute_output_shape(self, input_shape):
-        return (input_shape[0], 1)
+        return (input_shape[0], output_width(self.num_classes))
 
     def get_config(self):
         return {

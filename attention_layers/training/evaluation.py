@@ -97,30 +97,31 @@ def pooling_attention(model, ids):
     return keras.ops.convert_to_numpy(model.get_attention_weights(ids)["pooling"])[:, 0]
 
 
-def pooling_weights(model, ids):
-    """`(probabilities (batch,), pooling attention (batch, T))` of the token ids `ids`."""
-    return keras.ops.convert_to_numpy(model(ids))[:, 0], pooling_attention(model, ids)
-
-
 def most_attended(model, tokenizer, examples, max_length, top=TOP_WORDS):
     """For each `(text, label)`: the probability and the `top` words with the most attention.
 
     Returns:
-        A list of dicts `{"text", "label", "probability", "words": [[word, weight], ...]}`.
+        A list of dicts `{"text", "label", "probability", "words": [[word, weight], ...]}`;
+        `probability` is P(positive) for a binary classifier, and for one of N classes
+        that of the class predicted (`"predicted"`, its index).
     """
     ids = make_token_ids(tokenizer, [text for text, _ in examples], max_length)
-    probabilities, weights = pooling_weights(model, ids)
+    outputs = keras.ops.convert_to_numpy(model(ids))
+    weights = pooling_attention(model, ids)
+    predicted = predicted_classes(outputs)
     results = []
-    for (text, label), tokens, row, probability in zip(
-        examples, token_strings(tokenizer, ids), weights, probabilities, strict=True
+    for index, ((text, label), tokens, row) in enumerate(
+        zip(examples, token_strings(tokenizer, ids), weights, strict=True)
     ):
         order = np.argsort(-row[: len(tokens)], kind="stable")[:top]
-        results.append({
-            "text": text,
-            "label": label,
-            "probability": float(probability),
-            "words": [[tokens[index], float(row[index])] for index in order],
-        })
+        sample = {"text": text, "label": label}
+        if outputs.shape[-1] == 1:  # P(positive), as before N classes
+            sample["probability"] = float(outputs[index, 0])
+        else:  # the predicted class and its probability
+            sample["predicted"] = int(predicted[index])
+            sample["probability"] = float(outputs[index, predicted[index]])
+        sample["words"] = [[tokens[position], float(row[position])] for position in order]
+        results.append(sample)
     return results
 
 
@@ -195,32 +196,70 @@ def negated_attention(model, tokenizer, examples, deciding, max_length, batch_si
             len(on_word))
 
 
-def accuracy(model, dataset):
-    """The share of `(tokens, label)` examples whose P(positive) > 0.5 matches the label.
+def predicted_classes(probabilities):
+    """The class index of each row of a classifier's output: `(batch, 1)` P(class 1) read
+    at 0.5, or the most probable of `(batch, N)`."""
+    probabilities = np.asarray(probabilities)
+    if probabilities.shape[-1] == 1:
+        return (probabilities[:, 0] >= 0.5).astype("int64")
+    return np.argmax(probabilities, axis=-1)
 
-    As `keras.metrics.BinaryAccuracy`, without compiling `model` (an ensemble is not).
-    """
+
+def class_predictions(model, dataset):
+    """`(truth, predicted)`: the label and predicted class index of every `(tokens, label)`
+    example of `dataset`, in its order (a teacher's soft label is read at 0.5)."""
+    truth, predicted = [], []
+    for tokens, labels in dataset:
+        probabilities = keras.ops.convert_to_numpy(model(np.asarray(tokens)))
+        predicted.extend(predicted_classes(probabilities).tolist())
+        labels = np.asarray(labels)
+        truth.extend((labels > 0.5).astype("int64").tolist() if labels.dtype.kind == "f"
+                     else labels.astype("int64").tolist())
+    return truth, predicted
+
+
+def accuracy(model, dataset):
+    """The share of `(tokens, label)` examples whose predicted class is the label: P(class 1)
+    > 0.5 for a binary classifier (as `keras.metrics.BinaryAccuracy`), the most probable
+    class of N. Needs no compiling (an ensemble is not compiled)."""
     correct = total = 0
     for tokens, labels in dataset:
-        predicted = keras.ops.convert_to_numpy(model(np.asarray(tokens)))[:, 0] > 0.5
-        correct += int(np.sum(predicted == (np.asarray(labels) == 1)))
+        probabilities = keras.ops.convert_to_numpy(model(np.asarray(tokens)))
+        if probabilities.shape[-1] == 1:
+            predicted = probabilities[:, 0] > 0.5
+            correct += int(np.sum(predicted == (np.asarray(labels) == 1)))
+        else:
+            predicted = np.argmax(probabilities, axis=-1)
+            correct += int(np.sum(predicted == np.asarray(labels)))
         total += len(predicted)
     return correct / total
 
 
-def report_samples(model, corpus, tokenizer, max_length, count):
-    """Prints the most attended words (and the deciding ones) of a few sentences."""
+def report_samples(model, corpus, tokenizer, max_length, count, classes=None):
+    """Prints the most attended words (and the deciding ones) of a few sentences;
+    `classes`: the class names of a run on labelled files (its labels are printed by
+    name)."""
     print(f"The words with the most attention (validation sentences, top {TOP_WORDS}):")
     examples = corpus.validation[:count]
     samples = most_attended(model, tokenizer, examples, max_length)
-    deciding = (corpus.deciding_tokens or {}).get("validation")
+    deciding = (getattr(corpus, "deciding_tokens", None) or {}).get("validation")
     ids = make_token_ids(tokenizer, [text for text, _ in examples], max_length)
     for index, (sample, tokens) in enumerate(
         zip(samples, token_strings(tokenizer, ids), strict=True)
     ):
         words = ", ".join(f"{word} ({weight:.2f})" for word, weight in sample["words"])
-        print(f"  {sample['text']}\n    label {sample['label']}, P(positive) = "
-              f"{sample['probability']:.2f}; attention: {words}")
+        if classes is None:
+            guess = f"P(positive) = {sample['probability']:.2f}"
+        else:
+            sample["label"] = classes[sample["label"]]
+            if "predicted" in sample:
+                index = sample.pop("predicted")
+            else:  # binary: the probability of the class predicted, as for N classes
+                index = int(sample["probability"] >= 0.5)
+                sample["probability"] = sample["probability"] if index else 1 - sample["probability"]
+            guess = f"predicted {classes[index]} ({sample['probability']:.2f})"
+            sample["predicted"] = classes[index]
+        print(f"  {sample['text']}\n    label {sample['label']}, {guess}; attention: {words}")
         if deciding is not None:
             # Positions past --max-length were cut off with the rest of the sentence.
             sample["deciding_words"] = [

@@ -1,5 +1,5 @@
 """Masked loss and accuracy for padded token sequences, a classifier's accuracy against soft
-targets, and BLEU with sacrebleu."""
+targets and its per-class scores (macro-F1, confusion matrix), and BLEU with sacrebleu."""
 
 import keras
 from keras import ops
@@ -125,3 +125,49 @@ def thresholded_accuracy(y_true, y_pred):
     y_pred = keras.ops.reshape(y_pred, (-1,))
     y_true = keras.ops.reshape(keras.ops.cast(y_true, y_pred.dtype), (-1,))
     return keras.ops.cast(keras.ops.equal(y_true > 0.5, y_pred > 0.5), "float32")
+
+
+def classification_scores(truth, predicted, class_names):
+    """Accuracy, macro-F1, per-class precision, recall, F1 and support (all in 0-1), and
+    the confusion matrix.
+
+    Args:
+        truth: the true class index of each example.
+        predicted: the predicted class index of each example.
+        class_names: the class names, in index order.
+
+    Returns:
+        `{"accuracy", "macro_f1", "examples", "per_class": {name: {"precision", "recall",
+        "f1", "support"}}, "confusion_matrix": [[count, ...], ...]}`: row `i` of the matrix
+        counts the examples of class `i` by predicted class (column), as scikit-learn's
+        `confusion_matrix`.
+
+    Example:
+
+    >>> scores = classification_scores([0, 1, 1], [0, 1, 0], ("neg", "pos"))
+    >>> scores["accuracy"], scores["macro_f1"], scores["confusion_matrix"]
+    (0.666667, 0.666667, [[1, 0], [1, 1]])
+    """
+    size = len(class_names)
+    matrix = [[0] * size for _ in range(size)]
+    for true, guess in zip(truth, predicted, strict=True):
+        matrix[int(true)][int(guess)] += 1
+    per_class = {}
+    for index, name in enumerate(class_names):
+        true_positive = matrix[index][index]
+        predicted_here = sum(row[index] for row in matrix)
+        support = sum(matrix[index])
+        precision = true_positive / predicted_here if predicted_here else 0.0
+        recall = true_positive / support if support else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        per_class[name] = {"precision": round(precision, 6), "recall": round(recall, 6),
+                           "f1": round(f1, 6), "support": support}
+    correct = sum(matrix[index][index] for index in range(size))
+    f1s = [values["f1"] for values in per_class.values()]
+    return {
+        "accuracy": round(correct / len(truth), 6) if len(truth) else 0.0,
+        "macro_f1": round(sum(f1s) / len(f1s), 6),
+        "examples": len(truth),
+        "per_class": per_class,
+        "confusion_matrix": matrix,
+    }

@@ -356,7 +356,8 @@ def train_and_save(task, parser, args, plan, output):
     results = {**evaluation.results, "training_seconds": seconds, **report.record}
     if not plan.is_chief:
         return results
-    paths = save_run(task, config, settings, model, tokenizers, results, output)
+    paths = save_run(task, config, settings, model, tokenizers, results, output,
+                     evaluation.files)
     print_summary(task, evaluation.headline, paths, output, report.note)
     return results
 

@@ -73,9 +73,10 @@ def export_version(task, config, model, tokenizers, output):
     )
 
 
-def save_run(task, config, settings, model, tokenizers, results, output):
-    """Writes the model, the export and `results.json`; returns `{what: path}`. `config`:
-    the task's config, `settings`: the run's `RunSettings` (`no_export`).
+def save_run(task, config, settings, model, tokenizers, results, output, files=None):
+    """Writes the model, the export, the evaluation's `files` (`{name: bytes}`, e.g. a
+    plot) and `results.json`; returns `{what: path}`. `config`: the task's config,
+    `settings`: the run's `RunSettings` (`no_export`).
 
     Each file is written whole or not at all, so a failure keeps the previous one.
 
@@ -97,6 +98,10 @@ def save_run(task, config, settings, model, tokenizers, results, output):
                 print("Exporting with the TensorFlow backend (a SavedModel is TensorFlow's) ...")
                 paths["export"] = export_in_tensorflow(output, task)
         print(f"Saved the serving export in {paths['export']}")
+    for name, content in (files or {}).items():
+        paths[name] = output / name
+        with saving(paths[name]):
+            write_atomically(paths[name], lambda path, content=content: path.write_bytes(content))
     paths["results"] = output / "results.json"
     with saving(paths["results"]):
         atomic_write_text(paths["results"], json.dumps(results, indent=2))
@@ -123,6 +128,8 @@ def print_summary(task, headline, paths, output, data_note=""):
         lines.append(f"  data:        {data_note}")
     if "export" in paths:
         lines.append(f"  export:      {paths['export']}")
+    for name in sorted(set(paths) - {"model", "export", "results"}):
+        lines.append(f"  figure:      {paths[name]}")
     plots = sorted(output.rglob("attention/epoch_*"))
     if plots:
         views = sorted(output.rglob("attention/*.html"))

@@ -8,6 +8,7 @@ columns are keys (source tokens).
 """
 
 from attention_layers.visualization.callback import AttentionPlotCallback
+from attention_layers.visualization.confusion import plot_confusion_matrix
 from attention_layers.visualization.functional import attention_model
 from attention_layers.visualization.heatmaps import animate_attention, plot_attention, plot_heads
 from attention_layers.visualization.html_view import (
@@ -23,6 +24,7 @@ __all__ = [
     "animate_attention",
     "attention_model",
     "plot_attention",
+    "plot_confusion_matrix",
     "plot_heads",
     "plot_spatial_attention",
     "plot_token_importance",

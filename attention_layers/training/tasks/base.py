@@ -49,10 +49,12 @@ def load_tokenizers(kind, folder, names):
 @dataclasses.dataclass(frozen=True)
 class Evaluation:
     """What `Task.evaluate` found: `results`, the figures (a JSON-able dict, the start of
-    `results.json`), and `headline`, the main figure in a few words."""
+    `results.json`), `headline`, the main figure in a few words, and `files`, `{file name:
+    bytes}` that the runner writes in the run's folder beside `results.json` (a plot)."""
 
     results: dict
     headline: str
+    files: dict = dataclasses.field(default_factory=dict)
 
 
 class Task:
