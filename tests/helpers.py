@@ -103,3 +103,21 @@ def tiny_bigru_int8_run(tmp_path_factory):
     import train_classifier
 
     return shared_run(tmp_path_factory, "bigru-int8", train_classifier, TINY_BIGRU_INT8)
+
+
+# One epoch of a one-layer Transformer (model_dim 16: a hostile row's message names it) on
+# the pairs of at most 12 tokens among 200 generated ones, with its attention plots, and no
+# export (test_hostile_commands.py and test_runner.py copy it, damage it, resume it).
+TINY_TRANSLATOR_RUN = [
+    "--num-pairs", "200", "--layers", "1", "--model-dim", "16", "--heads", "2",
+    "--feed-forward-dim", "32", "--batch-size", "64", "--max-length", "12", "--patience", "0",
+    "--epochs", "1", "--no-export",
+]  # fmt: skip
+
+
+def tiny_translator_run(tmp_path_factory):
+    """The folder of the session's one `train_translator.py TINY_TRANSLATOR_RUN` run."""
+    import train_translator
+
+    return shared_run(tmp_path_factory, "translator-tiny", train_translator,
+                      TINY_TRANSLATOR_RUN)[0]

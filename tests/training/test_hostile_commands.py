@@ -29,6 +29,7 @@ import pytest
 
 import train_classifier
 import train_translator
+from tests.helpers import tiny_translator_run
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 COMMANDS = {"translator": train_translator, "classifier": train_classifier}
@@ -368,15 +369,9 @@ CASES = [
 
 @pytest.fixture(scope="session")
 def finished_run(tmp_path_factory):
-    """One tiny translator run, trained once (1 epoch of the pairs of at most 12 tokens
-    among 200 generated ones): the rows copy it."""
-    output = tmp_path_factory.mktemp("hostile") / "finished"
-    try:
-        train_translator.main([*TINY_TRANSLATOR.split(), "--epochs", "1", "--output",
-                               str(output)])
-    except SystemExit as error:
-        pytest.fail(f"the tiny run failed with exit code {error.code}")
-    return output
+    """One tiny finished translator run (`tests.helpers.TINY_TRANSLATOR_RUN`: 1 epoch),
+    trained once per session and shared with test_runner.py: the rows copy it."""
+    return tiny_translator_run(tmp_path_factory)
 
 
 def run_case(case, tmp, run, capsys, monkeypatch):
