@@ -100,16 +100,13 @@ def test_two_workers_resume_after_kill_9_and_only_the_chief_writes(tmp_path):
     assert sorted(path.name for path in worker.iterdir()) == ["workers"]
     written = {path.name for path in (worker / "workers" / "worker_1").rglob("*")}
     assert not written & {"translator.keras", "serving", "results.json", "logs", "attention"}
-    served = subprocess.run(
-        [sys.executable, "-c",
-         "import sys, tensorflow as tf, tensorflow_text; "
-         "m = tf.saved_model.load(sys.argv[1]); "
-         "out = m.signatures['serving_default'](text=tf.constant(['el gato negro.', 'hola.'])); "
-         "print(out['translation'].shape[0])", str(chief / "serving" / "1")],
-        cwd=ROOT, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
-        capture_output=True, text=True, timeout=120,
-    )
-    assert served.returncode == 0 and served.stdout.strip().endswith("2"), served.stderr[-2000:]
+    # The chief's export serves (here: this test's process runs TensorFlow already).
+    import tensorflow as tf
+    import tensorflow_text  # noqa: F401  (registers the export's text ops)
+
+    served = tf.saved_model.load(str(chief / "serving" / "1"))
+    answer = served.signatures["serving_default"](text=tf.constant(["el gato negro.", "hola."]))
+    assert answer["translation"].shape == (2,)
 
 
 @pytest.mark.parametrize("precision", ["mixed_bfloat16", "mixed_float16"])
