@@ -1,8 +1,11 @@
 """Translation quality on real data under a wall-clock budget: our Transformer against the
-keras-io reference, Spanish -> English on Tatoeba (`spa.txt`).
+keras-io reference, Spanish -> English on Tatoeba (`spa.txt`), or with `--source-language
+en --target-language es` English -> Spanish, the keras-io example's own direction.
 
 Both models train on the same split (`load_spa_eng(seed=0)`, grouped by Spanish sentence,
-the split `train_translator.py` uses) for `--minutes` of wall-clock training each, then
+the split `train_translator.py` uses; for en -> es its pairs turned round by
+`reverse_direction`, as `train_translator.py --dataset spa-eng --source-language en
+--target-language es` does) for `--minutes` of wall-clock training each, then
 translate its de-duplicated test split (no test pair whose Spanish or English side occurs
 in training or validation; the reported figure) and the older random split's test (the
 same train and validation, a softer test; printed beside it); sacrebleu scores both
@@ -10,22 +13,26 @@ models against the same references (`canonical_text`: lower case, punctuation ke
 Evaluation time is not counted.
 
 - ours: `train_translator.py`'s spa-eng preset (`PRESETS["spa-eng"]` of
-  `attention_layers.training.tasks.translation`, built by the runner): pre-norm
-  Transformer, word vocabularies of 10,000, batches bucketed by length, Adam with the
-  warm-up schedule of Vaswani et al. §5.3, the optimizer's moving average of the weights
-  (`--weight-averaging 250`), beam search with 4 hypotheses (`--beam-width 4`);
+  `attention_layers.training.tasks.translation`, built by the runner), its sizes chosen
+  from the training split and `--minutes` by `fill_preset_from_data` as
+  `train_translator.py --max-minutes` chooses them: pre-norm Transformer, word vocabularies
+  of 10,000, batches bucketed by length, Adam with the warm-up schedule of Vaswani et al.
+  §5.3, the optimizer's moving average of the weights (`--weight-averaging 250`), beam
+  search with 4 hypotheses (`--beam-width 4`);
 - reference: the keras-io example "English-to-Spanish translation with a
-  sequence-to-sequence Transformer" (fchollet), turned spa->eng: Keras'
-  `MultiHeadAttention`, post-norm blocks, 1 encoder and 1 decoder layer, embedding 256,
-  feed-forward 2048, 8 heads of key size 256, learned positions, word vocabularies of
-  15,000, every sequence padded to 20 tokens, batches of 64, RMSprop. One change: its
-  text goes through our `normalize` (punctuation kept as words) instead of stripping
-  punctuation, so that both outputs are scored against the same references; its loss
-  ignores padding; and its cross-attention is masked by the source padding (the example
-  masks it with the target's causal mask, a slip that would only weaken it). It decodes
-  greedily, as the example does.
+  sequence-to-sequence Transformer" (fchollet), which translates en -> es (by default
+  turned es -> en): Keras' `MultiHeadAttention`, post-norm blocks, 1 encoder and 1
+  decoder layer, embedding 256, feed-forward 2048, 8 heads of key size 256, learned
+  positions, word vocabularies of 15,000, every sequence padded to 20 tokens, batches of
+  64, RMSprop. One change: its text goes through our `normalize` (punctuation kept as
+  words) instead of stripping punctuation, so that both outputs are scored against the
+  same references; its loss ignores padding; and its cross-attention is masked by the
+  source padding (the example masks it with the target's causal mask, a slip that would
+  only weaken it). It decodes greedily, as the example does.
 
     python benchmarks/translation_quality.py --minutes 20      # 40+ minutes on 2 CPU cores
+    python benchmarks/translation_quality.py --minutes 20 --source-language en \
+        --target-language es                           # the keras-io example's direction
     python benchmarks/translation_quality.py --minutes 10 --models ours
     python benchmarks/translation_quality.py --minutes 20 --models ours --seed 1  # another run
     python benchmarks/translation_quality.py --minutes 20 --averages   # how the preset's
@@ -55,7 +62,11 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from keras import layers, ops  # noqa: E402
 
-from attention_layers.data import load_spa_eng, make_translation_dataset  # noqa: E402
+from attention_layers.data import (  # noqa: E402
+    load_spa_eng,
+    make_translation_dataset,
+    reverse_direction,
+)
 from attention_layers.text import (  # noqa: E402
     END_ID,
     PAD_ID,
@@ -73,6 +84,7 @@ from attention_layers.training.tasks.translation import (  # noqa: E402
 )
 from attention_layers.training.tasks.translation_presets import FROM_DATA  # noqa: E402
 
+LANGUAGES = ("es", "en")  # load_spa_eng's pairs: (Spanish, English)
 VALIDATION_PAIRS = 3000  # scored for ours, to compare settings without the test split
 
 REFERENCE = {
@@ -172,8 +184,11 @@ def train_for(model, dataset, seconds, clock, callbacks=()):
 def run_ours(corpus, tests, seconds, clock, plan, scale_flags, averages=False, overrides=None,
              seed=0):
     """Trains and scores ours; `plan` is `configure_scale`'s, `scale_flags` the flags of
-    `add_scale_flags` (a dict) that made it."""
-    preset = fill_preset_from_data({**PRESETS["spa-eng"], **(overrides or {})}, corpus.train)
+    `add_scale_flags` (a dict) that made it. The preset's sizes are chosen from the
+    training split and the budget, as `train_translator.py --max-minutes` chooses them."""
+    preset = fill_preset_from_data(
+        {**PRESETS["spa-eng"], **(overrides or {})}, corpus.train, max_minutes=seconds / 60
+    )
     if averages:  # the exploration starts from the raw weights, decoded greedily
         preset.update(weight_averaging=0, beam_width=1)
     args = argparse.Namespace(**preset, **scale_flags)
@@ -527,6 +542,13 @@ def main():
     )
     parser.add_argument("--data", default=None,
                         help="spa.txt (default: $ATTENTION_DATA_DIR/spa.txt)")
+    parser.add_argument(
+        "--source-language", choices=LANGUAGES, default="es",
+        help="the language translated from, es or en (default es); en with "
+        "--target-language es is the keras-io example's own direction",
+    )
+    parser.add_argument("--target-language", choices=LANGUAGES, default="en",
+                        help="the language translated into (default en)")
     parser.add_argument("--models", choices=("both", "ours", "reference"), default="both",
                         help="which models to train (default both)")
     parser.add_argument("--json", metavar="PATH", help="also write the results here")
@@ -553,6 +575,9 @@ def main():
     parser.add_argument("--train-pairs", type=int, metavar="N",
                         help="train on a random N training pairs (a smoke test; default all)")
     args = parser.parse_args()
+    if args.source_language == args.target_language:
+        parser.error(f"--source-language and --target-language are both "
+                     f"{args.source_language!r}: spa.txt translates es -> en or en -> es")
     scale_flags = {name: getattr(args, name) for name in vars(scale.parse_args([]))}
     try:  # before anything touches a device
         plan = configure_scale(argparse.Namespace(**scale_flags))
@@ -566,6 +591,9 @@ def main():
     corpus = load_spa_eng(data, seed=0)
     # The older random split has the same train and validation pairs, a larger test.
     random_test = load_spa_eng(data, seed=0, split="random").test
+    if args.source_language != LANGUAGES[0]:  # load_spa_eng's pairs are (es, en)
+        corpus = reverse_direction(corpus)
+        random_test = [(target, source) for source, target in random_test]
     if args.train_pairs or args.test_pairs:
         rng = np.random.default_rng(0)
         train = corpus.train
@@ -578,9 +606,10 @@ def main():
                            sorted(rng.permutation(len(random_test))[: args.test_pairs])]
         corpus = dataclasses.replace(corpus, train=train, test=test)
     tests = {"deduplicated": corpus.test, "random": random_test}
+    direction = f"{args.source_language} -> {args.target_language}"
     print(
-        f"spa.txt: {len(corpus.train)} / {len(corpus.validation)} / {len(corpus.test)} "
-        f"train / validation / test pairs (seed 0, de-duplicated test split; the random "
+        f"spa.txt, {direction}: {len(corpus.train)} / {len(corpus.validation)} / "
+        f"{len(corpus.test)} train / validation / test pairs (seed 0, de-duplicated test split; the random "
         f"split's test has {len(random_test)}); budget {args.minutes} min ({args.clock} "
         "clock) per model; "
         f"{describe_device()}; {os.cpu_count()} CPUs, load average "
@@ -598,7 +627,7 @@ def main():
         results["reference"] = run_reference(
             corpus, tests, 60 * args.minutes, args.clock, seed=args.seed
         )
-    print()
+    print(f"\n{direction}:")
     for name, result in results.items():
         by_split = ", ".join(f"{split} {bleu:.2f}"
                              for split, bleu in result["test_bleu_by_split"].items())
@@ -622,6 +651,7 @@ def main():
                           f"reference (greedy), {split} test split: {ratio:.2f}")
     print(f"load average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
     if args.json:
+        results["direction"] = direction
         pathlib.Path(args.json).write_text(json.dumps(results, indent=2))
 
 
