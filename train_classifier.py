@@ -1,15 +1,16 @@
-"""Train a sentiment classifier with attention pooling, then show which words decided.
+"""Train a text classifier with attention pooling, then show which words decided.
 
     python train_classifier.py                                   # generated corpus, minutes
     python train_classifier.py --model bigru --output runs/bigru
     python train_classifier.py --dataset sst2 --data path/to/SST-2
+    python train_classifier.py --train texts.csv --class-weight balanced  # your labels, N classes
     python train_classifier.py --resume                          # after an interruption
     python train_classifier.py --overwrite                       # a new run in a used folder
     python train_classifier.py --dataset sst2 --data path/to/SST-2 --ensemble 1 \
         --bigram-buckets 16381 --teacher runs/classifier-sst2 --output runs/student  # distil it
 
 The run writes under `--output` (default `runs/classifier-DATASET`: `runs/classifier-builtin`,
-`runs/classifier-sst2`), one run per folder:
+`runs/classifier-sst2`; with `--train`, `runs/classifier-files`), one run per folder:
 
     config.json             the flags of the run (`--resume` reads them back)
     vocab.txt               the tokenizer's vocabulary, one token per line
@@ -20,6 +21,8 @@ The run writes under `--output` (default `runs/classifier-DATASET`: `runs/classi
     classifier.keras        the trained model (best validation loss)
     serving/                the SavedModel export (strings in, probabilities out)
     results.json            validation (and test) accuracy and the most attended words
+                            (with --train also macro-F1, per-class scores, confusion matrices)
+    confusion_matrix.png    with --train: the test split's confusion matrix
 
 With `--ensemble M` (M > 1) each member trains in `member_I/` (its checkpoints/,
 training_log.csv, logs/, attention/), and `classifier.keras` and `serving/` hold their mean

@@ -164,6 +164,20 @@ def test_classify_and_evaluate_name_the_classes(files_run, tmp_path, capsys):
     assert written["accuracy"] >= 0.9
     assert "macro-F1" in capsys.readouterr().err
 
+    # A folder with one sub-folder of .txt files per class (text_dataset_from_directory's).
+    folder_test = tmp_path / "by-class"
+    for label in ("sport", "music"):
+        (folder_test / label).mkdir(parents=True)
+        for index, text in enumerate(texts_of(label, 3, seed=3)):
+            (folder_test / label / f"{index}.txt").write_text(text + "\n", encoding="utf-8")
+    assert evaluate.main([str(folder / "serving"), "--test", str(folder_test), "--scores",
+                          str(scores), "--output", str(tmp_path / "by-class.tsv")]) == 0
+    written = json.loads(scores.read_text())
+    assert {name: values["support"] for name, values in written["per_class"].items()} == {
+        "music": 3, "politics": 0, "sport": 3,
+    }
+    assert written["accuracy"] >= 0.8
+
 
 @pytest.mark.slow
 def test_two_string_classes_from_a_tsv_keep_probability_and_name_the_label(tmp_path, capsys):
