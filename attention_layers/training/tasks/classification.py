@@ -137,6 +137,12 @@ def balanced_class_weights(labels, num_classes):
     return [len(labels) / (num_classes * int(count)) for count in counts]
 
 
+def files_key(config):
+    """What a run on files reads: the same key, the same corpus."""
+    return (config.train, config.validation, config.test, config.text_column,
+            config.label_column, config.encoding, config.seed)
+
+
 def confusion_png(counts, classes, title):
     """The PNG bytes of the confusion matrix `counts` (`plot_confusion_matrix`)."""
     from attention_layers.visualization import plot_confusion_matrix
@@ -307,32 +313,28 @@ class ClassificationTask(Task):
             parser.error("--teacher distils a run on the same data; it does not go with "
                          "--train.")
         args.dataset = "files"
+        config = ClassificationConfig.from_flags(args)
         try:
-            corpus = self._read_files(ClassificationConfig.from_flags(args))
-        except (CorpusFormatError, LookupError) as error:
+            corpus = self._read_files(config)
+        except CorpusFormatError as error:
             parser.error(str(error))
         args.classes = list(corpus.classes)
+        # `load_corpus` takes it from here instead of reading the files a second time.
+        self._read_ahead = (config, corpus)
 
     def _read_files(self, config):
-        """The corpus of `config`'s files, read once per run (`fill_flags` reads the
-        class names from it, `load_corpus` returns it)."""
-        key = (config.train, config.validation, config.test, config.text_column,
-               config.label_column, config.encoding, config.seed)
-        cached = getattr(self, "_files_corpus", None)
-        if cached is None or cached[0] != key:
-            try:
-                corpus = load_labelled_files(
-                    config.train, config.validation, config.test,
-                    text_column=config.text_column, label_column=config.label_column,
-                    seed=config.seed, encoding=config.encoding,
-                )
-            except LookupError:
-                raise CorpusFormatError(
-                    f"--encoding {config.encoding}: not a codec Python knows (e.g. utf-8, "
-                    "latin-1, cp1252)"
-                ) from None
-            cached = self._files_corpus = (key, corpus)
-        return cached[1]
+        """The corpus of `config`'s files (`CorpusFormatError` for an unknown codec too)."""
+        try:
+            return load_labelled_files(
+                config.train, config.validation, config.test,
+                text_column=config.text_column, label_column=config.label_column,
+                seed=config.seed, encoding=config.encoding,
+            )
+        except LookupError:
+            raise CorpusFormatError(
+                f"--encoding {config.encoding}: not a codec Python knows (e.g. utf-8, "
+                "latin-1, cp1252)"
+            ) from None
 
     def _add_model_flags(self, model):
         model.add_argument(
@@ -459,7 +461,10 @@ class ClassificationTask(Task):
         return corpus
 
     def _files_corpus_checked(self, config):
-        corpus = self._read_files(config)
+        ahead, self._read_ahead = getattr(self, "_read_ahead", None), None
+        # The fresh run whose `fill_flags` read these files: its corpus; else read them.
+        same_files = ahead is not None and files_key(ahead[0]) == files_key(config)
+        corpus = ahead[1] if same_files else self._read_files(config)
         if list(corpus.classes) != list(config.classes):
             raise UsageError(
                 f"--train {config.train}: its classes are now {', '.join(corpus.classes)}; "
