@@ -138,7 +138,7 @@ def balanced_class_weights(labels, num_classes):
 
 
 def files_key(config):
-    """What a run on files reads: the same key, the same corpus."""
+    """The flags that decide which corpus a run on files reads (equal keys: equal corpora)."""
     return (config.train, config.validation, config.test, config.text_column,
             config.label_column, config.encoding, config.seed)
 
@@ -292,7 +292,7 @@ class ClassificationTask(Task):
             return "runs/classifier-files"
         return super().output_folder(args)
 
-    def _fill_files(self, parser, args, given):
+    def _fill_files(self, parser, args):
         """A run on the user's files: checks their flags and reads the class names."""
         if args.train is None:
             if args.dataset == "files":
@@ -377,7 +377,7 @@ class ClassificationTask(Task):
         command_line.check_dataset_flags(
             parser, args, real_dataset="sst2", size_flag="--num-examples"
         )
-        self._fill_files(parser, args, given)
+        self._fill_files(parser, args)
         preset = self.presets[args.dataset]
         args.model = args.model or preset["model"]
         command_line.misplaced_flags(
