@@ -39,7 +39,7 @@ from attention_layers.training.tasks.preset_rule import (
     measure_corpus,
     preset_record,
 )
-from attention_layers.training.tasks.translation_presets import CORPUS, FROM_DATA, PRESETS
+from attention_layers.training.tasks.translation_presets import FROM_DATA, PRESETS
 
 # Flags that define the model and its data: a resumed run must keep them.
 RUN_DEFINING = (
@@ -123,7 +123,8 @@ class TranslationTask(Task):
         data = command_line.add_dataset_flags(
             parser, self.presets,
             dataset_help="'builtin': the generated Spanish-English corpus (offline, with gold "
-            "alignments); 'spa-eng': the Tatoeba pairs (spa.txt). Default: builtin.",
+            "alignments); 'spa-eng': the Tatoeba pairs (spa.txt); 'files': your own "
+            "(--train, which implies it). Default: builtin.",
             data_help="spa-eng only: a local spa.txt (or its folder). Without it the file is "
             "downloaded, which needs internet access.",
             size_flag="--num-pairs",
@@ -182,6 +183,8 @@ class TranslationTask(Task):
 
     def _fill_languages(self, parser, args, given):
         if args.train is None:
+            if args.dataset == "files":
+                parser.error("--dataset files reads your own pairs: give --train PATH.")
             for flag in ("validation", "test"):
                 if getattr(args, flag) is not None:
                     parser.error(f"--{flag} goes with --train (your own training pairs).")
@@ -193,7 +196,8 @@ class TranslationTask(Task):
                              f"translate es -> en or en -> es; received {' -> '.join(languages)}.")
             args.source_language, args.target_language = languages
             return
-        if args.dataset != "builtin" or args.data is not None or args.num_pairs is not None:
+        if (args.dataset not in ("builtin", "files") or args.data is not None
+                or args.num_pairs is not None):
             parser.error("--train gives your own pairs; it does not go with --dataset, --data "
                          "or --num-pairs.")
         if args.source_language is None or args.target_language is None:
@@ -226,7 +230,7 @@ class TranslationTask(Task):
     def fill_flags(self, parser, args, given):
         command_line.check_dataset_flags(parser, args, real_dataset="spa-eng", size_flag="--num-pairs")
         self._fill_languages(parser, args, given)
-        preset = CORPUS if args.dataset == "files" else self.presets[args.dataset]
+        preset = self.presets[args.dataset]
         model = args.model or preset["model"]
         command_line.misplaced_flags(parser, given, model, {"rnn": RNN_ONLY, "transformer": TRANSFORMER_ONLY})
         # The flags `FROM_DATA` stay unset until the corpus is read (`preset_from_data`).

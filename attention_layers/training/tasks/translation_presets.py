@@ -60,4 +60,7 @@ PRESETS = {
         "beam_width": 1,
     },
     "spa-eng": CORPUS,
+    # `--train PATH` (`--dataset files` is implied); config.json records `files`, which
+    # `--resume` reads back as a `--dataset` value.
+    "files": CORPUS,
 }

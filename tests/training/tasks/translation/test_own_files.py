@@ -1,7 +1,10 @@
 """`train_translator.py --train PATH --source-language XX --target-language YY`: a translator
 from the user's own files, in either direction, and the built-in corpora turned around."""
 
+import contextlib
+import io
 import json
+import shutil
 
 import pytest
 
@@ -41,28 +44,38 @@ def _write_aligned(prefix, pairs):
         )
 
 
-@pytest.mark.slow
-def test_a_translator_trains_on_aligned_files_in_the_other_direction(tmp_path, capsys):
+@pytest.fixture(scope="module")
+def run_on_files(tmp_path_factory):
+    """The run on aligned files, English -> Spanish: its folder, corpus, results and what
+    it printed (one training for the tests of this module)."""
+    tmp_path = tmp_path_factory.mktemp("own_files")
     corpus = generate_translation_corpus(num_pairs=600, seed=1)
     _write_aligned(tmp_path / "train", corpus.train)
     _write_aligned(tmp_path / "dev", corpus.validation)
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        results = train_translator.main(
+            [
+                *TINY,
+                "--train",
+                str(tmp_path / "train"),
+                "--validation",
+                str(tmp_path / "dev"),
+                "--source-language",
+                "en",
+                "--target-language",
+                "es",
+                "--output",
+                str(tmp_path / "run"),
+            ]
+        )
+    return tmp_path, corpus, results, printed.getvalue()
+
+
+@pytest.mark.slow
+def test_a_translator_trains_on_aligned_files_in_the_other_direction(run_on_files, capsys):
+    tmp_path, corpus, results, printed = run_on_files
     output = tmp_path / "run"
-    results = train_translator.main(
-        [
-            *TINY,
-            "--train",
-            str(tmp_path / "train"),
-            "--validation",
-            str(tmp_path / "dev"),
-            "--source-language",
-            "en",
-            "--target-language",
-            "es",
-            "--output",
-            str(output),
-        ]
-    )
-    printed = capsys.readouterr().out
     config = json.loads((output / "config.json").read_text())
     assert (config["dataset"], config["source_language"], config["target_language"]) == (
         "files",
@@ -93,11 +106,24 @@ def test_a_translator_trains_on_aligned_files_in_the_other_direction(tmp_path, c
     assert [row.split("\t")[0] for row in rows] == [en for _, en in corpus.validation]
 
 
+@pytest.mark.slow
+def test_a_finished_run_on_files_resumes(run_on_files, tmp_path, capsys):
+    # config.json records --dataset files: --resume took it for an unknown --dataset.
+    output = tmp_path / "run"
+    shutil.copytree(run_on_files[0] / "run", output)
+    results = train_translator.main(["--resume", "--output", str(output)])
+    out = capsys.readouterr().out
+    assert "Training already finished after epoch 1; evaluating." in out
+    assert json.loads((output / "config.json").read_text())["dataset"] == "files"
+    assert results["test_bleu"] == pytest.approx(run_on_files[2]["test_bleu"])
+
+
 @pytest.mark.parametrize(
     ("flags", "message"),
     [
         (["--train", "x"], "--train needs --source-language and --target-language"),
         (["--validation", "x"], "--validation goes with --train"),
+        (["--dataset", "files"], "--dataset files reads your own pairs: give --train PATH"),
         (
             [
                 "--train",
@@ -124,6 +150,7 @@ def test_a_translator_trains_on_aligned_files_in_the_other_direction(tmp_path, c
     ids=[
         "no_languages",
         "validation_alone",
+        "files_without_train",
         "with_dataset",
         "builtin_other_language",
         "same_language",
