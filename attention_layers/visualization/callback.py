@@ -94,7 +94,8 @@ class AttentionPlotCallback(keras.callbacks.Callback):
       self-contained view (`views_to_html`) of every example and name at that epoch, each
       column under its heading ("output words (queries)", "source words (keys)"), to open
       in a browser; for attention pooling, the sentences with each word coloured by its
-      weight (`token_importance_html`), with no layer or head to choose;
+      weight (`token_importance_html`), with no layer or head to choose; `html(figures)`
+      gives the page again with figures under it (a PNG known only after training);
     - with `log_dir`, the same image as a TensorBoard image summary, tag
       `attention/{name}/example_{i}`, step = the epoch counted from 0, the step at which
       `keras.callbacks.TensorBoard` writes the epoch scalars;
@@ -224,6 +225,7 @@ class AttentionPlotCallback(keras.callbacks.Callback):
         self.attention_fn = attention_fn
         self.weights_by_epoch = {}
         self.notes_by_epoch = {}
+        self._html_view = None  # (weights, notes, title) of the page last written
         self._writer = None
 
     def on_train_begin(self, logs=None):
@@ -332,6 +334,18 @@ class AttentionPlotCallback(keras.callbacks.Callback):
         )
 
     def _write_html(self, weights, notes, title):
+        self._html_view = (weights, notes, title)
+        path = self.output_dir / "attention.html"
+        self.html(path=path)
+        return path
+
+    def html(self, figures=(), path=None):
+        """The page that `attention.html` last got (None before the first), with `figures`,
+        `(caption, PNG bytes)` pairs, under it (e.g. a classifier's confusion matrix, known
+        after training), written to `path` (all or nothing) when given."""
+        if self._html_view is None:
+            return None
+        weights, notes, title = self._html_view
         views, sentences = [], []
         for index in range(self.num_examples):
             for name, batch in weights.items():
@@ -355,13 +369,10 @@ class AttentionPlotCallback(keras.callbacks.Callback):
                         labels["target_label"],
                     )
                 )
-        path = self.output_dir / "attention.html"
         if len(sentences) == len(views):
             # Attention pooling: one query, nothing to choose between; the sentences.
-            token_importance_html(sentences, title=title, path=path)
-        else:
-            views_to_html(views, title=title, path=path)
-        return path
+            return token_importance_html(sentences, title=title, path=path, figures=figures)
+        return views_to_html(views, title=title, path=path, figures=figures)
 
     def write_animations(self):
         """Writes one GIF per example and name, a frame per recorded epoch; returns paths."""

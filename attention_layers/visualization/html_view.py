@@ -4,6 +4,7 @@ The page needs no network and no Python at viewing time: the weights travel insi
 JSON, and a small inline script draws the tokens and the lines between them.
 """
 
+import base64
 import hashlib
 import html
 import json
@@ -29,6 +30,9 @@ _DOCUMENT_HEAD = """<!DOCTYPE html>
 <meta charset="utf-8">
 <title>__TITLE__</title>
 <style>
+.attention-figure { margin: 16px; font-family: system-ui, -apple-system, "Segoe UI", sans-serif;
+  font-size: 14px; color: #444; }
+.attention-figure img { max-width: 100%; }
 """
 
 # The document. `__...__` markers are replaced by `to_html`; every element is looked up
@@ -233,6 +237,7 @@ on the right, what attends to it. Line opacity and colour strength are the weigh
   root.dataset.ready = "true";
 }());
 </script>
+__FIGURES__
 </body>
 </html>
 """
@@ -327,7 +332,7 @@ def to_html(
     return _page(data, path)
 
 
-def views_to_html(views, *, title="Attention", path=None, decimals=4):
+def views_to_html(views, *, title="Attention", path=None, decimals=4, figures=()):
     """One HTML page of several attention maps, each with its own tokens.
 
     The page is `to_html`'s, with one entry of the layer selector per view: e.g. every
@@ -341,6 +346,7 @@ def views_to_html(views, *, title="Attention", path=None, decimals=4):
             `(T_q, T_k)` or `(heads, T_q, T_k)`, the tokens lists of `T_k` and `T_q`
             strings (target None: the source tokens).
         title, path, decimals: as for `to_html`.
+        figures: `(caption, PNG bytes)` pairs shown under the view (`token_importance_html`).
 
     Returns:
         The HTML document, a `str`; each layer entry of its data also holds its
@@ -371,7 +377,7 @@ def views_to_html(views, *, title="Attention", path=None, decimals=4):
         )
     first = entries[0]
     data = {"title": str(title), **{key: first[key] for key in _SIDE_KEYS}}
-    return _page({**data, "layers": entries}, path)
+    return _page({**data, "layers": entries}, path, figures)
 
 
 _SIDE_KEYS = ("source", "target", "source_label", "target_label")
@@ -397,12 +403,13 @@ most attended word); hover over a word for its weight.</div>
 __SENTENCES__
 <script type="application/json" class="attention-data">__DATA__</script>
 </div>
+__FIGURES__
 </body>
 </html>
 """
 
 
-def token_importance_html(sentences, *, title="Attention", path=None, decimals=4):
+def token_importance_html(sentences, *, title="Attention", path=None, decimals=4, figures=()):
     """A self-contained HTML page of sentences, each word coloured by its attention weight.
 
     The HTML counterpart of `plot_token_importance`, for attention pooling: one query
@@ -417,6 +424,9 @@ def token_importance_html(sentences, *, title="Attention", path=None, decimals=4
         title: the page's title.
         path: optional file to write the page to (UTF-8, all or nothing).
         decimals: weights are rounded to this many decimals.
+        figures: `(caption, PNG bytes)` pairs shown under the sentences, each a
+            `<figure class="attention-figure">` whose `<img>` holds the PNG (a `data:` URI:
+            the page stays one file), e.g. a classifier's confusion matrix.
 
     Returns:
         The HTML document, a `str`. Its `<script type="application/json"
@@ -470,9 +480,10 @@ def token_importance_html(sentences, *, title="Attention", path=None, decimals=4
         "__TITLE__": html.escape(data["title"]),
         "__DATA__": payload,
         "__SENTENCES__": "\n".join(blocks),
+        "__FIGURES__": _figures_html(figures),
     }
     page = re.sub(
-        "__ROOT__|__TITLE__|__DATA__|__SENTENCES__",
+        "__ROOT__|__TITLE__|__DATA__|__SENTENCES__|__FIGURES__",
         lambda match: fields[match.group()],
         _SENTENCES_TEMPLATE,
     )
@@ -493,15 +504,35 @@ def _root_id(payload, prefix):
     return prefix + hashlib.sha1(payload.encode("utf-8")).hexdigest()[:12]
 
 
-def _page(data, path):
-    """The document holding `data`, written to `path` (all or nothing) when given."""
+def _page(data, path, figures=()):
+    """The document holding `data`, then `figures`, written to `path` (all or nothing) when
+    given."""
     payload = _json_for_script(data)
     title = html.escape(data["title"])
     fields = {"__ROOT__": _root_id(payload, "attention-view-"), "__TITLE__": title,
-              "__DATA__": payload}
+              "__DATA__": payload, "__FIGURES__": _figures_html(figures)}
     # One pass, so that a title or a token spelling a marker is never substituted.
-    page = re.sub("__ROOT__|__TITLE__|__DATA__", lambda match: fields[match.group()], _TEMPLATE)
+    page = re.sub("__ROOT__|__TITLE__|__DATA__|__FIGURES__", lambda match: fields[match.group()],
+                  _TEMPLATE)
     return _written(page, path)
+
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _figures_html(figures):
+    """A `<figure>` per `(caption, PNG bytes)` of `figures`, the image inline (`data:` URI)."""
+    blocks = []
+    for index, (caption, png) in enumerate(figures):
+        if not isinstance(png, bytes) or not png.startswith(_PNG_SIGNATURE):
+            raise ValueError(f"`figures[{index}]` is not (caption, PNG bytes).")
+        caption = html.escape(str(caption))
+        encoded = base64.b64encode(png).decode("ascii")
+        blocks.append(
+            f'<figure class="attention-figure"><img alt="{caption}" '
+            f'src="data:image/png;base64,{encoded}">\n<figcaption>{caption}</figcaption></figure>'
+        )
+    return "\n".join(blocks)
 
 
 def _written(page, path):

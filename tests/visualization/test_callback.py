@@ -1,5 +1,6 @@
 """`AttentionPlotCallback` during `fit`, with a tiny translator and a tiny classifier."""
 
+import base64
 import html
 import io
 import json
@@ -92,6 +93,13 @@ def _figure_pixels(fig):
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100)
     return _png_pixels(buffer.getvalue())
+
+
+def _figure_html(caption, png):
+    """The `<figure>` that the view shows a PNG in (`figures=`): the image inline."""
+    encoded = base64.b64encode(png).decode("ascii")
+    return (f'<figure class="attention-figure"><img alt="{caption}" '
+            f'src="data:image/png;base64,{encoded}">\n<figcaption>{caption}</figcaption></figure>')
 
 
 def _html_data(path):
@@ -372,6 +380,12 @@ def test_classifier_plots_and_view_show_predicted_and_true_labels(tmp_path):
     assert f"Example 2: Attention pooling; {notes[1]} so dull ! ." in text
     shown = [float(w) for w in re.findall(r'class="token" data-weight="([^"]+)"', page)]
     np.testing.assert_allclose(shown, weights[:, 0].ravel(), atol=5e-5)
+    # The same page again, with a figure known after training (a confusion matrix) under it.
+    assert callback.html() == page and "<img" not in page
+    matrix = (tmp_path / "epoch_001/example_2_pooling.png").read_bytes()
+    with_matrix = callback.html([("Confusion matrix", matrix)], path=tmp_path / "again.html")
+    assert (tmp_path / "again.html").read_text(encoding="utf-8") == with_matrix
+    assert with_matrix.replace(_figure_html("Confusion matrix", matrix), "") == page
     with pytest.raises(ValueError, match="`true_labels` must hold one label per example"):
         AttentionPlotCallback(tokens, tmp_path, true_labels=["positive"])
 

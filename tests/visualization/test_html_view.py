@@ -1,7 +1,9 @@
 """The interactive HTML view: its data, its self-containment, and its behaviour in Chromium."""
 
+import base64
 import contextlib
 import html
+import io
 import json
 import pathlib
 import re
@@ -123,6 +125,47 @@ def test_token_importance_page_colours_each_word_and_has_no_selectors(tmp_path):
                                     "weights": [1.0]}
     with pytest.raises(ValueError, match=r"`sentences\[0\]` needs one weight per token"):
         token_importance_html([("h", ["a", "b"], [1.0])])
+
+
+def _png(color):
+    buffer = io.BytesIO()
+    Image.new("RGB", (3, 2), color).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _figures(page):
+    """`[(caption, alt, PNG bytes)]` of each `<figure>` of `page`."""
+    found = re.findall(
+        r'<figure class="attention-figure"><img alt="([^"]*)" src="data:image/png;base64,'
+        r'([A-Za-z0-9+/=]+)">\n<figcaption>([^<]*)</figcaption></figure>', page
+    )
+    return [(html.unescape(caption), html.unescape(alt), base64.b64decode(data))
+            for alt, data, caption in found]
+
+
+def test_figures_are_embedded_under_the_view(tmp_path):
+    # A classifier's confusion matrix, known after training, under its sentences: the PNG
+    # itself (a data: URI), so that the page stays one file that opens anywhere.
+    matrix, other = _png("red"), _png("blue")
+    sentences = [("Example 1", ["a", "film"], [0.3, 0.7])]
+    page = token_importance_html(
+        sentences, path=tmp_path / "s.html",
+        figures=[("Confusion <matrix>", matrix), ("Other", other)],
+    )
+    assert (tmp_path / "s.html").read_text(encoding="utf-8") == page
+    assert _figures(page) == [("Confusion <matrix>", "Confusion <matrix>", matrix),
+                              ("Other", "Other", other)]
+    assert page.index('class="attention-figure"') > page.index('class="token"')
+    assert "Confusion <matrix>" not in page  # escaped
+    views = [("cross", np.eye(2), ["a", "b"], ["c", "d"])]
+    assert _figures(views_to_html(views, figures=[("Confusion", matrix)])) == [
+        ("Confusion", "Confusion", matrix)
+    ]
+    # Without figures, no image and no figure.
+    for plain in (token_importance_html(sentences), views_to_html(views)):
+        assert "<img" not in plain and "<figure" not in plain and "src=" not in plain
+    with pytest.raises(ValueError, match=r"`figures\[0\]` is not \(caption, PNG bytes\)"):
+        token_importance_html(sentences, figures=[("text", b"not a png")])
 
 
 def test_page_rejects_disagreeing_tokens():
