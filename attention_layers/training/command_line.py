@@ -47,6 +47,17 @@ def add_dataset_flags(parser, presets, *, dataset_help, data_help, size_flag, si
     return data
 
 
+def add_file_flags(data, *, train_help, validation_help, test_help):
+    """The user's own files, in the `data` group: `--train PATH`, then `--validation PATH`,
+    `--test PATH` (each split out of train when not given) and `--encoding`, which go with
+    `--train` only. Each `*_help` is the task's words for its flag."""
+    data.add_argument("--train", metavar="PATH", help=train_help)
+    data.add_argument("--validation", metavar="PATH", help=f"--train only: {validation_help}")
+    data.add_argument("--test", metavar="PATH", help=f"--train only: {test_help}")
+    data.add_argument("--encoding", default="utf-8", help="--train only: the files' codec "
+                      "(default utf-8; a BOM is skipped).")
+
+
 def add_model_size_flags(model, *, layers_help, recurrent):
     """The sizes of both models, then `--dropout`, in the `model` group.
 

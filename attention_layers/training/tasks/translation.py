@@ -157,24 +157,21 @@ class TranslationTask(Task):
         )
 
     def _add_file_flags(self, data):
-        data.add_argument(
-            "--train", metavar="PATH",
-            help="your own training pairs: the prefix PATH of line-aligned PATH.xx and PATH.yy, "
-            "a TSV/CSV whose header names the two language codes, a Tatoeba file (English "
-            "first), or JSON lines {\"translation\": {\"xx\": ..., \"yy\": ...}}. Needs "
-            "--source-language and --target-language.",
+        command_line.add_file_flags(
+            data,
+            train_help="your own training pairs: the prefix PATH of line-aligned PATH.xx and "
+            "PATH.yy, a TSV/CSV whose header names the two language codes, a Tatoeba file "
+            "(English first), or JSON lines {\"translation\": {\"xx\": ..., \"yy\": ...}}. "
+            "Needs --source-language and --target-language.",
+            validation_help="validation pairs (default: 10%% of train's source sentences).",
+            test_help="test pairs (default: 10%% of train's source sentences, none seen in "
+            "training).",
         )
-        data.add_argument("--validation", metavar="PATH", help="--train only: validation "
-                          "pairs (default: 10%% of train's source sentences).")
-        data.add_argument("--test", metavar="PATH", help="--train only: test pairs (default: "
-                          "10%% of train's source sentences, none seen in training).")
         data.add_argument("--source-language", metavar="CODE", help="the code of the language "
                           "translated from, e.g. de (default: es). With --dataset builtin or "
                           "spa-eng, en turns the corpus around.")
         data.add_argument("--target-language", metavar="CODE", help="the code of the language "
                           "translated to (default: en).")
-        data.add_argument("--encoding", default="utf-8", help="--train only: the files' "
-                          "codec (default utf-8).")
 
     def output_folder(self, args):
         if args.train is not None:

@@ -7,8 +7,10 @@ One tiny 3-class run per session (`files_run`) serves every end-to-end test: a s
 corpus (90 / 60 / 30 short texts, each class with its own deciding word).
 """
 
+import base64
 import json
 import random
+import re
 import shutil
 
 import numpy as np
@@ -18,7 +20,13 @@ import tensorflow as tf
 import train_classifier
 from attention_layers.apps import batch_commands, evaluate
 from attention_layers.apps.run import load_run
-from attention_layers.training.tasks.classification import balanced_class_weights
+from attention_layers.data import generate_sentiment_corpus
+from attention_layers.training.tasks.classification import (
+    ClassificationConfig,
+    ClassificationTask,
+    balanced_class_weights,
+)
+from attention_layers.training.tasks.labelled_files import CONFUSION_MATRIX
 from tests.helpers import run_in_process, shared_run
 
 # Each class is told by one word; the other words are shared noise.
@@ -265,3 +273,40 @@ def test_resume_reads_the_files_again_and_refuses_changed_classes(files_run, tmp
     code, _, err = run(["--resume", "--output", copy], capsys)
     assert code == 2, err
     assert "its classes are now jazz, music, politics, sport" in err
+
+
+def test_the_attention_view_shows_the_confusion_matrix_of_a_run_on_files(tmp_path):
+    # Issue 25: the confusion matrix in the PNG and in the HTML view. No training: an
+    # untrained tiny model, its view after one plotted epoch, then `evaluate`.
+    task = ClassificationTask()
+    corpus = generate_sentiment_corpus(60, seed=0)
+    views, matrices = {}, {}
+    for name, classes, count in (("files", ["negative", "positive"], 1),
+                                 ("builtin", None, 1), ("ensemble", ["negative", "positive"], 2)):
+        config = ClassificationConfig(
+            dataset="files" if classes else "builtin", classes=classes, model="transformer",
+            vocabulary_size=100, min_count=1, layers=1, model_dim=8, heads=2,
+            feed_forward_dim=8, dropout=0.0, max_length=16, batch_size=16,
+        )
+        tokenizers = task.tokenizers(config, corpus)
+        members = [task.build_model(config, tokenizers) for _ in range(count)]
+        plots = task.attention_callback(config, corpus, None, tokenizers, tmp_path / name)
+        plots.set_model(members[-1])
+        plots.on_epoch_end(0)
+        datasets = task.make_datasets(config, corpus, tokenizers, seed=0, batch_multiple=1)
+        model = task.final_model(config, members)
+        files = task.evaluate(config, model, members, corpus, tokenizers, datasets).files
+        views[name], matrices[name] = files.get("attention/attention.html"), files.get(
+            CONFUSION_MATRIX
+        )
+    assert matrices["files"].startswith(b"\x89PNG") and matrices["builtin"] is None
+    page = views["files"].decode("utf-8")
+    written = (tmp_path / "files/attention/attention.html").read_text(encoding="utf-8")
+    # The page the run wrote, with the test split's confusion matrix under its sentences.
+    images = re.findall(r'<img alt="([^"]*)" src="data:image/png;base64,([^"]+)">', page)
+    assert [(alt, base64.b64decode(data)) for alt, data in images] == [
+        ("Confusion matrix of the test split (confusion_matrix.png)", matrices["files"])
+    ]
+    assert re.sub(r"<figure .*?</figure>", "", page, flags=re.S) == written
+    # No confusion matrix (builtin), or no view of its own (an ensemble's members'): unchanged.
+    assert views["builtin"] is None and views["ensemble"] is None

@@ -1,0 +1,179 @@
+"""The flags of `train_classifier.py` (beside the runner's training and output flags), the
+presets they fall back on, and the checks of flags that do not go together.
+
+`ClassificationTask` (`classification.py`) adds and fills them; `labelled_files.py` holds
+the flags of the user's own files (`--train`).
+"""
+
+import pathlib
+
+from attention_layers.models.classifier import (
+    BIGRAM_MULTIPLIER,
+    MAX_BIGRAM_BUCKETS,
+    valid_bigram_buckets,
+)
+from attention_layers.models.quantization import EMBEDDING_QUANTIZATIONS
+from attention_layers.training import command_line
+from attention_layers.training.distillation import TEACHER_WEIGHT, check_teacher, same_folder
+from attention_layers.training.flags import closed_unit_interval, non_negative_int, seed_int
+from attention_layers.training.tasks import labelled_files
+from attention_layers.training.tasks.classification_presets import SINGLE_PRESET
+
+MODELS = ("transformer", "bigru")
+SST2_PRESETS = ("ensemble", "single")
+
+# Flags that define the model and its data: a resumed run must keep them.
+RUN_DEFINING = (
+    "dataset", "data", "num_examples", "model", "vocabulary_size", "min_count", "layers",
+    "model_dim", "heads", "feed_forward_dim", "embedding_dim", "units", "attention_units",
+    "dropout", "batch_size", "max_length", "learning_rate", "warmup_steps", "precision",
+    "seed", "bigram_buckets", "ensemble", "weight_averaging", "label_smoothing",
+    "teacher", "teacher_weight", "preset", "pooling_heads", "train", "validation", "test",
+    "text_column", "label_column", "encoding", "class_weight", "classes",
+)
+BIGRU_ONLY = ("embedding_dim", "units", "attention_units")
+TRANSFORMER_ONLY = (
+    "layers", "model_dim", "heads", "feed_forward_dim", "warmup_steps", "pooling_heads",
+)
+
+
+def add_flags(parser, presets):
+    """The flags of `train_classifier.py` beside the runner's: data (`presets` names the
+    `--dataset` choices), the user's files, the model and distillation."""
+    data = command_line.add_dataset_flags(
+        parser, presets,
+        dataset_help="'builtin': the generated sentiment corpus (offline, with the deciding "
+        "words recorded); 'sst2': GLUE SST-2; 'files': your own (--train, which implies "
+        "it). Default: builtin.",
+        data_help="sst2 only: a local folder in the GLUE layout (SST-2/ with train.tsv, "
+        "dev.tsv, test.tsv, or its parent). Without it SST-2.zip is downloaded (needs "
+        "internet).",
+        size_flag="--num-examples",
+        size_help="builtin only: sentences to generate (preset: 20000).",
+    )
+    command_line.add_count_flags(data, {
+        "--vocabulary-size": "the most words in the vocabulary, the 4 reserved tokens "
+        "included; at least 5 (preset).",
+        "--min-count": "the fewest occurrences in train for a word to get its own id; rarer "
+        "words become [UNK], which so learns to stand for the unseen words of new text "
+        "(preset).",
+        "--max-length": "the most tokens per sentence; longer ones are cut (preset).",
+    })
+    data.add_argument("--seed", type=seed_int, default=0,
+                      help="corpus, split, shuffling and initialization seed (0).")
+    labelled_files.add_file_flags(data)
+    add_model_flags(parser.add_argument_group("model"))
+    add_distillation_flags(parser)
+
+
+def add_model_flags(model):
+    """The `model` group: `--preset` (SST-2), `--model`, its sizes, `--pooling-heads`,
+    `--bigram-buckets` and `--quantize-embeddings`."""
+    model.add_argument(
+        "--preset", choices=SST2_PRESETS,
+        help="sst2 only: 'ensemble', five BiGRUs (85.6%% dev accuracy, 204 MB), or "
+        "'single', one BiGRU under 20 MB (--ensemble 1 --embedding-dim 192 "
+        "--weight-averaging 200 --quantize-embeddings int8: 84.8%%, 16 MB). Flags given "
+        "beside it win. Default: ensemble.",
+    )
+    model.add_argument(
+        "--model", choices=MODELS,
+        help="a Transformer encoder with attention pooling, or a bidirectional GRU with "
+        "additive attention pooling (preset).",
+    )
+    command_line.add_model_size_flags(model, layers_help="encoder blocks", recurrent={
+        "--embedding-dim": "bigru only: word embedding size (preset).",
+        "--units": "bigru only: GRU size per direction (preset).",
+        "--attention-units": "bigru only: hidden size of the additive attention (preset).",
+    })
+    command_line.add_count_flags(model, {
+        "--pooling-heads": "transformer only: learned queries of the attention pooling, "
+        "each taking its own weighted average of the words (Lin et al. 2017); with 1 a "
+        "negation and the word it flips share one average (preset).",
+    })
+    model.add_argument(
+        "--bigram-buckets", type=non_negative_int, metavar="N",
+        help="rows of the hashed bigram embedding added to each pooled word "
+        f"(HashedBigramEmbedding, at most {MAX_BIGRAM_BUCKETS:,}); 0: words only "
+        "(preset).",
+    )
+    model.add_argument(
+        "--quantize-embeddings", choices=EMBEDDING_QUANTIZATIONS,
+        help="after training, store the word and bigram embedding tables as int8 with "
+        "one float32 scale per row (Keras' post-training quantization): the saved model "
+        "is about a quarter of the size, and the accuracy reported is the quantized "
+        "model's. Default: float32 tables.",
+    )
+
+
+def add_distillation_flags(parser):
+    """The `distillation` group: `--teacher RUN` and `--teacher-weight W`."""
+    distillation = parser.add_argument_group("distillation")
+    distillation.add_argument(
+        "--teacher", metavar="RUN",
+        help="the --output folder of a finished run (e.g. the SST-2 ensemble) to distil "
+        "into this model (Hinton et al. 2015): it trains against (1 - W) x the label + W "
+        "x the teacher's probability, and reads the teacher's vocabulary (so "
+        "--vocabulary-size and --min-count do not apply). Default: no teacher.",
+    )
+    distillation.add_argument(
+        "--teacher-weight", type=closed_unit_interval, metavar="W",
+        help=f"W above (default with --teacher: {TEACHER_WEIGHT}).",
+    )
+
+
+def fill_flags(parser, args, given, presets):
+    """Gives the flags still unset their value in the preset of `--dataset` (`presets`)
+    and `--model` (and `--preset single`); `parser.error` for a flag that does not apply
+    (another model's, `--preset` off SST-2, the teacher's with a flag it excludes)."""
+    preset = presets[args.dataset]
+    args.model = args.model or preset["model"]
+    command_line.misplaced_flags(
+        parser, given, args.model, {"bigru": BIGRU_ONLY, "transformer": TRANSFORMER_ONLY}
+    )
+    if args.preset is not None and args.dataset != "sst2":
+        parser.error(f"--preset applies to --dataset sst2 only; received --dataset "
+                     f"{args.dataset}.")
+    if args.preset == "single":
+        if args.model != "bigru":
+            parser.error("--preset single is one BiGRU; it does not apply to --model "
+                         f"{args.model}.")
+        command_line.fill_preset(args, SINGLE_PRESET)
+    settings = {name: value for name, value in preset.items() if name not in MODELS}
+    command_line.fill_preset(args, {**settings, **preset[args.model]})
+    if args.class_weight is not None and args.teacher is not None:
+        parser.error("--class-weight weighs hard labels; it does not go with --teacher "
+                     "(whose targets are probabilities).")
+    if args.teacher is None and args.teacher_weight is not None:
+        parser.error("--teacher-weight needs --teacher (the run to distil).")
+    if args.teacher is not None:
+        if given & {"vocabulary_size", "min_count"}:
+            parser.error("--vocabulary-size and --min-count do not apply with --teacher: "
+                         "the student reads the teacher's vocabulary.")
+        args.teacher = str(pathlib.Path(args.teacher).resolve())
+        args.teacher_weight = (
+            TEACHER_WEIGHT if args.teacher_weight is None else args.teacher_weight
+        )
+
+
+def check_flags(parser, config, settings):
+    """`parser.error` for settings that do not go together: the vocabulary and Transformer
+    sizes, a teacher that is not a finished run or is the `--output` folder, label smoothing
+    over more than two classes, a bigram table size the hash cannot use."""
+    command_line.check_vocabulary_size(parser, config)
+    command_line.check_transformer_sizes(parser, config)
+    teacher = config.teacher
+    if teacher and same_folder(teacher, settings.output):
+        parser.error(f"--teacher {teacher} is the --output folder: the student would "
+                     "replace its teacher's run; give the student another --output.")
+    problem = teacher and check_teacher(teacher, config.dataset)
+    if problem:
+        parser.error(problem)
+    if config.num_classes > 2 and config.label_smoothing:
+        parser.error(f"--label-smoothing applies to two classes; the training file has "
+                     f"{config.num_classes}.")
+    if config.bigram_buckets and not valid_bigram_buckets(config.bigram_buckets):
+        parser.error(
+            f"--bigram-buckets must be at most {MAX_BIGRAM_BUCKETS:,} and not a multiple "
+            f"of {BIGRAM_MULTIPLIER}; received {config.bigram_buckets}."
+        )
