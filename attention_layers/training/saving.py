@@ -129,7 +129,8 @@ def print_summary(task, headline, paths, output, data_note=""):
     if "export" in paths:
         lines.append(f"  export:      {paths['export']}")
     for name in sorted(set(paths) - {"model", "export", "results"}):
-        lines.append(f"  figure:      {paths[name]}")
+        if not name.startswith("attention/"):  # the attention line below names the view
+            lines.append(f"  figure:      {paths[name]}")
     plots = sorted(output.rglob("attention/epoch_*"))
     if plots:
         views = sorted(output.rglob("attention/*.html"))

@@ -1,5 +1,6 @@
 """Argument checks and conversions shared by the plots, the HTML view and the callback."""
 
+import io
 import re
 
 import keras
@@ -159,3 +160,10 @@ def counted_name(name):
         else part
         for part in str(name).split("/")
     )
+
+
+def png_bytes(figure, dpi=100):
+    """The PNG bytes of a matplotlib `figure`, drawn at `dpi`."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()

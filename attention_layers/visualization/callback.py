@@ -1,6 +1,5 @@
 """`AttentionPlotCallback`: watch the attention of fixed examples change during `fit`."""
 
-import io
 import pathlib
 import struct
 from collections.abc import Mapping
@@ -11,6 +10,7 @@ import numpy as np
 from attention_layers.visualization._common import (
     check_ndim,
     counted_name,
+    png_bytes,
     readable_name,
     safe_name,
     to_numpy,
@@ -280,9 +280,7 @@ class AttentionPlotCallback(keras.callbacks.Callback):
         for name, batch in weights.items():
             for index in range(self.num_examples):
                 figure = self._figure(name, index, batch[index], epoch)
-                buffer = io.BytesIO()
-                figure.savefig(buffer, format="png", dpi=100)
-                png = buffer.getvalue()
+                png = png_bytes(figure)
                 path = folder / f"example_{index + 1}_{safe_name(counted_name(name))}.png"
                 path.write_bytes(png)
                 paths.append(path)

@@ -7,8 +7,6 @@ checks, the files read (their class names go to `config.json`) and read again, c
 confusion matrix.
 """
 
-import io
-
 import numpy as np
 
 from attention_layers.data import CorpusFormatError
@@ -145,10 +143,9 @@ def balanced_class_weights(labels, num_classes):
 def confusion_png(counts, classes, title):
     """The PNG bytes of the confusion matrix `counts` (`plot_confusion_matrix`)."""
     from attention_layers.visualization import plot_confusion_matrix
+    from attention_layers.visualization._common import png_bytes
 
-    buffer = io.BytesIO()
-    plot_confusion_matrix(counts, classes, title=title).savefig(buffer, format="png", dpi=100)
-    return buffer.getvalue()
+    return png_bytes(plot_confusion_matrix(counts, classes, title=title))
 
 
 def print_class_table(scores, split):
