@@ -379,12 +379,7 @@ class BiGRUClassifier(_PooledWordsClassifier, EmbeddingQuantization, keras.Model
         bigram_buckets: `None`, or the rows of a `HashedBigramEmbedding` added to each
             pooled word, as in `TransformerClassifier`. On SST-2 it adds about a point of
             dev accuracy (see `benchmarks/RESULTS.md`).
-        embedding_quantization: `None`, or `"int8"` for a model whose embedding tables
-            were quantized after training (`quantize_embeddings`); the config records it
-            so that a saved model loads with int8 tables again.
-        num_classes: 2 (the default) for one logistic unit, P(class 1) `(batch, 1)`
-            (train with binary cross-entropy); `N > 2` for a softmax over N classes
-            `(batch, N)` (sparse categorical cross-entropy).
+        embedding_quantization, num_classes: as in `TransformerClassifier`.
 
     Call arguments:
         token_ids: int `(batch, T)` with `T >= 1` (a recurrent layer cannot run over no
@@ -392,8 +387,8 @@ class BiGRUClassifier(_PooledWordsClassifier, EmbeddingQuantization, keras.Model
         training: whether dropout is active.
 
     Returns:
-        The probability of the positive class, float32 `(batch, 1)`, or with
-        `num_classes > 2` each class's, `(batch, num_classes)`.
+        As `TransformerClassifier`: P(class 1) `(batch, 1)`, or each class's
+        `(batch, num_classes)`.
 
     Example:
 

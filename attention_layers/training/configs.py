@@ -53,13 +53,18 @@ class TaskConfig:
 @dataclasses.dataclass(frozen=True)
 class CorpusTaskConfig(TaskConfig):
     """The settings that both shipped tasks share: the flags of `command_line`'s
-    `add_dataset_flags` (`--dataset`, `--data`), `add_model_size_flags` and
+    `add_dataset_flags` (`--dataset`, `--data`), `add_file_flags` (`--train`,
+    `--validation`, `--test`, `--encoding`), `add_model_size_flags` and
     `add_training_flags`, and the vocabulary and length of their tokenizers. A task that
     trains from a corpus with those flags subclasses it and adds its own fields.
     """
 
     dataset: str = "builtin"
     data: str | None = None
+    train: str | None = None
+    validation: str | None = None
+    test: str | None = None
+    encoding: str = "utf-8"
     model: str | None = None
     vocabulary_size: int | None = None
     layers: int | None = None

@@ -112,12 +112,8 @@ class ClassificationConfig(CorpusTaskConfig):
     quantize_embeddings: str | None = None
     teacher: str | None = None
     teacher_weight: float | None = None
-    train: str | None = None
-    validation: str | None = None
-    test: str | None = None
     text_column: str | None = None
     label_column: str | None = None
-    encoding: str = "utf-8"
     class_weight: str | None = None
     classes: tuple | list | None = None
 
@@ -396,4 +392,3 @@ class ClassificationTask(Task):
 
         return export_classifier(model, tokenizers[0], path, max_input_tokens=config.max_length,
                                  classes=config.classes)
-

@@ -80,12 +80,8 @@ class TranslationConfig(CorpusTaskConfig):
     `--help`); those that a `--model` does not use are `None`."""
 
     num_pairs: int | None = None
-    train: str | None = None
-    validation: str | None = None
-    test: str | None = None
     source_language: str | None = None
     target_language: str | None = None
-    encoding: str = "utf-8"
     attention: str | None = None
     cell: str | None = None
     input_feeding: bool | None = None
@@ -423,4 +419,3 @@ class TranslationTask(Task):
             model, *tokenizers, path,
             max_input_tokens=config.max_length, max_output_length=config.max_length,
         )
-
