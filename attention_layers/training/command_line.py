@@ -11,6 +11,7 @@ import pathlib
 
 from attention_layers.text.tokenizers import RESERVED_TOKENS
 from attention_layers.training.flags import (
+    codec,
     non_negative_int,
     positive_float,
     positive_int,
@@ -54,8 +55,8 @@ def add_file_flags(data, *, train_help, validation_help, test_help):
     data.add_argument("--train", metavar="PATH", help=train_help)
     data.add_argument("--validation", metavar="PATH", help=f"--train only: {validation_help}")
     data.add_argument("--test", metavar="PATH", help=f"--train only: {test_help}")
-    data.add_argument("--encoding", default="utf-8", help="--train only: the files' codec "
-                      "(default utf-8; a BOM is skipped).")
+    data.add_argument("--encoding", type=codec, default="utf-8",
+                      help="--train only: the files' codec (default utf-8; a BOM is skipped).")
 
 
 def add_model_size_flags(model, *, layers_help, recurrent):

@@ -10,6 +10,7 @@ with command_line_errors(parser, CorpusFormatError):   # bad data -> one line, e
 """
 
 import argparse
+import codecs
 import contextlib
 
 import numpy as np
@@ -111,6 +112,19 @@ def closed_unit_interval(text):
     if not 0 <= value <= 1:
         raise ValueError(text)
     return value
+
+
+def codec(text):
+    """`argparse` type: the name of a text codec Python knows (`utf-8`, `latin-1`, ...)."""
+    try:
+        info = codecs.lookup(text)
+    except LookupError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a codec Python knows (e.g. utf-8, latin-1, cp1252)"
+        ) from None
+    if not getattr(info, "_is_text_encoding", True):  # "rot13", "base64": bytes, not text
+        raise argparse.ArgumentTypeError(f"{text!r} is not a text codec (e.g. utf-8, latin-1)")
+    return text
 
 
 # argparse prints "invalid <name> value" using the function's name.

@@ -327,6 +327,12 @@ CASES = [
     Case("epochs-absurd", "classifier", "--epochs 1" + "0" * 30,
          message=r"argument --epochs: 10+ is more than 2,147,483,647"),
     Case("seed-negative", "translator", "--seed -1", message=r"argument --seed: invalid seed"),
+    # An unknown codec was a LookupError traceback once the translator read the files.
+    Case("encoding-unknown", "translator", "--train {tmp}/corpus --source-language de "
+         "--target-language en --encoding nonsense-codec",
+         message=r"argument --encoding: 'nonsense-codec' is not a codec Python knows"),
+    Case("encoding-not-text", "classifier", "--train {tmp}/train.tsv --encoding rot13",
+         message=r"argument --encoding: 'rot13' is not a text codec"),
     Case("seed-absurd", "translator", "--seed 4294967296",
          message=r"argument --seed: 4294967296 is more than 4,294,967,295"),
     Case("model-dim-too-large", "translator", TINY_TRANSLATOR.replace("--model-dim 16 --heads 2",
