@@ -9,7 +9,9 @@ the split `train_translator.py` uses; for en -> es its pairs turned round by
 translate its de-duplicated test split (no test pair whose Spanish or English side occurs
 in training or validation; the reported figure) and the older random split's test (the
 same train and validation, a softer test; printed beside it); sacrebleu scores both
-models against the same references (`canonical_text`: lower case, punctuation kept).
+models against the same references (`canonical_text`: lower case, punctuation kept). Both systems lower-case:
+the keras-io recipe does, so ours runs with `--case lower` here (`train_translator.py
+--dataset spa-eng` keeps Tatoeba's case since `--case`, and is then scored cased).
 Evaluation time is not counted.
 
 - ours: `train_translator.py`'s spa-eng preset (`PRESETS["spa-eng"]` of
@@ -80,6 +82,7 @@ from attention_layers.training.runner import build_model  # noqa: E402
 from attention_layers.training.tasks.preset_rule import fill_preset_from_data  # noqa: E402
 from attention_layers.training.tasks.translation import (  # noqa: E402
     PRESETS,
+    TranslationConfig,
     TranslationTask,
 )
 from attention_layers.training.tasks.translation_presets import FROM_DATA  # noqa: E402
@@ -186,15 +189,18 @@ def run_ours(corpus, tests, seconds, clock, plan, scale_flags, averages=False, o
     """Trains and scores ours; `plan` is `configure_scale`'s, `scale_flags` the flags of
     `add_scale_flags` (a dict) that made it. The preset's sizes are chosen from the
     training split and the budget, as `train_translator.py --max-minutes` chooses them."""
+    # Lower-cased, as the keras-io recipe: both are scored against the same references.
     preset = fill_preset_from_data(
-        {**PRESETS["spa-eng"], **(overrides or {})}, corpus.train, max_minutes=seconds / 60
+        {**PRESETS["spa-eng"], "case": "lower", **(overrides or {})}, corpus.train,
+        max_minutes=seconds / 60,
     )
+    preset["case_by_side"] = {"source": "lower", "target": "lower"}
     if averages:  # the exploration starts from the raw weights, decoded greedily
         preset.update(weight_averaging=0, beam_width=1)
     args = argparse.Namespace(**preset, **scale_flags)
     task = TranslationTask()
     started = time.perf_counter()
-    source_tokenizer, target_tokenizer = task.tokenizers(args, corpus)
+    source_tokenizer, target_tokenizer = task.tokenizers(TranslationConfig.from_flags(args), corpus)
     print(f"Tokenizers learned in {time.perf_counter() - started:.0f} s (not counted)",
           flush=True)
     train = make_translation_dataset(
@@ -610,7 +616,8 @@ def main():
     print(
         f"spa.txt, {direction}: {len(corpus.train)} / {len(corpus.validation)} / "
         f"{len(corpus.test)} train / validation / test pairs (seed 0, de-duplicated test split; the random "
-        f"split's test has {len(random_test)}); budget {args.minutes} min ({args.clock} "
+        f"split's test has {len(random_test)}); both systems lower-cased and scored against "
+        f"lower-cased references; budget {args.minutes} min ({args.clock} "
         "clock) per model; "
         f"{describe_device()}; {os.cpu_count()} CPUs, load average "
         f"{', '.join(f'{load:.1f}' for load in os.getloadavg())}",
@@ -632,7 +639,7 @@ def main():
         by_split = ", ".join(f"{split} {bleu:.2f}"
                              for split, bleu in result["test_bleu_by_split"].items())
         print(
-            f"{name:>9}: test BLEU {by_split}; {result['tokens_per_second']:>7,} "
+            f"{name:>9}: test BLEU (lower-cased) {by_split}; {result['tokens_per_second']:>7,} "
             f"tokens/s, {result['epochs']} epochs in {result['train_seconds']} s "
             f"({result['train_cpu_seconds']} CPU s)"
         )

@@ -148,7 +148,10 @@ class _ExportModel:
         from attention_layers.apps.run import CLASS_NAMES
 
         self.kind = kind
-        self.class_names = tuple(_export_info(path).get("classes") or CLASS_NAMES)
+        info = _export_info(path)
+        self.class_names = tuple(info.get("classes") or CLASS_NAMES)
+        # Exports from before --case have no "case": they lower-case.
+        self.target_lowercase = (info.get("case") or {}).get("target") != "keep"
         self._tf = tf
         self._signatures = tf.saved_model.load(str(path)).signatures
 

@@ -86,7 +86,10 @@ def evaluate_translator(model, pairs, beam_width, batch_size):
     from attention_layers.text import canonical_text
 
     sources = [source for source, _ in pairs]
-    references = [text.decode("utf-8") for text in canonical_text([t for _, t in pairs]).numpy()]
+    # In the model's case: lower-cased unless the run or export keeps it (--case).
+    lowercase = getattr(model, "target_lowercase", True)
+    references = [text.decode("utf-8")
+                  for text in canonical_text([t for _, t in pairs], lowercase).numpy()]
     progress = batch_commands._Progress("evaluate", len(sources))
     try:
         hypotheses = list(batch_commands.translate_lines(

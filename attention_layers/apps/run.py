@@ -171,6 +171,8 @@ class TranslatorRun(_Run):
     def __init__(self, folder, config, model, tokenizers):
         super().__init__(folder, config, model, tokenizers)
         self.source_tokenizer, self.target_tokenizer = tokenizers
+        # Whether translations come lower-cased (`evaluate` scores against references so).
+        self.target_lowercase = self.target_tokenizer.lowercase
         from attention_layers.export import TranslatorServer
 
         # The export's preprocessing (its `source_ids`), with the limits the run exported.
@@ -193,7 +195,8 @@ class TranslatorRun(_Run):
 
         Returns:
             A list of translations, one string per sentence, in the target tokenizer's
-            canonical form (lower case, as the test references are compared).
+            canonical form (lower case, unless the run kept the target's case with
+            `--case`; as the test references are compared).
 
         Raises:
             TypeError: `sentences` is a string or holds a non-string.
@@ -433,7 +436,14 @@ def load_run(path):
     config = read_run_config(folder)
     command = config["command"]
     kind = WordPieceTokenizer if config.get("vocabulary") == "wordpiece" else WordTokenizer
-    tokenizers = tuple(kind.load(folder / name) for name in VOCABULARY_FILES[command])
+    # A translator trained with --case keeps the case of the sides it chose (config.json's
+    # "case_by_side"); runs from before --case, and every classifier, lower-case.
+    case_by_side = config.get("case_by_side") if command == "translator" else None
+    sides = ("source", "target") if command == "translator" else (None,)
+    tokenizers = tuple(
+        kind.load(folder / name, lowercase=(case_by_side or {}).get(side) != "keep")
+        for name, side in zip(VOCABULARY_FILES[command], sides, strict=True)
+    )
     # Inference only: the optimizer state of a translator's file is not restored.
     model = load_model(folder / MODEL_FILES[command], compile=False, safe_mode=True)
     run_class = TranslatorRun if command == "translator" else ClassifierRun

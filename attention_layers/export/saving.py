@@ -191,7 +191,11 @@ def export_translator(
         "source_vocabulary.txt": source_tokenizer,
         "target_vocabulary.txt": target_tokenizer,
     }
-    return _save_server(server, "translator", vocabularies, path)
+    # The graph lower-cases (or not) as the tokenizers do; `case` says so to the commands
+    # that score an export's output (`evaluate`) without reading its graph.
+    case = {side: "lower" if tokenizer.lowercase else "keep"
+            for side, tokenizer in (("source", source_tokenizer), ("target", target_tokenizer))}
+    return _save_server(server, "translator", vocabularies, path, case=case)
 
 
 def export_classifier(

@@ -1,7 +1,8 @@
-"""Text normalization shared by every tokenizer: one canonical form for Spanish and English.
+"""Text normalization shared by every tokenizer: one canonical form for text of any script.
 
-`normalize` turns raw text into lower-case words separated by single spaces, with each
-punctuation mark its own word; `join_punctuation` undoes the spacing for display. Both are
+`normalize` turns raw text into words separated by single spaces, lower-cased unless the
+caller keeps the case (`lowercase=False`, for cased data), with each punctuation mark its
+own word; `join_punctuation` undoes the spacing for display. Both are
 TensorFlow ops only, so they run inside `tf.function`, `tf.data` and an exported SavedModel.
 """
 
@@ -33,8 +34,8 @@ _UNSPACED = r"[\p{Han}\p{Hiragana}\p{Katakana}\x{30FC}\x{3005}\p{Thai}\p{Lao}\p{
 _CLOSING = ".,!?;:%)\\]}»。、！？；：）」』】〉》،؛؟۔।॥"
 
 
-def normalize(text):
-    """Normalizes text to lower-case words and punctuation separated by single spaces.
+def normalize(text, lowercase=True):
+    """Normalizes text to (lower-case) words and punctuation separated by single spaces.
 
     The steps, in order:
 
@@ -47,7 +48,9 @@ def normalize(text):
     2. `tensorflow_text.normalize_utf8(text, "NFKD")`: compatibility decomposition, so that
        full-width letters, ligatures (`ﬁ`) and non-breaking spaces become plain characters,
        and `á` typed as one code point or as `a` + combining accent reads the same.
-    3. Lower-casing of all Unicode letters (`Á` -> `á`, `Ñ` -> `ñ`).
+    3. With `lowercase` (the default), lower-casing of all Unicode letters (`Á` -> `á`,
+       `Ñ` -> `ñ`, `Ж` -> `ж`); without it the case is kept and only this step is
+       skipped, so that a translator trained on cased text writes cased text.
     4. `normalize_utf8(text, "NFC")`: accents are kept (`sí` and `si` are different Spanish
        words) and recomposed, so that a vocabulary entry or a WordPiece never separates a
        letter from its accent.
@@ -58,10 +61,13 @@ def normalize(text):
        character is a word, as BERT splits Chinese (`我爱你` -> `我 爱 你`).
     6. Runs of whitespace become one space; leading and trailing spaces are removed.
 
-    The result is idempotent: `normalize(normalize(text)) == normalize(text)`.
+    The result is idempotent: `normalize(normalize(text)) == normalize(text)`, with either
+    `lowercase`.
 
     Args:
         text: a `tf.string` tensor of any shape, or something convertible to one.
+        lowercase: whether to lower-case (a Python bool: it is part of the graph, as in a
+            tokenizer's `tokenize`).
 
     Returns:
         A `tf.string` tensor of the same shape.
@@ -70,14 +76,17 @@ def normalize(text):
 
     >>> [s.decode() for s in normalize(["¿Dónde está el BAÑO?", "Tom's dog—isn't it?"]).numpy()]
     ['¿ dónde está el baño ?', "tom's dog — isn't it ?"]
+    >>> normalize(["Tom lives in Paris."], lowercase=False).numpy()[0].decode()
+    'Tom lives in Paris .'
     """
     text = tf.convert_to_tensor(text, dtype=tf.string)
-    # First: `tf.strings.lower` ends a string at its first NUL byte.
+    # First: `tf.strings.lower` (step 3) ends a string at its first NUL byte.
     text = tf.strings.regex_replace(text, _SPACE_LIKE, " ")
     text = tf.strings.regex_replace(text, _FORMAT, "")
     text = tf.strings.regex_replace(text, _APOSTROPHE_VARIANTS, "'")
     text = tf_text.normalize_utf8(text, "NFKD")
-    text = tf.strings.lower(text, encoding="utf-8")
+    if lowercase:
+        text = tf.strings.lower(text, encoding="utf-8")
     text = tf_text.normalize_utf8(text, "NFC")
     text = tf.strings.regex_replace(text, _PUNCTUATION, r" \1 ")
     text = tf.strings.regex_replace(text, rf"({_UNSPACED}\pM*)", r" \1 ")
@@ -131,16 +140,18 @@ def join_punctuation(text):
     return tf.strings.regex_replace(text, r"([¿¡(\[{«]) ", r"\1")
 
 
-def canonical_text(text):
+def canonical_text(text, lowercase=True):
     """Returns text in the form `Tokenizer.detokenize` produces: `join_punctuation(normalize(text))`.
 
     Use it on reference translations before computing BLEU against detokenized model
-    output, so that case and spacing differences do not count as errors. `text` is a
-    `tf.string` tensor of raw text, of any shape; the result has the same shape.
+    output, so that spacing differences (and, for a lower-casing tokenizer, case) do not
+    count as errors. `text` is a `tf.string` tensor of raw text, of any shape; the result
+    has the same shape. `lowercase` is the tokenizer's (`Tokenizer.lowercase`): a cased
+    translator is scored against cased references.
 
     Example:
 
     >>> canonical_text(["¿Dónde  está?"]).numpy()[0].decode()
     '¿dónde está?'
     """
-    return join_punctuation(normalize(text))
+    return join_punctuation(normalize(text, lowercase))

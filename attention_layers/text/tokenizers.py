@@ -15,6 +15,11 @@ inside `tf.function`, `tf.data.Dataset.map`, or a SavedModel signature taking a
 `tf.string` tensor of shape `[None]`. The vocabulary is held as constants, so a SavedModel
 that calls them carries its vocabulary; `save` and `load` also write and read it as a plain
 text file, one token per line, line number = id.
+
+A tokenizer lower-cases text unless it is made with `lowercase=False` (for cased data:
+then it writes cased text). The setting is not in the vocabulary file: whoever saves the
+file records it (a run's `config.json`, an export's `export.json`) and passes it to `load`,
+whose default, lower-case, is what every file written before the setting existed means.
 """
 
 import collections
@@ -42,12 +47,13 @@ WORDPIECE_SUFFIX = "##"
 _COUNTING_BATCH_SIZE = 4096
 
 
-def count_words(texts):
+def count_words(texts, lowercase=True):
     """Counts the words of `normalize`d texts.
 
     Args:
         texts: an iterable of Python strings, a 1-D `tf.string` tensor, or a
             `tf.data.Dataset` of scalar `tf.string` elements.
+        lowercase: `normalize`'s: whether to lower-case the words.
 
     Returns:
         A `collections.Counter` mapping each normalized word to its number of occurrences.
@@ -69,7 +75,7 @@ def count_words(texts):
         )
     counts = collections.Counter()
     for batch in batches:
-        for line in normalize(batch).numpy():
+        for line in normalize(batch, lowercase).numpy():
             counts.update(line.decode("utf-8").split())
     return counts
 
@@ -88,6 +94,8 @@ class Tokenizer(tf.Module):
         vocabulary: a sequence of distinct token strings whose first four entries are
             `RESERVED_TOKENS` (`[PAD]`, `[UNK]`, `[START]`, `[END]`). A token's id is its
             position.
+        lowercase: whether `tokenize` lower-cases text (`normalize`'s `lowercase`); a
+            Python bool, fixed in every graph that calls the tokenizer (an export).
         name: the `tf.Module` name.
 
     Example, a tokenizer inside an exported string-to-string model:
@@ -111,12 +119,20 @@ class Tokenizer(tf.Module):
     start_id = START_ID
     end_id = END_ID
 
-    def __init__(self, vocabulary, name=None):
+    def __init__(self, vocabulary, name=None, *, lowercase=True):
         super().__init__(name=name)
         vocabulary = [str(token) for token in vocabulary]
         _check_vocabulary(vocabulary)
+        if not isinstance(lowercase, bool):
+            raise ValueError(f"lowercase must be True or False, got {lowercase!r}")
         self._tokens = tuple(vocabulary)
         self._token_strings = tf.constant(vocabulary, dtype=tf.string)
+        self._lowercase = lowercase
+
+    @property
+    def lowercase(self):
+        """Whether `tokenize` lower-cases text; `False` keeps the case (cased data)."""
+        return self._lowercase
 
     @property
     def vocabulary(self):
@@ -131,7 +147,7 @@ class Tokenizer(tf.Module):
     def tokenize(self, strings, *, add_start_end=True, max_length=DEFAULT_MAX_LENGTH):
         """Turns strings into token ids.
 
-        Text is `normalize`d, split into words and looked up; sequences longer than
+        Text is `normalize`d (lower-cased if `lowercase`), split into words and looked up; sequences longer than
         `max_length` are cut (keeping the beginning, and `[END]` when added), so any
         input, from `""` to a 10,000-character line, gives at most `max_length` ids.
 
@@ -161,7 +177,7 @@ class Tokenizer(tf.Module):
                 "`strings` must be a 1-D batch of strings, shape [batch] (wrap one string "
                 f"in a list); got shape {strings.shape}"
             )
-        ids = self._ids_from_normalized(normalize(strings))  # (batch, (tokens))
+        ids = self._ids_from_normalized(normalize(strings, self.lowercase))  # (batch, (tokens))
         ids = ids[:, : max_length - reserved_slots]
         if add_start_end:
             column_shape = tf.stack([ids.nrows(), 1])  # (batch, 1)
@@ -179,7 +195,8 @@ class Tokenizer(tf.Module):
         `[PAD]` and `[START]` are dropped, and each sequence stops at its first `[END]`, so
         the raw output of a decoder can be passed in. Words are joined with spaces and
         the punctuation spacing of `normalize` is undone (`join_punctuation`); the result
-        is the input's `canonical_text` when every word was in the vocabulary.
+        is the input's `canonical_text` (with this tokenizer's `lowercase`) when every
+        word was in the vocabulary.
 
         Args:
             ids: integer ids of shape `[batch, tokens]`: a dense tensor (padded with 0) or
@@ -251,7 +268,8 @@ class Tokenizer(tf.Module):
 
         Args:
             path: the vocabulary file.
-            **kwargs: passed to the constructor.
+            **kwargs: passed to the constructor, e.g. `lowercase=False` for a cased
+                tokenizer's file (the file does not say; the default lower-cases).
 
         Returns:
             A tokenizer of this class.
@@ -290,6 +308,7 @@ class WordTokenizer(Tokenizer):
     Args:
         vocabulary: distinct tokens, starting with `RESERVED_TOKENS`; usually from
             `WordTokenizer.build` or `WordTokenizer.load`.
+        lowercase: whether text is lower-cased (the default) or keeps its case.
         name: the `tf.Module` name.
 
     Example:
@@ -301,10 +320,13 @@ class WordTokenizer(Tokenizer):
     [[2, 5, 1, 4, 7, 3]]
     >>> tokenizer.detokenize([[2, 6, 4, 7, 3, 0]]).numpy()[0].decode()
     'perro duerme.'
+    >>> cased = WordTokenizer.build(["Tom lives in Paris."], lowercase=False)
+    >>> cased.detokenize(cased.tokenize(["Tom lives in Paris."])).numpy()[0].decode()
+    'Tom lives in Paris.'
     """
 
-    def __init__(self, vocabulary, name=None):
-        super().__init__(vocabulary, name=name)
+    def __init__(self, vocabulary, name=None, *, lowercase=True):
+        super().__init__(vocabulary, lowercase=lowercase, name=name)
         # TextVectorization numbers its padding ("") 0 and its out-of-vocabulary token
         # "[UNK]" 1, the same ids as our [PAD] and [UNK]; the rest follows in order.
         self._vectorizer = keras.layers.TextVectorization(
@@ -315,7 +337,7 @@ class WordTokenizer(Tokenizer):
         )
 
     @classmethod
-    def build(cls, texts, *, max_vocabulary_size=None, min_count=1):
+    def build(cls, texts, *, max_vocabulary_size=None, min_count=1, lowercase=True):
         """Builds the vocabulary from training text: the most frequent normalized words.
 
         Args:
@@ -323,19 +345,21 @@ class WordTokenizer(Tokenizer):
             max_vocabulary_size: the most tokens, reserved ones included; `None` keeps
                 every word seen at least `min_count` times.
             min_count: the fewest occurrences for a word to enter the vocabulary.
+            lowercase: whether the tokenizer lower-cases text (the default) or keeps
+                its case, `Paris` and `paris` then being two words.
 
         Returns:
             A `WordTokenizer`. Ties in frequency are broken alphabetically, so the same
             text always gives the same ids.
         """
-        counts = count_words(texts)
+        counts = count_words(texts, lowercase)
         words = sorted(
             (word for word, count in counts.items() if count >= min_count),
             key=lambda word: (-counts[word], word),
         )
         if max_vocabulary_size is not None:
             words = words[: max(0, max_vocabulary_size - len(RESERVED_TOKENS))]
-        return cls(list(RESERVED_TOKENS) + words)
+        return cls(list(RESERVED_TOKENS) + words, lowercase=lowercase)
 
     def _ids_from_normalized(self, normalized):
         # The vectorizer pads to the longest line with 0; a word is never 0 (unknown ones
@@ -357,6 +381,7 @@ class WordPieceTokenizer(Tokenizer):
         vocabulary: distinct tokens, starting with `RESERVED_TOKENS`; usually from
             `WordPieceTokenizer.build` or `WordPieceTokenizer.load`.
         max_bytes_per_word: longer words become `[UNK]`.
+        lowercase: whether text is lower-cased (the default) or keeps its case.
         name: the `tf.Module` name.
 
     Example:
@@ -368,8 +393,8 @@ class WordPieceTokenizer(Tokenizer):
     'las canción.'
     """
 
-    def __init__(self, vocabulary, *, max_bytes_per_word=100, name=None):
-        super().__init__(vocabulary, name=name)
+    def __init__(self, vocabulary, *, max_bytes_per_word=100, name=None, lowercase=True):
+        super().__init__(vocabulary, lowercase=lowercase, name=name)
         self._wordpiece = tf_text.FastWordpieceTokenizer(
             vocab=list(self.vocabulary),
             suffix_indicator=WORDPIECE_SUFFIX,
@@ -380,7 +405,8 @@ class WordPieceTokenizer(Tokenizer):
         )
 
     @classmethod
-    def build(cls, texts, *, vocabulary_size=8000, lower_threshold=10, max_bytes_per_word=100):
+    def build(cls, texts, *, vocabulary_size=8000, lower_threshold=10, max_bytes_per_word=100,
+              lowercase=True):
         """Learns a WordPiece vocabulary from training text (tensorflow-text's learner).
 
         This is the algorithm of `tensorflow_text.tools.wordpiece_vocab.
@@ -393,11 +419,13 @@ class WordPieceTokenizer(Tokenizer):
             vocabulary_size: the most tokens, reserved ones included.
             lower_threshold: the learner's lowest count for a piece to be kept.
             max_bytes_per_word: passed to the constructor.
+            lowercase: whether the tokenizer lower-cases text (the default) or keeps
+                its case.
 
         Returns:
             A `WordPieceTokenizer`.
         """
-        counts = count_words(texts)
+        counts = count_words(texts, lowercase)
         vocabulary = wordpiece_tokenizer_learner_lib.learn(
             sorted(counts.items()),
             vocabulary_size,
@@ -405,7 +433,7 @@ class WordPieceTokenizer(Tokenizer):
             lower_thresh=lower_threshold,
             joiner=WORDPIECE_SUFFIX,
         )
-        return cls(vocabulary, max_bytes_per_word=max_bytes_per_word)
+        return cls(vocabulary, max_bytes_per_word=max_bytes_per_word, lowercase=lowercase)
 
     def _ids_from_normalized(self, normalized):
         words = tf.strings.split(normalized)  # (batch, (words))

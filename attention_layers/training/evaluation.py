@@ -26,9 +26,9 @@ def evaluate_bleu(
     `beam_width > 1`, detokenization), so the
     score is the exported model's. Sentences are sorted by length and translated
     `batch_size` at a time, so that each batch is padded little.
-    References are compared in the tokenizers' canonical form (`canonical_text`: lower
-    case, punctuation spacing as `detokenize` writes it), so case and spacing do not count
-    as errors.
+    References are compared in the target tokenizer's canonical form (`canonical_text`:
+    lower case unless the tokenizer keeps the case, punctuation spacing as `detokenize`
+    writes it), so only what the model could have written counts as an error.
 
     Args:
         model: a `TransformerTranslator` or `RNNTranslator`.
@@ -58,7 +58,8 @@ def evaluate_bleu(
     sources = [source for source, _ in pairs]
     references = [
         text.decode("utf-8")
-        for text in canonical_text([reference for _, reference in pairs]).numpy()
+        for text in canonical_text([reference for _, reference in pairs],
+                                   target_tokenizer.lowercase).numpy()
     ]
     all_ids = source_tokenizer.tokenize(clean_text(sources), max_length=max_length)  # ragged
     if beam_width < 1:

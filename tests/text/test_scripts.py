@@ -54,3 +54,27 @@ def test_canonical_text_joins_what_normalize_split_and_is_stable():
     assert _decoded(canonical_text(once)) == once
     # normalize(join_punctuation(t)) == t: joining loses nothing the tokenizers see.
     assert _decoded(normalize(once)) == _decoded(normalize(texts))
+
+
+# Case kept where the data is cased (`lowercase=False`): only the lower-casing step is
+# skipped; NFKC-like forms, punctuation and unspaced scripts are as with lower-casing.
+CASED = [
+    ("Tom lives in PARIS, ＮＹ.", "Tom lives in PARIS , NY ."),
+    ("Ελένη, Καλημέρα! ΣΟΦΙΑ", "Ελένη , Καλημέρα ! ΣΟΦΙΑ"),
+    ("Иван живёт в Москве?", "Иван живёт в Москве ?"),
+    ("¿Dónde Está Ñandú?", "¿ Dónde Está Ñandú ?"),
+    ("我爱 Tom。", "我 爱 Tom 。"),
+]
+
+
+def test_normalize_keeps_case_when_asked_and_changes_nothing_else():
+    raw = [text for text, _ in CASED]
+    kept = _decoded(normalize(raw, lowercase=False))
+    assert kept == [cased for _, cased in CASED]
+    assert _decoded(normalize(kept, lowercase=False)) == kept  # idempotent
+    # Lower-casing afterwards gives what the default gives: no other step differs.
+    assert [text.lower() for text in kept] == _decoded(normalize(raw))
+    assert _decoded(canonical_text(raw, lowercase=False)) == [
+        "Tom lives in PARIS, NY.", "Ελένη, Καλημέρα! ΣΟΦΙΑ", "Иван живёт в Москве?",
+        "¿Dónde Está Ñandú?", "我爱 Tom。",
+    ]

@@ -172,6 +172,28 @@ def test_save_writes_one_token_per_line_and_load_restores(tokenizer_class, tmp_p
     assert loaded.tokenize(SPANISH).to_list() == tokenizer.tokenize(SPANISH).to_list()
 
 
+@pytest.mark.parametrize("tokenizer_class", [WordTokenizer, WordPieceTokenizer])
+def test_a_cased_tokenizer_round_trips_cased_text_and_loads_with_its_setting(tokenizer_class,
+                                                                            tmp_path):
+    texts = ["Tom lives in Paris.", "tom likes paris."]
+    if tokenizer_class is WordPieceTokenizer:
+        cased = WordPieceTokenizer.build(texts * 20, vocabulary_size=80, lowercase=False)
+    else:
+        cased = WordTokenizer.build(texts, lowercase=False)
+    assert not cased.lowercase and {"Tom", "tom"} <= set(cased.vocabulary)
+    assert decoded(cased.detokenize(cased.tokenize(texts))) == texts
+    path = cased.save(tmp_path / "vocabulary.txt")
+    loaded = tokenizer_class.load(path, lowercase=False)
+    assert decoded(loaded.detokenize(loaded.tokenize(texts))) == texts
+    # A file alone (every vocabulary written before the setting) loads lower-casing.
+    old = tokenizer_class.load(path)
+    assert old.lowercase and decoded(old.detokenize(old.tokenize(texts[:1]))) == [
+        "tom lives in paris."
+    ]
+    with pytest.raises(ValueError, match="lowercase must be True or False"):
+        tokenizer_class(cased.vocabulary, lowercase="no")
+
+
 @pytest.mark.parametrize(
     "vocabulary, message",
     [

@@ -3,7 +3,8 @@ the maximum length, the model's size, the batch size and the warm-up from the tr
 split's size and lengths (and `--max-minutes`), for any corpus, never per named data set.
 
 `measure_corpus(corpus.train)` measures the split, `choose_preset(stats)` applies the rule,
-and `describe_choice(record)` says in one line what it chose. The measurements behind the
+and `describe_choice(record)` says in one line what it chose. `choose_case` is the rule
+for each side's case (`--case auto`): kept where the data is cased, lower-cased otherwise. The measurements behind the
 thresholds: benchmarks/RESULTS.md, "Presets from the data".
 
 Example:
@@ -48,6 +49,12 @@ SHORT_BUDGET_MINUTES = 10
 # one significant figure, within these bounds (4,000: Vaswani et al. 2017, §5.3).
 WARMUP_FRACTION = 0.05
 WARMUP_BOUNDS = (100, 4000)
+# `--case auto` keeps a side's case when at least this share of its training sentences
+# hold an upper-case letter (one whose lower-case form differs): cased text ("Tom lives in
+# Paris.") has one in nearly every sentence, a lower-cased corpus with stray capitals in
+# few; a script without case (Chinese, Arabic) has none, and lower-casing it changes nothing.
+CASED_SHARE = 0.05
+CASE_CHOICES = ("auto", "keep", "lower")
 # The flags that the rule picks.
 RULE_FLAGS = (
     "vocabulary_size", "max_length", "layers", "model_dim", "heads", "feed_forward_dim",
@@ -71,9 +78,11 @@ class CorpusStats:
     frequent_words: tuple
 
 
-def measure_corpus(pairs):
+def measure_corpus(pairs, lowercase=(True, True)):
     """The `CorpusStats` of `pairs` (`(source, target)` strings: a training split), with
-    the tokenizers' own normalization (words and punctuation marks, lower-cased)."""
+    the tokenizers' own normalization (words and punctuation marks, lower-cased on the
+    sides whose `lowercase`, source and target, is true: `Paris` and `paris` are then one
+    word)."""
     from attention_layers.text.normalization import normalize
 
     longest, frequent = [], []
@@ -81,7 +90,7 @@ def measure_corpus(pairs):
         texts = [pair[side] for pair in pairs]
         counts, lengths = collections.Counter(), []
         for start in range(0, len(texts), 4096):
-            for line in normalize(texts[start : start + 4096]).numpy():
+            for line in normalize(texts[start : start + 4096], lowercase[side]).numpy():
                 words = line.decode("utf-8").split()
                 counts.update(words)
                 lengths.append(len(words) + 2)  # [START] and [END]
@@ -210,6 +219,69 @@ def describe_choice(record, model="transformer"):
         parts.append(f"a size smaller for --max-minutes {budget:g}")
     return (f"preset from the data ({record['training_pairs']} training pairs): "
             + ", ".join(parts))
+
+
+def cased_share(texts):
+    """The share of `texts` (Python strings) that hold an upper-case letter, i.e. a
+    character whose lower-case form differs (`"Tom"`, `"Москва"`, `"Σ"`); 0 for none."""
+    texts = list(texts)
+    return sum(1 for text in texts if text != text.lower()) / len(texts) if texts else 0.0
+
+
+def choose_case(pairs, case="auto", shared_vocabulary=False):
+    """The rule for case, per side: `{"source": "keep" | "lower", "target": ...}`.
+
+    `--case keep` or `lower` sets both sides. `auto` keeps a side's case when at least
+    `CASED_SHARE` (5%) of its training sentences hold an upper-case letter (`cased_share`)
+    and lower-cases it otherwise: lower-case corpora and scripts without case (Chinese,
+    Arabic) give `"lower"`, which changes nothing in the latter. With a shared vocabulary
+    (one tokenizer for both languages), both sides keep the case if either does.
+
+    Args:
+        pairs: the training split, `(source, target)` strings.
+        case: the `--case` flag, one of `CASE_CHOICES`.
+        shared_vocabulary: whether one tokenizer serves both sides.
+
+    Returns:
+        `{"source": ..., "target": ...}`, each `"keep"` or `"lower"`.
+
+    Example:
+
+    >>> choose_case([("Tom vive en París.", "Tom lives in Paris."), ("hola", "hello")])
+    {'source': 'keep', 'target': 'keep'}
+    >>> choose_case([("我爱你。", "i love you.")])
+    {'source': 'lower', 'target': 'lower'}
+    """
+    if case in ("keep", "lower"):
+        return {"source": case, "target": case}
+    chosen = {
+        side: "keep" if cased_share(pair[index] for pair in pairs) >= CASED_SHARE else "lower"
+        for index, side in enumerate(("source", "target"))
+    }
+    if shared_vocabulary and "keep" in chosen.values():
+        chosen = {"source": "keep", "target": "keep"}
+    return chosen
+
+
+def describe_case(case_by_side, case="auto", pairs=None):
+    """The data line's words for the case of each side (`choose_case`'s result; `None`:
+    lower-cased), with the share of cased sentences behind `--case auto` when the training
+    `pairs` are given."""
+    words = {"keep": "kept", "lower": "lower-cased"}
+    case_by_side = {side: "keep" if (case_by_side or {}).get(side) == "keep" else "lower"
+                    for side in ("source", "target")}
+    if case_by_side["source"] == case_by_side["target"]:
+        said = f"case {words[case_by_side['source']]}"
+    else:
+        said = (f"case {words[case_by_side['source']]} (source), "
+                f"{words[case_by_side['target']]} (target)")
+    if case == "auto" and pairs:
+        shares = [cased_share(pair[index] for pair in pairs) for index in (0, 1)]
+        said += (f" (--case auto: {100 * shares[0]:.0f}% / {100 * shares[1]:.0f}% of "
+                 f"source / target sentences cased, kept from {100 * CASED_SHARE:.0f}%)")
+    else:
+        said += f" (--case {case})"
+    return said
 
 
 def fill_preset_from_data(preset, pairs, max_minutes=None):

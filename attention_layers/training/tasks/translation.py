@@ -31,10 +31,13 @@ from attention_layers.training.evaluation import evaluate_bleu
 from attention_layers.training.flags import UsageError, positive_int, seed_int
 from attention_layers.training.metrics import masked_accuracy, masked_loss
 from attention_layers.training.schedules import model_adam
-from attention_layers.training.tasks.base import Evaluation, Task, load_tokenizers, overlong_report
+from attention_layers.training.tasks.base import Evaluation, Task, overlong_report
 from attention_layers.training.tasks.preset_rule import (
+    CASE_CHOICES,
     RULE_FLAGS,
+    choose_case,
     choose_preset,
+    describe_case,
     describe_choice,
     measure_corpus,
     preset_record,
@@ -48,7 +51,7 @@ RUN_DEFINING = (
     "vocabulary", "vocabulary_size", "shared_vocabulary", "layers", "model_dim", "heads",
     "feed_forward_dim", "embedding_dim", "units", "dropout", "batch_size", "max_length",
     "learning_rate", "warmup_steps", "precision", "seed", "weight_averaging", "label_smoothing",
-    "data_preset",
+    "data_preset", "case", "case_by_side",
 )
 RNN_ONLY = ("attention", "cell", "input_feeding", "embedding_dim", "units")
 TRANSFORMER_ONLY = (
@@ -90,6 +93,14 @@ class TranslationConfig(CorpusTaskConfig):
     beam_width: int | None = None
     # What the rule of `preset_rule.py` read and chose (`preset_record`), or `None`.
     data_preset: dict | None = None
+    # `--case`, and what it gave each side (`preset_rule.choose_case`):
+    # `{"source": "keep" | "lower", "target": ...}`; `None` until the corpus is read.
+    case: str | None = None
+    case_by_side: dict | None = None
+
+    def lowercase(self, side):
+        """Whether the tokenizer of `side` (`"source"` or `"target"`) lower-cases text."""
+        return (self.case_by_side or {}).get(side, "lower") != "keep"
 
     def describe_model(self):
         return self.model + (f" with {self.attention} attention" if self.model == "rnn" else "")
@@ -141,10 +152,18 @@ class TranslationTask(Task):
             "--max-length": "the most tokens per sentence, [START]/[END] included; longer "
             "ones are cut. Also the longest translation decoded (preset).",
         })
+        data.add_argument(
+            "--case", choices=CASE_CHOICES,
+            help="keep the case of the text (the model writes 'Tom lives in Paris.') or "
+            "lower-case it; auto keeps it on each side where at least 5%% of the training "
+            "sentences hold an upper-case letter (preset: auto; builtin: lower). Fixed on "
+            "--resume.",
+        )
         data.add_argument("--seed", type=seed_int, default=0,
                           help="corpus, split and shuffling seed (0).")
         self._add_model_flags(parser.add_argument_group("model"))
-        parser.set_defaults(data_preset=None)  # set from the data, recorded in config.json
+        # Set from the data, recorded in config.json.
+        parser.set_defaults(data_preset=None, case_by_side=None)
         parser.add_argument_group("evaluation").add_argument(
             "--beam-width", type=positive_int, metavar="N",
             help="test BLEU from beam search with N hypotheses per sentence (GNMT length "
@@ -241,6 +260,9 @@ class TranslationTask(Task):
         saved.setdefault("source_language", BUILTIN_LANGUAGES[0])
         saved.setdefault("target_language", BUILTIN_LANGUAGES[1])
         saved.setdefault("data_preset", None)  # written before the preset from the data
+        # Written before --case: every such run lower-cased both sides.
+        saved.setdefault("case", "lower")
+        saved.setdefault("case_by_side", {"source": "lower", "target": "lower"})
 
     def check(self, parser, config, settings):
         # A flag still unset is chosen from the data (`preset_from_data`), valid by rule.
@@ -280,39 +302,53 @@ class TranslationTask(Task):
         return corpus
 
     def preset_from_data(self, config, corpus, settings):
-        """The flags of `RULE_FLAGS` still unset, from the training split (`preset_rule`),
-        and `data_preset`, the record of what the rule read and chose; the builtin corpus
-        keeps its fixed preset."""
+        """`case_by_side`, each side's case (`preset_rule.choose_case`: `--case`, or with
+        `auto` from the training split), and the flags of `RULE_FLAGS` still unset, from
+        the training split (`preset_rule`), with `data_preset`, the record of what the rule
+        read and chose; the builtin corpus keeps its fixed preset."""
+        case = {"case_by_side": choose_case(corpus.train, config.case or "auto",
+                                            config.shared_vocabulary)}
         unset = [name for name in RULE_FLAGS if getattr(config, name) is None]
         if config.dataset == "builtin" or not unset:
-            return {}
-        stats = measure_corpus(corpus.train)
+            return case
+        lowercase = tuple(case["case_by_side"][side] == "lower" for side in ("source", "target"))
+        stats = measure_corpus(corpus.train, lowercase)
         fixed = {name: getattr(config, name) for name in RULE_FLAGS if name not in unset}
         chosen = choose_preset(stats, settings.max_minutes, {**fixed, "epochs": settings.epochs})
-        return {**chosen, "data_preset": preset_record(stats, chosen, settings.max_minutes)}
+        return {**case, **chosen,
+                "data_preset": preset_record(stats, chosen, settings.max_minutes)}
 
     def tokenizers(self, config, corpus=None, folder=None):
         """One tokenizer per language, or with `--shared-vocabulary` one for both."""
         kind = WordPieceTokenizer if config.vocabulary == "wordpiece" else WordTokenizer
+        lowercase = [config.lowercase(side) for side in ("source", "target")]
         if folder is not None:
-            return load_tokenizers(kind, folder, self.vocabulary_files)
+            return tuple(
+                kind.load(folder / name, lowercase=lower)
+                for name, lower in zip(self.vocabulary_files, lowercase, strict=True)
+            )
 
-        def build(texts):
+        def build(texts, lower):
             if kind is WordPieceTokenizer:
-                return kind.build(texts, vocabulary_size=config.vocabulary_size)
-            return kind.build(texts, max_vocabulary_size=config.vocabulary_size)
+                return kind.build(texts, vocabulary_size=config.vocabulary_size,
+                                  lowercase=lower)
+            return kind.build(texts, max_vocabulary_size=config.vocabulary_size,
+                              lowercase=lower)
 
-        if config.shared_vocabulary:
-            shared = build([text for pair in corpus.train for text in pair])
+        if config.shared_vocabulary:  # `choose_case` gives both sides one case
+            shared = build([text for pair in corpus.train for text in pair], lowercase[0])
             return shared, shared
-        return tuple(build([pair[side] for pair in corpus.train]) for side in (0, 1))
+        return tuple(build([pair[side] for pair in corpus.train], lowercase[side])
+                     for side in (0, 1))
 
     def describe_data(self, config, corpus, tokenizers):
         return overlong_report(
             f"Data: {config.dataset} ({config.source_language or 'es'} -> "
             f"{config.target_language or 'en'}), {len(corpus.train)} / {len(corpus.validation)} / "
             f"{len(corpus.test)} train / validation / test pairs; "
-            f"{self.describe_vocabulary(config, tokenizers)}{self._describe_preset(config)}",
+            f"{self.describe_vocabulary(config, tokenizers)}; "
+            f"{describe_case(config.case_by_side, config.case, corpus.train)}"
+            f"{self._describe_preset(config)}",
             corpus,
         )
 
@@ -398,9 +434,10 @@ class TranslationTask(Task):
             beam_width=beam_width,
         )
         decoding = "greedy" if beam_width == 1 else f"beam {beam_width}"
+        case = "lower-cased" if tokenizers[1].lowercase else "cased"
         print(
             f"Test BLEU: {bleu.score:.2f} on {len(corpus.test)} pairs (sacrebleu, {decoding} "
-            f"decoding, lower-cased)\n  {bleu}\nSample translations (test split):"
+            f"decoding, {case})\n  {bleu}\nSample translations (test split):"
         )
         samples = []
         for (source, _), reference, hypothesis in list(

@@ -3,7 +3,8 @@
 `builtin` is the generated demo corpus, whose values are fixed. A real corpus (`spa-eng`,
 or your own files with `--train`) has `CORPUS`: the flags marked `FROM_DATA` follow the
 rule of `preset_rule.py` from the training split's size and lengths, the others are the
-same for every corpus. Why these values, and what they were measured against:
+same for every corpus, and `--case auto` keeps the case of each side whose training text
+is cased (`preset_rule.choose_case`). Why these values, and what they were measured against:
 benchmarks/RESULTS.md, "Presets: why these values" and "Presets from the data". A flag
 given on the command line wins over its preset.
 """
@@ -33,6 +34,7 @@ CORPUS = {
     "weight_averaging": 250,
     "label_smoothing": 0.0,
     "beam_width": 4,
+    "case": "auto",
 }
 
 PRESETS = {
@@ -58,6 +60,9 @@ PRESETS = {
         "weight_averaging": 0,
         "label_smoothing": 0.0,
         "beam_width": 1,
+        # Its sentences are cased only at their first letter; lower-cased, as its figures
+        # (README, RESULTS.md) were measured. `--case auto` or `keep` keeps the case.
+        "case": "lower",
     },
     "spa-eng": CORPUS,
     # `--train PATH` (`--dataset files` is implied); config.json records `files`, which

@@ -7,10 +7,14 @@ import json
 import shutil
 
 import pytest
+import tensorflow as tf
 
 import train_translator
+from attention_layers.apps.batch_commands import _ExportModel
 from attention_layers.apps.evaluate import main as evaluate_main
+from attention_layers.apps.run import load_run
 from attention_layers.data import generate_translation_corpus
+from attention_layers.export.saving import find_export
 from attention_layers.training.tasks.translation import TranslationConfig, TranslationTask
 
 # One tiny Transformer for one epoch: the test checks the plumbing (files, direction,
@@ -104,6 +108,36 @@ def test_a_translator_trains_on_aligned_files_in_the_other_direction(run_on_file
     assert evaluate_main([str(output), "--test", str(tmp_path / "dev")]) == 0
     rows = capsys.readouterr().out.split("\n")[1:-1]
     assert [row.split("\t")[0] for row in rows] == [en for _, en in corpus.validation]
+
+
+@pytest.mark.slow
+def test_a_run_on_cased_files_keeps_the_case_and_its_export_serves_it(run_on_files, tmp_path):
+    # The generated sentences are cased ("Tus perros son valientes."): --case auto keeps it.
+    run_path, _, results, printed = run_on_files
+    output = run_path / "run"
+    config = json.loads((output / "config.json").read_text())
+    assert (config["case"], config["case_by_side"]) == ("auto", {"source": "keep", "target": "keep"})
+    assert "; case kept (--case auto: 100% / 100% of source / target sentences cased" in printed
+    assert "decoding, cased)" in printed
+    # The tokenizers, the run loaded back and its export all keep the case.
+    source_words = (output / "source_vocab.txt").read_text("utf-8").split("\n")
+    assert "The" in source_words and "the" in source_words
+    export = find_export(output)[1]
+    assert json.loads((export / "assets.extra" / "export.json").read_text())["case"] == {
+        "source": "keep", "target": "keep"}
+    exported = _ExportModel(export, "translator")  # as translate and evaluate load it
+    assert not exported.target_lowercase  # evaluate scores it against cased references
+    served = exported._signatures["translate_with_attention"](text=tf.constant(["The dog."]))
+    tokens = [token.decode() for token in served["source_tokens"].numpy()[0]]
+    assert tokens[:3] == ["[START]", "The", "dog"]
+    assert not load_run(output).source_tokenizer.lowercase
+    # A config.json written before --case loads as it was trained then: lower-cased.
+    older = tmp_path / "older"
+    shutil.copytree(output, older)
+    config = {name: value for name, value in config.items() if not name.startswith("case")}
+    (older / "config.json").write_text(json.dumps(config))
+    loaded = load_run(older)
+    assert loaded.source_tokenizer.lowercase and loaded.target_lowercase
 
 
 @pytest.mark.slow
