@@ -154,10 +154,9 @@ class TranslationTask(Task):
         })
         data.add_argument(
             "--case", choices=CASE_CHOICES,
-            help="keep the case of the text (the model writes 'Tom lives in Paris.') or "
-            "lower-case it; auto keeps it on each side where at least 5%% of the training "
-            "sentences hold an upper-case letter (preset: auto; builtin: lower). Fixed on "
-            "--resume.",
+            help="keep the text's case (the model writes 'Tom lives in Paris.') or lower-case "
+            "it; auto keeps it on a side where 5%% or more of the training sentences hold an "
+            "upper-case letter (preset: auto; builtin: lower). Fixed on --resume.",
         )
         data.add_argument("--seed", type=seed_int, default=0,
                           help="corpus, split and shuffling seed (0).")
@@ -302,38 +301,31 @@ class TranslationTask(Task):
         return corpus
 
     def preset_from_data(self, config, corpus, settings):
-        """`case_by_side`, each side's case (`preset_rule.choose_case`: `--case`, or with
-        `auto` from the training split), and the flags of `RULE_FLAGS` still unset, from
-        the training split (`preset_rule`), with `data_preset`, the record of what the rule
-        read and chose; the builtin corpus keeps its fixed preset."""
+        """`case_by_side` (`preset_rule.choose_case`), and the flags of `RULE_FLAGS` still
+        unset, from the training split (`preset_rule`), with `data_preset`, the record of
+        what the rule read and chose; the builtin corpus keeps its fixed preset."""
         case = {"case_by_side": choose_case(corpus.train, config.case or "auto",
                                             config.shared_vocabulary)}
         unset = [name for name in RULE_FLAGS if getattr(config, name) is None]
         if config.dataset == "builtin" or not unset:
             return case
-        lowercase = tuple(case["case_by_side"][side] == "lower" for side in ("source", "target"))
-        stats = measure_corpus(corpus.train, lowercase)
+        stats = measure_corpus(corpus.train, [case["case_by_side"][side] == "lower"
+                                              for side in ("source", "target")])
         fixed = {name: getattr(config, name) for name in RULE_FLAGS if name not in unset}
         chosen = choose_preset(stats, settings.max_minutes, {**fixed, "epochs": settings.epochs})
-        return {**case, **chosen,
-                "data_preset": preset_record(stats, chosen, settings.max_minutes)}
+        return {**case, **chosen, "data_preset": preset_record(stats, chosen, settings.max_minutes)}
 
     def tokenizers(self, config, corpus=None, folder=None):
         """One tokenizer per language, or with `--shared-vocabulary` one for both."""
         kind = WordPieceTokenizer if config.vocabulary == "wordpiece" else WordTokenizer
         lowercase = [config.lowercase(side) for side in ("source", "target")]
         if folder is not None:
-            return tuple(
-                kind.load(folder / name, lowercase=lower)
-                for name, lower in zip(self.vocabulary_files, lowercase, strict=True)
-            )
+            return tuple(kind.load(folder / name, lowercase=lower)
+                         for name, lower in zip(self.vocabulary_files, lowercase, strict=True))
+        size = "vocabulary_size" if kind is WordPieceTokenizer else "max_vocabulary_size"
 
         def build(texts, lower):
-            if kind is WordPieceTokenizer:
-                return kind.build(texts, vocabulary_size=config.vocabulary_size,
-                                  lowercase=lower)
-            return kind.build(texts, max_vocabulary_size=config.vocabulary_size,
-                              lowercase=lower)
+            return kind.build(texts, lowercase=lower, **{size: config.vocabulary_size})
 
         if config.shared_vocabulary:  # `choose_case` gives both sides one case
             shared = build([text for pair in corpus.train for text in pair], lowercase[0])
