@@ -43,6 +43,13 @@ from attention_layers.training.tasks import classification_flags, labelled_files
 from attention_layers.training.tasks.base import Evaluation, Task, load_tokenizers, overlong_report
 from attention_layers.training.tasks.classification_flags import RUN_DEFINING
 from attention_layers.training.tasks.classification_presets import PRESETS
+from attention_layers.training.tasks.classification_rule import (
+    RULE_FLAGS,
+    choose_classifier_preset,
+    describe_choice,
+    measure_texts,
+    preset_record,
+)
 from attention_layers.training.tasks.labelled_files import (
     CONFUSION_MATRIX,
     balanced_class_weights,
@@ -75,6 +82,39 @@ def check_sst2_folder(data):
         raise UsageError(
             f"--data {data}: no train.tsv there or in {data}/SST-2; give a folder in the "
             "GLUE SST-2 layout"
+        )
+
+
+def class_crossentropy(num_classes, label_smoothing=0.0):
+    """The loss of a softmax over `num_classes` classes against class ids: cross-entropy
+    with targets that put `1 - label_smoothing` on the true class and spread
+    `label_smoothing` evenly over all N (Szegedy et al. 2016, §7).
+
+    Example:
+
+    >>> loss = class_crossentropy(4, label_smoothing=0.2)
+    >>> round(float(loss([0], [[0.85, 0.05, 0.05, 0.05]])), 4)  # targets 0.85, 0.05 x 3
+    0.5875
+    """
+    if not label_smoothing:
+        return keras.losses.SparseCategoricalCrossentropy()
+    return SmoothedClassCrossentropy(num_classes, label_smoothing)
+
+
+class SmoothedClassCrossentropy(keras.losses.Loss):
+    """`class_crossentropy` with label smoothing: class ids `(batch,)` against softmax
+    probabilities `(batch, N)`."""
+
+    def __init__(self, num_classes, label_smoothing, name="smoothed_crossentropy", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.num_classes = num_classes
+        self.label_smoothing = label_smoothing
+
+    def call(self, y_true, y_pred):
+        ids = keras.ops.cast(keras.ops.reshape(y_true, (-1,)), "int32")  # (batch,)
+        targets = keras.ops.one_hot(ids, self.num_classes)  # (batch, N)
+        return keras.losses.categorical_crossentropy(
+            targets, y_pred, label_smoothing=self.label_smoothing
         )
 
 
@@ -116,6 +156,8 @@ class ClassificationConfig(CorpusTaskConfig):
     label_column: str | None = None
     class_weight: str | None = None
     classes: tuple | list | None = None
+    # A run on files: what the rule of `classification_rule.py` read and chose, or `None`.
+    data_preset: dict | None = None
 
     @property
     def num_classes(self):
@@ -147,6 +189,7 @@ class ClassificationTask(Task):
 
     def add_flags(self, parser):
         classification_flags.add_flags(parser, self.presets)
+        parser.set_defaults(data_preset=None)  # set from the data, recorded in config.json
 
     def output_folder(self, args):
         if args.train is not None:
@@ -154,9 +197,10 @@ class ClassificationTask(Task):
         return super().output_folder(args)
 
     def _fill_files(self, parser, args):
-        """A run on the user's files: checks their flags and reads the class names."""
+        """A run on the user's files: checks their flags and reads the class names;
+        returns the corpus (`None` for another `--dataset`)."""
         if not labelled_files.check_file_flags(parser, args):
-            return
+            return None
         config = ClassificationConfig.from_flags(args)
         try:
             corpus = labelled_files.read_files(config)
@@ -165,12 +209,27 @@ class ClassificationTask(Task):
         args.classes = list(corpus.classes)
         # `load_corpus` takes it from here instead of reading the files a second time.
         self._read_ahead = (config, corpus)
+        return corpus
+
+    def _fill_from_data(self, args, given, corpus):
+        """A run on files: the flags of `RULE_FLAGS` not given, from the training split
+        (`classification_rule`), and `data_preset`, the record of what the rule read and
+        chose. Chosen here, before the runner's settings exist, as the rule also picks
+        the epochs and the patience."""
+        stats = measure_texts(corpus.train)
+        fixed = {name: getattr(args, name) for name in RULE_FLAGS if name in given}
+        chosen = choose_classifier_preset(stats, args.max_minutes, fixed)
+        for name, value in chosen.items():
+            setattr(args, name, value)
+        args.data_preset = preset_record(stats, chosen, args.max_minutes)
 
     def fill_flags(self, parser, args, given):
         command_line.check_dataset_flags(
             parser, args, real_dataset="sst2", size_flag="--num-examples"
         )
-        self._fill_files(parser, args)
+        corpus = self._fill_files(parser, args)
+        if corpus is not None:
+            self._fill_from_data(args, given, corpus)
         classification_flags.fill_flags(parser, args, given, self.presets)
 
     def upgrade_config(self, saved):
@@ -179,6 +238,7 @@ class ClassificationTask(Task):
         saved.setdefault("preset", None)  # written before --preset
         saved.setdefault("pooling_heads", None)  # written before --pooling-heads: one query
         labelled_files.upgrade_config(saved)  # written before --train
+        saved.setdefault("data_preset", None)  # written before the preset from the data
 
     def check(self, parser, config, settings):
         classification_flags.check_flags(parser, config, settings)
@@ -233,7 +293,8 @@ class ClassificationTask(Task):
             f"Data: {config.dataset}, {len(corpus.train)} / {len(corpus.validation)} / "
             f"{len(corpus.test)} train / validation / test sentences"
             + ("" if labelled else " (test unlabelled)")
-            + f"; vocabulary of {tokenizers[0].vocabulary_size} words{classes}", corpus,
+            + f"; vocabulary of {tokenizers[0].vocabulary_size} words{classes}"
+            + self._describe_preset(config), corpus,
         )
         weights = self._class_weights(config, corpus)
         if weights is not None:
@@ -242,6 +303,15 @@ class ClassificationTask(Task):
             print("Class weights (--class-weight balanced): " + ", ".join(
                 f"{name} {weight:.3f}" for name, weight in zip(names, weights, strict=True)))
         return report
+
+    def _describe_preset(self, config):
+        """`; ` and what the rule chose, or nothing when it chose nothing."""
+        if config.data_preset is None:
+            return ""
+        try:
+            return f"; {describe_choice(config.data_preset)}"
+        except (AttributeError, KeyError, TypeError, ValueError):  # a hand-edited record
+            return "; preset from the data: config.json's data_preset is not readable"
 
     def _class_weights(self, config, corpus):
         if config.class_weight != "balanced":
@@ -288,7 +358,7 @@ class ClassificationTask(Task):
         if config.num_classes > 2:
             return {
                 "optimizer": model_adam(config, **averaging),
-                "loss": keras.losses.SparseCategoricalCrossentropy(),
+                "loss": class_crossentropy(config.num_classes, config.label_smoothing or 0.0),
                 "metrics": [keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
             }
         return {

@@ -29,7 +29,7 @@ RUN_DEFINING = (
     "dropout", "batch_size", "max_length", "learning_rate", "warmup_steps", "precision",
     "seed", "bigram_buckets", "ensemble", "weight_averaging", "label_smoothing",
     "teacher", "teacher_weight", "preset", "pooling_heads", "train", "validation", "test",
-    "text_column", "label_column", "encoding", "class_weight", "classes",
+    "text_column", "label_column", "encoding", "class_weight", "classes", "data_preset",
 )
 BIGRU_ONLY = ("embedding_dim", "units", "attention_units")
 TRANSFORMER_ONLY = (
@@ -158,8 +158,8 @@ def fill_flags(parser, args, given, presets):
 
 def check_flags(parser, config, settings):
     """`parser.error` for settings that do not go together: the vocabulary and Transformer
-    sizes, a teacher that is not a finished run or is the `--output` folder, label smoothing
-    over more than two classes, a bigram table size the hash cannot use."""
+    sizes, a teacher that is not a finished run or is the `--output` folder, a bigram
+    table size the hash cannot use."""
     command_line.check_vocabulary_size(parser, config)
     command_line.check_transformer_sizes(parser, config)
     teacher = config.teacher
@@ -169,9 +169,6 @@ def check_flags(parser, config, settings):
     problem = teacher and check_teacher(teacher, config.dataset)
     if problem:
         parser.error(problem)
-    if config.num_classes > 2 and config.label_smoothing:
-        parser.error(f"--label-smoothing applies to two classes; the training file has "
-                     f"{config.num_classes}.")
     if config.bigram_buckets and not valid_bigram_buckets(config.bigram_buckets):
         parser.error(
             f"--bigram-buckets must be at most {MAX_BIGRAM_BUCKETS:,} and not a multiple "

@@ -25,6 +25,7 @@ from attention_layers.training.tasks.classification import (
     ClassificationConfig,
     ClassificationTask,
     balanced_class_weights,
+    class_crossentropy,
 )
 from attention_layers.training.tasks.labelled_files import CONFUSION_MATRIX
 from tests.helpers import run_in_process, shared_run
@@ -90,6 +91,14 @@ def test_a_three_class_run_reports_per_class_scores_and_a_confusion_matrix(files
     assert config["dataset"] == "files" and config["train"] == str(train)
     assert config["classes"] == ["music", "politics", "sport"]  # sorted names
     assert config["class_weight"] == "balanced"
+    # The flags that TINY leaves unset come from the rule (classification_rule.py), recorded;
+    # TINY's own (a Transformer's --layers among them) win.
+    record = config["data_preset"]
+    assert (record["training_examples"], record["classes"]) == (144, 3)
+    assert record["chosen"]["model"] == "transformer"
+    assert (config["min_count"], config["label_smoothing"], config["patience"]) == (2, 0.1, 3)
+    assert not {"layers", "epochs", "batch_size", "learning_rate"} & set(record["chosen"])
+    assert "; preset from the data (144 examples, 3 classes): transformer, " in printed
     results = json.loads((folder / "results.json").read_text())
     assert results["classes"] == ["music", "politics", "sport"]
     # Stratified 10% + 10% out of each class: train holds 24 / 48 / 72 of 144.
@@ -247,12 +256,17 @@ def test_bad_input_ends_with_one_line_and_writes_nothing(tmp_path, capsys):
         assert not output.exists(), argv
 
 
-def test_label_smoothing_needs_two_classes(tmp_path, capsys):
-    train = write_csv(tmp_path / "three.csv", {"sport": 10, "music": 10, "politics": 10})
-    code, _, err = run(["--train", train, "--label-smoothing", "0.1", "--output",
-                        tmp_path / "run"], capsys)
-    assert code == 2 and "--label-smoothing applies to two classes" in err
-    assert not (tmp_path / "run").exists()
+def test_label_smoothing_over_n_classes_spreads_eps_over_all_of_them():
+    # Targets 0.85 and 0.05 x 3 (eps 0.2 over 4 classes) against those very probabilities:
+    # the loss is their entropy.
+    loss = class_crossentropy(4, label_smoothing=0.2)
+    labels = np.array([0, 1])
+    probabilities = np.array([[0.85, 0.05, 0.05, 0.05], [0.05, 0.85, 0.05, 0.05]])
+    entropy = -(0.85 * np.log(0.85) + 3 * 0.05 * np.log(0.05))
+    assert float(loss(labels, probabilities)) == pytest.approx(entropy, rel=1e-5)
+    # Without smoothing: the plain cross-entropy, -log 0.85.
+    assert float(class_crossentropy(4)(labels, probabilities)) == pytest.approx(
+        -np.log(0.85), rel=1e-5)
 
 
 @pytest.mark.slow
