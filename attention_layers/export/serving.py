@@ -179,8 +179,8 @@ def _track_weights(module, model):
     `tf.saved_model.load` connects to the graph; the C++ loader of TensorFlow Serving and
     `saved_model_cli run` would find the graph's variables uninitialized. So the module
     tracks the `tf.Variable`s inside the Keras variables (which the traced functions
-    read) and keeps the model itself out of its object graph. Call it after tracing: a
-    model may create its weights on its first call.
+    read) and keeps the model itself out of its object graph. Call it once the model is
+    built (a model may create its weights on its first call).
     """
     module.model_variables = [variable.value for variable in model.variables]
 
@@ -218,16 +218,19 @@ class _Server(tf.Module):
         return self._model.value
 
     def signatures(self):
-        """Traces the functions and returns the SavedModel signatures, `{name: concrete
-        function}` (see the class docstring for the names).
+        """The SavedModel signatures, `{name: tf.function}` (see the class docstring for
+        the names), each with its input signature.
 
         Call it before `tf.saved_model.save(server, path, signatures=...)`: it also
-        records the model's weights on the module (see `export_translator`).
+        records the model's weights on the module (see `export_translator`). The
+        functions of a built model are given untraced: the save traces each once, whereas
+        a function traced before the save is traced again inside it. A model not built
+        yet creates its weights on its first call, so its functions are traced here first.
         """
-        signatures = {
-            name: getattr(self, function).get_concrete_function()
-            for name, function in self._SIGNATURES.items()
-        }
+        signatures = {name: getattr(self, function) for name, function in self._SIGNATURES.items()}
+        if not self.model.built:
+            for function in signatures.values():
+                function.get_concrete_function()
         _track_weights(self, self.model)
         return signatures
 

@@ -293,6 +293,25 @@ def test_bigru_classifier_server_handles_empty_text(classifier):
     assert np.isfinite(outputs["probability"].numpy()).all()
 
 
+def test_each_signature_of_a_built_model_is_traced_once(classifier, tmp_path):
+    """A function traced before `tf.saved_model.save` is traced again inside it (the save
+    traces in a context of its own): the export gives the save its functions untraced, and
+    a built model's export traces each once (twice cost a translator's export 40%)."""
+    model = BiGRUClassifier(
+        classifier.tokenizer.vocabulary_size, embedding_dim=8, units=8, attention_units=8
+    )
+    model(np.ones((1, 3), "int32"))  # built, as a trained or loaded model is
+    server = ClassifierServer(model, classifier.tokenizer)
+    save_atomically(server, server.signatures(), tmp_path / "export")
+    counts = {name: getattr(server, name).experimental_get_tracing_count()
+              for name in ("classify", "classify_with_attention")}
+    assert counts == {"classify": 1, "classify_with_attention": 1}
+    served = tf.saved_model.load(str(tmp_path / "export"))
+    expected = server.classify(tf.constant(["A great film."]))["probability"].numpy()
+    answer = served.signatures["serving_default"](text=tf.constant(["A great film."]))
+    np.testing.assert_allclose(answer["probability"].numpy(), expected, rtol=1e-6)
+
+
 def test_export_json_describes_limits_and_signatures(exports):
     info = json.loads((exports["transformer"] / "assets.extra" / "export.json").read_text())
     assert info["kind"] == "translator"
