@@ -225,12 +225,12 @@ class _Server(tf.Module):
         records the model's weights on the module (see `export_translator`). The
         functions of a built model are given untraced: the save traces each once, whereas
         a function traced before the save is traced again inside it. A model not built
-        yet creates its weights on its first call, so its functions are traced here first.
+        yet creates its weights on its first call, so `serving_default` (which calls the
+        whole model) is traced here first, to build it.
         """
         signatures = {name: getattr(self, function) for name, function in self._SIGNATURES.items()}
         if not self.model.built:
-            for function in signatures.values():
-                function.get_concrete_function()
+            signatures["serving_default"].get_concrete_function()
         _track_weights(self, self.model)
         return signatures
 
