@@ -240,7 +240,7 @@ def _bad_inputs(tmp_path):
         (["--train", empty], f"{empty}"),
         (["--train", single], "every example is labelled 'sport'"),
         (["--train", good, "--validation", unseen], f"{unseen}:2: label 'politics'"),
-        (["--train", good, "--encoding", "no-such-codec"], "--encoding no-such-codec"),
+        (["--train", good, "--encoding", "no-such-codec"], "--encoding: 'no-such-codec' is not a codec"),
         (["--validation", good], "--validation goes with --train"),
         (["--train", good, "--dataset", "sst2"], "does not go with --dataset"),
     ]
