@@ -183,6 +183,21 @@ def source_group_key(source):
     return " ".join(source.casefold().split())
 
 
+def too_few_sentences(corpus):
+    """Why a corpus could not fill its three splits: too few pairs, or too few distinct
+    source sentences (each goes to one split, with all its translations)."""
+    pairs = corpus.train + corpus.validation + corpus.test
+    distinct = len({source_group_key(source) for source, _ in pairs})
+    if distinct == 1 and len(pairs) > 1:
+        return (f"every one of its {len(pairs)} pairs has the same source sentence (they "
+                "are duplicates), and one sentence goes to one split; give distinct pairs.")
+    if distinct < len(pairs):
+        return (f"its {len(pairs)} pairs have only {distinct} distinct source sentences "
+                "(the others are duplicates), and each sentence goes to one split; give "
+                "more distinct pairs.")
+    return f"the file has too few sentence pairs ({len(pairs)})."
+
+
 def sentence_length(text):
     """The length that `MAX_SENTENCE_CHARACTERS` limits: characters, whitespace runs as one."""
     return len(" ".join(text.split()))

@@ -10,12 +10,15 @@ tokenizers, model and optimizer, evaluation and export); `run_command(task, argv
    runner's `RunSettings`, which is all that the later steps see; the run's folder
    locked (one run writes in a folder at a time), and a fresh run refuses a folder that
    holds a run unless `--overwrite` (which removes its files);
-2. data: the corpus, then the tokenizers (learned and saved, or read back when resuming);
-3. each model (one, or the members of `--ensemble M`): built inside the distribution
-   scope and compiled, its last checkpoint restored, then `fit` with per-epoch
-   checkpoints, early stopping and the best epoch's weights;
-4. evaluation, then the `.keras` model, `results.json` and the serving export, each
-   written whole or not at all, and a closing summary.
+2. data (`Task.prepare_data`): the corpus, then the tokenizers (learned, or read back
+   when resuming); a fresh run then saves them and `config.json`;
+3. each model (one, or the members of `--ensemble M`): what it trains with
+   (`Task.member`: datasets, model, compile arguments, attention callback) made inside
+   the distribution scope and compiled, its last checkpoint restored, then `fit` with
+   per-epoch checkpoints, early stopping and the best epoch's weights;
+4. the ending (`Task.conclude`: the final model and its evaluation), then the `.keras`
+   model, `results.json` and the serving export, each written whole or not at all, and a
+   closing summary.
 
 Every file that a later step or a user loads is written under a temporary name and
 renamed (`write_atomically`), so `kill -9` at any moment leaves the old file or the new
@@ -64,7 +67,8 @@ from attention_layers.training.run_folder import (
     what_was_kept,
 )
 from attention_layers.training.saving import export_run, print_summary, save_run
-from attention_layers.training.tasks.base import load_task, task_path
+from attention_layers.training.state import build_training_state
+from attention_layers.training.tasks.base import MemberRun, load_task, task_path
 from attention_layers.utils.files import SaveError, atomic_write_text, remove_partials
 
 # --- flags --------------------------------------------------------------------------------
@@ -104,30 +108,30 @@ def resolve_flags(task, parser, args, folder):
 
 
 def prepare_data(task, config, settings, output, flags=None):
-    """The corpus, the tokenizers and the task's `DataReport`; a fresh run also sets, in
-    `flags` (a dict: the complete flags), those that the task's preset takes from the
-    corpus (`Task.preset_from_data`), then writes the tokenizers and `config.json`, which
-    records `flags`."""
+    """The task's `TaskData` (`Task.prepare_data`; its `ready_folder` removes the partial
+    files of a resumed run, or makes a fresh run's folder ready, `start_fresh`). A fresh
+    run then sets, in `flags` (a dict: the complete flags), those that the task's preset
+    took from the corpus (`TaskData.chosen`), and writes the tokenizers and `config.json`,
+    which records `flags`."""
     start = time.perf_counter()
-    corpus = task.load_corpus(config)
-    if settings.resume:
-        remove_partials(output)
-        tokenizers = task.tokenizers(config, folder=output)
-    else:
-        chosen = task.preset_from_data(config, corpus, settings)
-        if chosen:
-            flags.update(chosen)
-            config = task.config_class.from_flags(flags)
-        start_fresh(task, output, settings.overwrite)
-        tokenizers = task.tokenizers(config, corpus)
-        for tokenizer, name in zip(tokenizers, task.vocabulary_files, strict=True):
+
+    def ready_folder():  # the corpus is read: the folder is made ready for what follows
+        if settings.resume:
+            remove_partials(output)
+        else:
+            start_fresh(task, output, settings.overwrite)
+
+    data = task.prepare_data(config, settings, output, ready_folder)
+    if not settings.resume:
+        flags.update(data.chosen)
+        for tokenizer, name in zip(data.tokenizers, task.vocabulary_files, strict=True):
             tokenizer.save(output / name)  # all or nothing, as every file below
         record = {**flags, "command": task.name, "task": task_path(task)}
         atomic_write_text(output / "config.json", json.dumps(record, indent=2))
-    report = task.describe_data(config, corpus, tokenizers)
+    report = data.report
     print(f"{report.line}{'; ' + report.note if report.note else ''}"
           f" ({time.perf_counter() - start:.0f} s)")
-    return corpus, tokenizers, report
+    return data
 
 
 # --- training -----------------------------------------------------------------------------
@@ -145,21 +149,23 @@ def make_plan(parser, args):
     return plan
 
 
-def compile_args(task, config, weight_averaging=0):
-    """The task's `compile_args`, its optimizer keeping a moving average of the weights
-    when `weight_averaging` (`--weight-averaging STEPS`) is above 0 (momentum
-    `1 - 1/STEPS`)."""
+def averaging(weight_averaging=0):
+    """The optimizer's options that keep a moving average of the weights when
+    `weight_averaging` (`--weight-averaging STEPS`) is above 0 (momentum `1 - 1/STEPS`);
+    `{}` without."""
     steps = weight_averaging or 0
-    averaging = {"use_ema": True, "ema_momentum": 1 - 1 / steps} if steps else {}
-    return task.compile_args(config, **averaging)
+    return {"use_ema": True, "ema_momentum": 1 - 1 / steps} if steps else {}
 
 
-def build_model(task, config, tokenizers, plan, weight_averaging=0):
-    """The task's model, built and compiled inside the plan's distribution scope."""
+def compiled_member(task, config, settings, data, run, seed, plan):
+    """The task's `Member` for the model trained in folder `run`, made inside the plan's
+    distribution scope, its model compiled there."""
+    plots = plan.is_chief and not settings.no_attention_plots
     with plan.scope():
-        model = task.build_model(config, tokenizers)
-        model.compile(**compile_args(task, config, weight_averaging), **plan.compile_kwargs())
-    return model
+        member = task.member(config, data, MemberRun(
+            run, seed, plan.batch_multiple, averaging(settings.weight_averaging), plots))
+        member.model.compile(**member.compile_args, **plan.compile_kwargs())
+    return member
 
 
 def restore_or_clear(checkpoint, model, resume):
@@ -176,8 +182,8 @@ def restore_or_clear(checkpoint, model, resume):
 
 def train_member(task, config, settings, data, run, seed, plan, max_seconds=None):
     """Trains (or resumes, or reloads when finished) one model in folder `run`, for at
-    most `max_seconds` of training when given (`--max-minutes`). `data`: the corpus and
-    the tokenizers.
+    most `max_seconds` of training when given (`--max-minutes`). `data`: the task's
+    `TaskData`.
 
     Returns:
         `(model, training_seconds, datasets)`: the model with its best epoch's weights,
@@ -185,11 +191,8 @@ def train_member(task, config, settings, data, run, seed, plan, max_seconds=None
         the `DatasetSplits` it trained on.
     """
     keras.utils.set_random_seed(seed)
-    corpus, tokenizers = data
-    datasets = known_steps(
-        task.make_datasets(config, corpus, tokenizers, seed, plan.batch_multiple)
-    )
-    model = build_model(task, config, tokenizers, plan, settings.weight_averaging)
+    member = compiled_member(task, config, settings, data, run, seed, plan)
+    model, datasets = member.model, known_steps(member.datasets)
     print(f"Model: {config.describe_model() or task.name}, {model.count_params():,} "
           f"parameters, dtype policy {plan.precision}" + (", XLA" if plan.jit_compile else ""))
     checkpoint = EpochCheckpoint(run / "checkpoints", run_id=settings.run_id)
@@ -200,14 +203,15 @@ def train_member(task, config, settings, data, run, seed, plan, max_seconds=None
         tensorboard=plan.is_chief, max_seconds=max_seconds,
         averaged_weights=bool(settings.weight_averaging),
     )
-    if plan.is_chief and not settings.no_attention_plots:
-        callbacks.append(task.attention_callback(config, corpus, datasets, tokenizers, run))
+    if member.attention_callback is not None:
+        callbacks.append(member.attention_callback)
     if state.get("finished") or initial_epoch >= settings.epochs:
         print(f"Training already finished after epoch {initial_epoch}; evaluating.")
         best = checkpoint.best_weights(model)
         if best is not None:
             model.set_weights(best)
         return model, 0.0, datasets
+    build_training_state(model, datasets.train)  # one trace of the training step, not two
     start = time.perf_counter()
     try:
         model.fit(
@@ -255,11 +259,11 @@ def diverged_message(settings, checkpoint):
 
 def train(task, config, settings, data, output, plan):
     """Trains the run's model, or each member of `--ensemble M` in `OUTPUT/member_I`;
-    `data`: the corpus and the tokenizers.
+    `data`: the task's `TaskData`.
 
     Returns:
-        `(model, members, training_seconds, datasets)`: `model` is the task's
-        `final_model` of the `members`.
+        `(members, training_seconds, datasets)`: the trained models, the seconds of
+        training and the last member's `DatasetSplits`.
     """
     count = (settings.ensemble or 1) if task.ensembles else 1
     max_seconds = None
@@ -276,8 +280,7 @@ def train(task, config, settings, data, output, plan):
         )
         members.append(model)
         seconds += member_seconds
-    model = task.final_model(config, members)
-    return model, members, seconds, datasets
+    return members, seconds, datasets
 
 
 def entry_points(task):
@@ -345,20 +348,18 @@ def train_and_save(task, parser, args, plan, output):
         keras.config.set_dtype_policy(settings.precision)
     keras.utils.set_random_seed(settings.seed)
     with command_line_errors(parser, *task.data_errors, OSError):
-        corpus, tokenizers, report = prepare_data(task, config, settings, output, vars(args))
+        data = prepare_data(task, config, settings, output, vars(args))
     config = task.config_class.from_flags(args)  # with the flags chosen from the data
     print(f"{describe_device()}\n{plan.describe()}")
     with command_line_errors(parser):
-        model, members, seconds, datasets = train(
-            task, config, settings, (corpus, tokenizers), output, plan
-        )
-    evaluation = task.evaluate(config, model, members, corpus, tokenizers, datasets)
-    results = {**evaluation.results, "training_seconds": seconds, **report.record}
+        members, seconds, datasets = train(task, config, settings, data, output, plan)
+        model, evaluation = task.conclude(config, members, data, datasets)
+    results = {**evaluation.results, "training_seconds": seconds, **data.report.record}
     if not plan.is_chief:
         return results
-    paths = save_run(task, config, settings, model, tokenizers, results, output,
+    paths = save_run(task, config, settings, model, data.tokenizers, results, output,
                      evaluation.files)
-    print_summary(task, evaluation.headline, paths, output, report.note)
+    print_summary(task, evaluation.headline, paths, output, data.report.note)
     return results
 
 

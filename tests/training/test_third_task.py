@@ -1,8 +1,9 @@
 """A third task in one file: reversing a sequence of symbols with a tiny Transformer.
 
 The task below is all a new task needs: its typed config (a `TaskConfig` dataclass of the
-flags it reads), a `Task` subclass (flags and presets, corpus, tokenizers, model and
-optimizer, evaluation, export) and, at the bottom, the script that runs it. The
+flags it reads), a `Task` subclass (flags and presets, then one hook a stage: the data,
+what each model trains with, the ending, the export) and, at the bottom, the script that
+runs it. The
 test drives it through the runner end to end: fit, a run stopped right after its first
 checkpoint, `--resume`, evaluation, the `.keras` file, and the serving export written
 from the run's folder alone (`config.json` names the task by its import path; nothing
@@ -29,13 +30,7 @@ from attention_layers.training.evaluation import evaluate_bleu
 from attention_layers.training.flags import seed_int
 from attention_layers.training.metrics import masked_accuracy, masked_loss
 from attention_layers.training.schedules import transformer_adam
-from attention_layers.training.tasks.base import (
-    Evaluation,
-    Task,
-    load_tokenizers,
-    overlong_report,
-    task_path,
-)
+from attention_layers.training.tasks import base
 
 SYMBOLS = "abcdefgh"
 
@@ -65,7 +60,7 @@ class ReversalConfig(TaskConfig):
     warmup_steps: int = 5
 
 
-class ReversalTask(Task):
+class ReversalTask(base.Task):
     """Reverse a sequence of symbols: a Transformer translator, scored by exact match."""
 
     name = "reverser"
@@ -91,41 +86,39 @@ class ReversalTask(Task):
     def fill_flags(self, parser, args, given):
         command_line.fill_preset(args, self.presets[args.dataset])
 
-    def load_corpus(self, config):
-        return reversal_corpus(config.num_examples, config.seed)
+    def prepare_data(self, config, settings, output, ready_folder):
+        corpus = reversal_corpus(config.num_examples, config.seed)
+        ready_folder()
+        tokenizers = self.tokenizers(config, corpus, output if settings.resume else None)
+        report = base.overlong_report(f"Data: {len(corpus.train)} training sequences", corpus)
+        return base.TaskData(corpus, tokenizers, report)
 
     def tokenizers(self, config, corpus=None, folder=None):
         if folder is not None:
-            return load_tokenizers(WordTokenizer, folder, self.vocabulary_files)
+            return base.load_tokenizers(WordTokenizer, folder, self.vocabulary_files)
         return (WordTokenizer.build([text for pair in corpus.train for text in pair]),)
 
-    def describe_data(self, config, corpus, tokenizers):
-        return overlong_report(f"Data: {len(corpus.train)} training sequences", corpus)
-
-    def make_datasets(self, config, corpus, tokenizers, seed, batch_multiple):
-        return make_translation_datasets(
-            corpus, tokenizers[0], tokenizers[0], batch_size=config.batch_size,
-            max_length=config.max_length, seed=seed, batch_multiple=batch_multiple)
-
-    def build_model(self, config, tokenizers):
-        size = tokenizers[0].vocabulary_size
+    def member(self, config, data, run):
+        tokenizer, size = data.tokenizers[0], data.tokenizers[0].vocabulary_size
+        datasets = make_translation_datasets(
+            data.corpus, tokenizer, tokenizer, batch_size=config.batch_size,
+            max_length=config.max_length, seed=run.seed, batch_multiple=run.batch_multiple)
         model = TransformerTranslator(size, size, num_layers=1, model_dim=config.model_dim,
                                       num_heads=2, feed_forward_dim=2 * config.model_dim,
                                       dropout=0.0)
         model((np.ones((1, 2), "int32"), np.ones((1, 2), "int32")))
-        return model
-
-    def compile_args(self, config, **averaging):
         optimizer = transformer_adam(config.learning_rate, config.model_dim,
-                                     config.warmup_steps, **averaging)
-        return {"optimizer": optimizer, "loss": masked_loss(), "metrics": [masked_accuracy]}
+                                     config.warmup_steps, **run.averaging)
+        return base.Member(model, datasets, {"optimizer": optimizer, "loss": masked_loss(),
+                                             "metrics": [masked_accuracy]})
 
-    def evaluate(self, config, model, members, corpus, tokenizers, datasets):
-        _, hypotheses, references = evaluate_bleu(model, tokenizers[0], tokenizers[0],
-                                                  corpus.test, max_length=config.max_length)
+    def conclude(self, config, members, data, datasets):
+        (model,), tokenizer = members, data.tokenizers[0]
+        _, hypotheses, references = evaluate_bleu(model, tokenizer, tokenizer, data.corpus.test,
+                                                  max_length=config.max_length)
         matches = [h == r for h, r in zip(hypotheses, references, strict=True)]
         results = {"exact_match": float(np.mean(matches)), "translations": hypotheses}
-        return Evaluation(results, f"exact match {results['exact_match']:.2f}")
+        return model, base.Evaluation(results, f"exact match {results['exact_match']:.2f}")
 
     def export(self, config, model, tokenizers, path):
         from attention_layers.export import export_translator
@@ -162,7 +155,7 @@ def test_a_third_task_is_one_file_and_runs_end_to_end(tmp_path, capsys, monkeypa
     assert "continues with epoch 2" in capsys.readouterr().err
     config = json.loads((output / "config.json").read_text())
     assert config["task"] == "tests.training.test_third_task:ReversalTask"
-    assert config["task"] == task_path(ReversalTask())
+    assert config["task"] == base.task_path(ReversalTask())
     assert json.loads((output / "checkpoints" / "state.json").read_text())["epoch"] == 1
 
     monkeypatch.undo()

@@ -7,7 +7,7 @@ import pytest
 
 from attention_layers.training.callbacks import AveragedWeights
 from attention_layers.training.checkpoints import EpochCheckpoint
-from attention_layers.training.runner import compile_args
+from attention_layers.training.runner import averaging
 from attention_layers.training.tasks.translation import TranslationConfig, TranslationTask
 
 MOMENTUM = 0.8
@@ -92,6 +92,7 @@ def test_a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(tmp_path):
 
 def test_the_flag_sets_the_optimizers_momentum():
     config = TranslationConfig(model="rnn", learning_rate=1e-3)
-    optimizer = compile_args(TranslationTask(), config, weight_averaging=250)["optimizer"]
+    task = TranslationTask()
+    optimizer = task.compile_args(config, **averaging(250))["optimizer"]
     assert optimizer.use_ema and optimizer.ema_momentum == pytest.approx(0.996)
-    assert not compile_args(TranslationTask(), config, weight_averaging=0)["optimizer"].use_ema
+    assert not task.compile_args(config, **averaging(0))["optimizer"].use_ema

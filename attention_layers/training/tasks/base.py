@@ -3,8 +3,10 @@
 The runner (`attention_layers.training.runner`) does the training the same way for every
 task: flags, resume, distribution, ensembles, weight averaging, checkpoints, saving. A
 subclass of `Task` gives the rest through a few coarse hooks that take its typed config (a
-`TaskConfig` dataclass, built once from the flags): its flags and presets, corpus,
-tokenizers, model and optimizer, evaluation and export. A run's `config.json` records the
+`TaskConfig` dataclass, built once from the flags): its flags and presets, then one hook a
+stage of the run: the data (`prepare_data` -> `TaskData`), what each model trains on
+(`member` -> `Member`), the ending (`conclude`: the final model and its `Evaluation`) and
+the export. A run's `config.json` records the
 task's import path (`"task": "attention_layers.training.tasks.translation:TranslationTask"`),
 so a new task is one module and a short script; nothing central lists the tasks.
 """
@@ -18,7 +20,7 @@ from attention_layers.training.configs import TaskConfig
 
 @dataclasses.dataclass(frozen=True)
 class DataReport:
-    """What a run says of its data (`Task.describe_data`).
+    """What a run says of its data (`TaskData.report`).
 
     Attributes:
         line: the log's line, e.g. `"Data: builtin, 800 / 100 / 100 train / validation /
@@ -48,7 +50,7 @@ def load_tokenizers(kind, folder, names):
 
 @dataclasses.dataclass(frozen=True)
 class Evaluation:
-    """What `Task.evaluate` found: `results`, the figures (a JSON-able dict, the start of
+    """What `Task.conclude` found: `results`, the figures (a JSON-able dict, the start of
     `results.json`), `headline`, the main figure in a few words, and `files`, `{file name:
     bytes}` that the runner writes in the run's folder beside `results.json` (a plot)."""
 
@@ -57,16 +59,71 @@ class Evaluation:
     files: dict = dataclasses.field(default_factory=dict)
 
 
+@dataclasses.dataclass(frozen=True)
+class TaskData:
+    """What `Task.prepare_data` gives the runner.
+
+    Attributes:
+        corpus: the corpus (train, validation and test splits).
+        tokenizers: the tokenizers, in `Task.vocabulary_files` order (the runner saves
+            them there on a fresh run).
+        report: the `DataReport` of the data.
+        chosen: a fresh run's `{flag: value}` that the preset took from the data (flags
+            that `fill_flags` left unset, `None`); the runner records them in
+            `config.json`. Empty when resuming.
+    """
+
+    corpus: object
+    tokenizers: tuple
+    report: DataReport
+    chosen: dict = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class MemberRun:
+    """What the runner says of one model it trains (`Task.member`): its `folder` (the
+    run's, or `member_I` of an ensemble) and `seed` (it shuffles the training split);
+    `batch_multiple`, which every batch's size is a multiple of (`ScalePlan`); `averaging`,
+    the moving-average options to pass on to the optimizer (`use_ema`, `ema_momentum`,
+    from `--weight-averaging`; `{}` without); `attention_plots`, whether to give an
+    attention callback."""
+
+    folder: object
+    seed: int = 0
+    batch_multiple: int = 1
+    averaging: dict = dataclasses.field(default_factory=dict)
+    attention_plots: bool = True
+
+
+@dataclasses.dataclass(frozen=True)
+class Member:
+    """What one model trains with (`Task.member`).
+
+    Attributes:
+        model: the model, built (called once on a tiny batch, so that a checkpoint can be
+            loaded into it) but not compiled.
+        datasets: a `DatasetSplits` of batched `tf.data` datasets, train shuffled with the
+            member's seed.
+        compile_args: `{"optimizer": ..., "loss": ..., "metrics": [...]}` for `compile`.
+        attention_callback: the `AttentionPlotCallback` of the model, or `None`.
+    """
+
+    model: object
+    datasets: object
+    compile_args: dict
+    attention_callback: object = None
+
+
 class Task:
     """What a command trains. A subclass sets the attributes and implements the hooks.
 
     The hooks, in the order a run calls them: `add_flags`, `output_folder` (when no
-    `--output` is given), then `fill_flags` (a fresh
-    run) or `upgrade_config` (`--resume`), `check`; `load_corpus`, `preset_from_data` (a
-    fresh run), `tokenizers`,
-    `describe_data`; for each model `make_datasets`, `build_model`, `compile_args`,
-    `attention_callback`; then `final_model`, `evaluate` and `export`. All but the flag
-    hooks take the task's `config` (a `config_class`), never the parsed flags.
+    `--output` is given), then `fill_flags` (a fresh run) or `upgrade_config`
+    (`--resume`), `check`; `prepare_data`; `member` for each model; `conclude`; `export`
+    (and `tokenizers`, when an export reads a finished run back). All but the flag hooks
+    take the task's `config` (a `config_class`), never the parsed flags. How a task does
+    each stage (its corpus, preset from the data, tokenizers, model, optimizer, attention
+    plots, evaluation) is its own business, in its own file.
 
     Attributes:
         name: e.g. `"translator"`: the model file is `OUTPUT/{name}.keras`. `config.json`
@@ -80,7 +137,7 @@ class Task:
         run_defining: the flags that define the model and its data (`--resume` keeps them).
         resume_may_change: the task's flags that `--resume` may change (besides
             `--epochs`, `--patience` and `--max-minutes`).
-        ensembles: whether `final_model` combines several models: the runner then offers
+        ensembles: whether `conclude` combines several models: the runner then offers
             `--ensemble M` and trains M members.
         recurrent_model: the `--model` name of the recurrent model (constant learning rate).
         example: what one batch holds, e.g. `"sentence pairs"`.
@@ -132,56 +189,35 @@ class Task:
         """Checks the complete settings, fresh or restored by `--resume` (`config`: the
         task's, `settings`: the runner's `RunSettings`); `parser.error` on a bad set."""
 
-    def load_corpus(self, config):
-        """The corpus (train, validation and test splits); `UsageError` on bad data."""
+    def prepare_data(self, config, settings, output, ready_folder):
+        """The run's data, a `TaskData`: the corpus, then the tokenizers (read back from
+        the vocabularies in the run's folder `output` when resuming, `settings.resume`;
+        else learned, after the preset's flags that depend on the data are chosen), and
+        the `DataReport` (`overlong_report` records what the corpus's loader skipped);
+        `UsageError` (or one of `data_errors`) on bad data. `settings`: the runner's
+        `RunSettings`. Call `ready_folder()` once the corpus is read and checked, before
+        the tokenizers: with `--overwrite` it removes the old run (so bad data leaves it
+        as it was, and a run killed later holds no old `config.json`)."""
         raise NotImplementedError
-
-    def preset_from_data(self, config, corpus, settings):
-        """A fresh run, its corpus loaded: `{flag: value}` for the flags that the preset
-        takes from the data (left unset, `None`, by `fill_flags`), which the run's
-        `config.json` then records (default: none, `{}`)."""
-        return {}
 
     def tokenizers(self, config, corpus=None, folder=None):
         """The tokenizers, in `vocabulary_files` order: learned from the training split of
-        `corpus`, or (with `folder`) read back from the vocabularies saved there."""
+        `corpus`, or (with `folder`) read back from the vocabularies saved there (a
+        finished run's export)."""
         raise NotImplementedError
 
-    def describe_data(self, config, corpus, tokenizers):
-        """A `DataReport`: the data in a line for the log, and what `results.json` records
-        of it (`overlong_report` records what the corpus's loader skipped)."""
+    def member(self, config, data, run):
+        """What one model trains with, a `Member`: its datasets, the model, its compile
+        arguments and its attention callback (with `run.attention_plots`). `data`: the
+        `TaskData`; `run`: the runner's `MemberRun`. The runner calls it in the
+        distribution scope, with the member's seed set."""
         raise NotImplementedError
 
-    def make_datasets(self, config, corpus, tokenizers, seed, batch_multiple):
-        """A `DatasetSplits` of batched `tf.data` datasets, train shuffled with `seed`,
-        every batch's size a multiple of `batch_multiple` (`ScalePlan.batch_multiple`)."""
-        raise NotImplementedError
-
-    def build_model(self, config, tokenizers):
-        """The model, built (called once on a tiny batch, so that a checkpoint can be
-        loaded into it) but not compiled; the runner calls it in the distribution scope."""
-        raise NotImplementedError
-
-    def compile_args(self, config, **averaging):
-        """`{"optimizer": ..., "loss": ..., "metrics": [...]}` for `compile`. `averaging`
-        holds the runner's moving-average options for the optimizer (`use_ema`,
-        `ema_momentum`, from `--weight-averaging`); `model_adam` is the usual choice."""
-        raise NotImplementedError
-
-    def attention_callback(self, config, corpus, datasets, tokenizers, folder):
-        """The `AttentionPlotCallback` of the model trained in `folder`."""
-        raise NotImplementedError
-
-    def final_model(self, config, models):
-        """The model that is evaluated, saved and exported, from the trained `models` (one,
-        or the `--ensemble` members of a task that `ensembles`)."""
-        if len(models) > 1:
-            raise NotImplementedError(f"{self.name} has no ensembles")
-        return models[0]
-
-    def evaluate(self, config, model, members, corpus, tokenizers, datasets):
-        """Prints the figures of the trained `model` (`members`: the models it was made
-        from) and returns them, with the headline, as an `Evaluation`."""
+    def conclude(self, config, members, data, datasets):
+        """The ending: `(model, evaluation)`, the model that is saved and exported, made
+        from the trained `members` (one, or the `--ensemble` members of a task that
+        `ensembles`), and its figures, printed and returned as an `Evaluation`.
+        `datasets`: the last member's `DatasetSplits`."""
         raise NotImplementedError
 
     def export(self, config, model, tokenizers, path):

@@ -40,7 +40,14 @@ from attention_layers.training.flags import UsageError
 from attention_layers.training.metrics import thresholded_accuracy
 from attention_layers.training.schedules import model_adam
 from attention_layers.training.tasks import classification_flags, labelled_files
-from attention_layers.training.tasks.base import Evaluation, Task, load_tokenizers, overlong_report
+from attention_layers.training.tasks.base import (
+    Evaluation,
+    Member,
+    Task,
+    TaskData,
+    load_tokenizers,
+    overlong_report,
+)
 from attention_layers.training.tasks.classification_flags import RUN_DEFINING
 from attention_layers.training.tasks.classification_presets import PRESETS
 from attention_layers.training.tasks.classification_rule import (
@@ -243,6 +250,14 @@ class ClassificationTask(Task):
     def check(self, parser, config, settings):
         classification_flags.check_flags(parser, config, settings)
 
+    def prepare_data(self, config, settings, output, ready_folder):
+        """The labelled corpus, its tokenizer (learned, the teacher's, or read back from
+        `output` when resuming) and the report; the preset read the data in `fill_flags`."""
+        corpus = self.load_corpus(config)
+        ready_folder()
+        tokenizers = self.tokenizers(config, corpus, output if settings.resume else None)
+        return TaskData(corpus, tokenizers, self.describe_data(config, corpus, tokenizers))
+
     def load_corpus(self, config):
         corpus = self._labelled_corpus(config)
         if not config.teacher:
@@ -317,6 +332,16 @@ class ClassificationTask(Task):
         if config.class_weight != "balanced":
             return None
         return balanced_class_weights([label for _, label in corpus.train], config.num_classes)
+
+    def member(self, config, data, run):
+        """A classifier (one member of an ensemble), the sentences it learns from (weighted
+        by class with `--class-weight balanced`) and the plots of its pooling attention."""
+        datasets = self.make_datasets(config, data.corpus, data.tokenizers, run.seed,
+                                      run.batch_multiple)
+        model = self.build_model(config, data.tokenizers)
+        plots = run.attention_plots and self.attention_callback(
+            config, data.corpus, datasets, data.tokenizers, run.folder)
+        return Member(model, datasets, self.compile_args(config, **run.averaging), plots or None)
 
     def make_datasets(self, config, corpus, tokenizers, seed, batch_multiple):
         datasets = make_classification_datasets(
@@ -411,6 +436,12 @@ class ClassificationTask(Task):
             print(f"Embedding tables quantized to {mode}")
         return model
 
+    def conclude(self, config, members, data, datasets):
+        """The model that is saved (`final_model`: one, or the ensemble) and its accuracy."""
+        model = self.final_model(config, members)
+        return model, self.evaluate(config, model, members, data.corpus, data.tokenizers,
+                                    datasets)
+
     def evaluate(self, config, model, members, corpus, tokenizers, datasets):
         results = {}
         # Only train is shuffled (by seed): every member's validation and test splits match.
@@ -462,3 +493,4 @@ class ClassificationTask(Task):
 
         return export_classifier(model, tokenizers[0], path, max_input_tokens=config.max_length,
                                  classes=config.classes)
+

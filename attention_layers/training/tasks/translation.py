@@ -19,7 +19,7 @@ from attention_layers.data import (
     make_translation_datasets,
     reverse_direction,
 )
-from attention_layers.data.corpora import source_group_key
+from attention_layers.data.corpora import too_few_sentences
 from attention_layers.export.serving import MAX_BEAM_WIDTH
 from attention_layers.models import ATTENTIONS, RNNTranslator, TransformerTranslator
 from attention_layers.text import WordPieceTokenizer, WordTokenizer
@@ -31,7 +31,7 @@ from attention_layers.training.evaluation import evaluate_bleu
 from attention_layers.training.flags import UsageError, positive_int, seed_int
 from attention_layers.training.metrics import masked_accuracy, masked_loss
 from attention_layers.training.schedules import model_adam
-from attention_layers.training.tasks.base import Evaluation, Task, overlong_report
+from attention_layers.training.tasks.base import Evaluation, Member, Task, TaskData, overlong_report
 from attention_layers.training.tasks.preset_rule import (
     CASE_CHOICES,
     RULE_FLAGS,
@@ -60,21 +60,6 @@ TRANSFORMER_ONLY = (
 SAMPLES = 5
 # The languages of the builtin corpus and of Tatoeba's spa-eng (which either direction reads).
 BUILTIN_LANGUAGES = ("es", "en")
-
-
-def too_few_sentences(corpus):
-    """Why a corpus could not fill its three splits: too few pairs, or too few distinct
-    source sentences (each goes to one split, with all its translations)."""
-    pairs = corpus.train + corpus.validation + corpus.test
-    distinct = len({source_group_key(source) for source, _ in pairs})
-    if distinct == 1 and len(pairs) > 1:
-        return (f"every one of its {len(pairs)} pairs has the same source sentence (they "
-                "are duplicates), and one sentence goes to one split; give distinct pairs.")
-    if distinct < len(pairs):
-        return (f"its {len(pairs)} pairs have only {distinct} distinct source sentences "
-                "(the others are duplicates), and each sentence goes to one split; give "
-                "more distinct pairs.")
-    return f"the file has too few sentence pairs ({len(pairs)})."
 
 
 @dataclasses.dataclass(frozen=True)
@@ -276,6 +261,17 @@ class TranslationTask(Task):
             parser.error(f"--beam-width must be at most {MAX_BEAM_WIDTH} (the widest beam the "
                          f"export serves); received {config.beam_width}.")
 
+    def prepare_data(self, config, settings, output, ready_folder):
+        """The pairs, then the flags that the preset takes from them (a fresh run), the
+        tokenizers (learned, or read back from `output` when resuming) and the report."""
+        corpus = self.load_corpus(config)
+        chosen = {} if settings.resume else self.preset_from_data(config, corpus, settings)
+        config = dataclasses.replace(config, **chosen)
+        ready_folder()
+        tokenizers = self.tokenizers(config, corpus, output if settings.resume else None)
+        return TaskData(corpus, tokenizers, self.describe_data(config, corpus, tokenizers),
+                        chosen)
+
     def load_corpus(self, config):
         if config.dataset == "files":
             corpus = load_translation_files(
@@ -362,6 +358,16 @@ class TranslationTask(Task):
         return (f"{config.vocabulary} vocabularies of {source.vocabulary_size} (source) and "
                 f"{target.vocabulary_size} (target) tokens")
 
+    def member(self, config, data, run):
+        """A translator, the pairs it learns from, and the plots of its cross-attention."""
+        corpus, tokenizers = data.corpus, data.tokenizers
+        datasets = self.make_datasets(config, corpus, tokenizers, run.seed, run.batch_multiple)
+        model = self.build_model(config, tokenizers)
+        plots = None
+        if run.attention_plots:
+            plots = self.attention_callback(config, corpus, datasets, tokenizers, run.folder)
+        return Member(model, datasets, self.compile_args(config, **run.averaging), plots)
+
     def make_datasets(self, config, corpus, tokenizers, seed, batch_multiple):
         return make_translation_datasets(
             corpus, *tokenizers, batch_size=config.batch_size, max_length=config.max_length,
@@ -419,6 +425,12 @@ class TranslationTask(Task):
             attention_fn=cross_attention,
         )
 
+    def conclude(self, config, members, data, datasets):
+        """The one trained translator (no ensembles) and its test BLEU."""
+        (model,) = members
+        return model, self.evaluate(config, model, members, data.corpus, data.tokenizers,
+                                    datasets)
+
     def evaluate(self, config, model, members, corpus, tokenizers, datasets):
         beam_width = config.beam_width or 1
         bleu, hypotheses, references = evaluate_bleu(
@@ -448,3 +460,4 @@ class TranslationTask(Task):
             model, *tokenizers, path,
             max_input_tokens=config.max_length, max_output_length=config.max_length,
         )
+

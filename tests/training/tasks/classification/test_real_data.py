@@ -15,10 +15,11 @@ from attention_layers.training.tasks import classification
 def test_sst2_loads_and_trains(data_dir, tmp_path):
     flags = {"dataset": "sst2", "data": str(data_dir / "SST-2"), "vocabulary_size": 20_000,
              "min_count": 2}
-    corpus, (tokenizer,), _ = runner.prepare_data(
+    data = runner.prepare_data(
         classification.ClassificationTask(), classification.ClassificationConfig(**flags),
         RunSettings(), tmp_path, flags,
     )
+    corpus, (tokenizer,) = data.corpus, data.tokenizers
     assert (len(corpus.train), len(corpus.validation), len(corpus.test)) == (67_349, 872, 1_821)
     assert corpus.test[0][1] is None  # GLUE keeps the test labels private
 
