@@ -43,6 +43,17 @@ def overlong_report(line, corpus):
     return DataReport(line, record, note)
 
 
+def preset_note(record, describe, *args):
+    """`"; "` and what a run's preset from the data chose, `describe(record, *args)`
+    (`record`: its `data_preset`), or `""` when it chose nothing (`None`)."""
+    if record is None:
+        return ""
+    try:
+        return f"; {describe(record, *args)}"
+    except (AttributeError, KeyError, TypeError, ValueError):  # a hand-edited record
+        return "; preset from the data: config.json's data_preset is not readable"
+
+
 def load_tokenizers(kind, folder, names):
     """The tokenizers of class `kind` saved in `folder` under `names`, in that order."""
     return tuple(kind.load(folder / name) for name in names)

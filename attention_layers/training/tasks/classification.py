@@ -47,6 +47,7 @@ from attention_layers.training.tasks.base import (
     TaskData,
     load_tokenizers,
     overlong_report,
+    preset_note,
 )
 from attention_layers.training.tasks.classification_flags import RUN_DEFINING
 from attention_layers.training.tasks.classification_presets import PRESETS
@@ -309,7 +310,7 @@ class ClassificationTask(Task):
             f"{len(corpus.test)} train / validation / test sentences"
             + ("" if labelled else " (test unlabelled)")
             + f"; vocabulary of {tokenizers[0].vocabulary_size} words{classes}"
-            + self._describe_preset(config), corpus,
+            + preset_note(config.data_preset, describe_choice), corpus,
         )
         weights = self._class_weights(config, corpus)
         if weights is not None:
@@ -318,15 +319,6 @@ class ClassificationTask(Task):
             print("Class weights (--class-weight balanced): " + ", ".join(
                 f"{name} {weight:.3f}" for name, weight in zip(names, weights, strict=True)))
         return report
-
-    def _describe_preset(self, config):
-        """`; ` and what the rule chose, or nothing when it chose nothing."""
-        if config.data_preset is None:
-            return ""
-        try:
-            return f"; {describe_choice(config.data_preset)}"
-        except (AttributeError, KeyError, TypeError, ValueError):  # a hand-edited record
-            return "; preset from the data: config.json's data_preset is not readable"
 
     def _class_weights(self, config, corpus):
         if config.class_weight != "balanced":

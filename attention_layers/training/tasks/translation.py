@@ -31,7 +31,14 @@ from attention_layers.training.evaluation import evaluate_bleu
 from attention_layers.training.flags import UsageError, positive_int, seed_int
 from attention_layers.training.metrics import masked_accuracy, masked_loss
 from attention_layers.training.schedules import model_adam
-from attention_layers.training.tasks.base import Evaluation, Member, Task, TaskData, overlong_report
+from attention_layers.training.tasks.base import (
+    Evaluation,
+    Member,
+    Task,
+    TaskData,
+    overlong_report,
+    preset_note,
+)
 from attention_layers.training.tasks.preset_rule import (
     CASE_CHOICES,
     RULE_FLAGS,
@@ -336,18 +343,9 @@ class TranslationTask(Task):
             f"{len(corpus.test)} train / validation / test pairs; "
             f"{self.describe_vocabulary(config, tokenizers)}; "
             f"{describe_case(config.case_by_side, config.case, corpus.train)}"
-            f"{self._describe_preset(config)}",
+            f"{preset_note(config.data_preset, describe_choice, config.model)}",
             corpus,
         )
-
-    def _describe_preset(self, config):
-        """`; ` and what the rule chose, or nothing when it chose nothing."""
-        if config.data_preset is None:
-            return ""
-        try:
-            return f"; {describe_choice(config.data_preset, config.model)}"
-        except (AttributeError, KeyError, TypeError, ValueError):  # a hand-edited record
-            return "; preset from the data: config.json's data_preset is not readable"
 
     def describe_vocabulary(self, config, tokenizers):
         """The tokenizers in words: kind, sizes, and whether the languages share them."""
