@@ -67,6 +67,7 @@ from attention_layers.training.run_folder import (
     what_was_kept,
 )
 from attention_layers.training.saving import export_run, print_summary, save_run
+from attention_layers.training.state import build_training_state
 from attention_layers.training.tasks.base import MemberRun, load_task, task_path
 from attention_layers.utils.files import SaveError, atomic_write_text, remove_partials
 
@@ -210,6 +211,7 @@ def train_member(task, config, settings, data, run, seed, plan, max_seconds=None
         if best is not None:
             model.set_weights(best)
         return model, 0.0, datasets
+    build_training_state(model, datasets.train)  # one trace of the training step, not two
     start = time.perf_counter()
     try:
         model.fit(
