@@ -1,5 +1,6 @@
-"""Masked loss and accuracy for padded token sequences, a classifier's accuracy against soft
-targets and its per-class scores (macro-F1, confusion matrix), and BLEU with sacrebleu."""
+"""Masked loss and accuracy for padded token sequences, a classifier's loss over N classes,
+its accuracy against soft targets and its per-class scores (macro-F1, confusion matrix), and
+BLEU with sacrebleu."""
 
 import keras
 from keras import ops
@@ -171,3 +172,36 @@ def classification_scores(truth, predicted, class_names):
         "per_class": per_class,
         "confusion_matrix": matrix,
     }
+
+
+def class_crossentropy(num_classes, label_smoothing=0.0):
+    """The loss of a softmax over `num_classes` classes against class ids: cross-entropy
+    with targets that put `1 - label_smoothing` on the true class and spread
+    `label_smoothing` evenly over all N (Szegedy et al. 2016, §7).
+
+    Example:
+
+    >>> loss = class_crossentropy(4, label_smoothing=0.2)
+    >>> round(float(loss([0], [[0.85, 0.05, 0.05, 0.05]])), 4)  # targets 0.85, 0.05 x 3
+    0.5875
+    """
+    if not label_smoothing:
+        return keras.losses.SparseCategoricalCrossentropy()
+    return SmoothedClassCrossentropy(num_classes, label_smoothing)
+
+
+class SmoothedClassCrossentropy(keras.losses.Loss):
+    """`class_crossentropy` with label smoothing: class ids `(batch,)` against softmax
+    probabilities `(batch, N)`."""
+
+    def __init__(self, num_classes, label_smoothing, name="smoothed_crossentropy", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.num_classes = num_classes
+        self.label_smoothing = label_smoothing
+
+    def call(self, y_true, y_pred):
+        ids = keras.ops.cast(keras.ops.reshape(y_true, (-1,)), "int32")  # (batch,)
+        targets = keras.ops.one_hot(ids, self.num_classes)  # (batch, N)
+        return keras.losses.categorical_crossentropy(
+            targets, y_pred, label_smoothing=self.label_smoothing
+        )

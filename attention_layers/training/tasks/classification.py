@@ -37,7 +37,7 @@ from attention_layers.training.evaluation import (
     report_samples,
 )
 from attention_layers.training.flags import UsageError
-from attention_layers.training.metrics import thresholded_accuracy
+from attention_layers.training.metrics import class_crossentropy, thresholded_accuracy
 from attention_layers.training.schedules import model_adam
 from attention_layers.training.tasks import classification_flags, labelled_files
 from attention_layers.training.tasks.base import (
@@ -49,7 +49,7 @@ from attention_layers.training.tasks.base import (
     overlong_report,
     preset_note,
 )
-from attention_layers.training.tasks.classification_flags import RUN_DEFINING
+from attention_layers.training.tasks.classification_flags import RUN_DEFINING, check_sst2_folder
 from attention_layers.training.tasks.classification_presets import PRESETS
 from attention_layers.training.tasks.classification_rule import (
     RULE_FLAGS,
@@ -74,56 +74,6 @@ def weights_only(model):
     copy.build()
     copy.set_weights(model.get_weights())
     return copy
-
-
-def check_sst2_folder(data):
-    """`UsageError` unless `data` is a folder in the GLUE SST-2 layout (or its parent)."""
-    path = pathlib.Path(data)
-    if not path.exists():
-        raise UsageError(f"--data {data}: no such file or directory")
-    if not path.is_dir():
-        raise UsageError(
-            f"--data {data}: not a folder; give the SST-2 folder (train.tsv, dev.tsv, "
-            "test.tsv) or its parent"
-        )
-    if not (path / "train.tsv").is_file() and not (path / "SST-2" / "train.tsv").is_file():
-        raise UsageError(
-            f"--data {data}: no train.tsv there or in {data}/SST-2; give a folder in the "
-            "GLUE SST-2 layout"
-        )
-
-
-def class_crossentropy(num_classes, label_smoothing=0.0):
-    """The loss of a softmax over `num_classes` classes against class ids: cross-entropy
-    with targets that put `1 - label_smoothing` on the true class and spread
-    `label_smoothing` evenly over all N (Szegedy et al. 2016, §7).
-
-    Example:
-
-    >>> loss = class_crossentropy(4, label_smoothing=0.2)
-    >>> round(float(loss([0], [[0.85, 0.05, 0.05, 0.05]])), 4)  # targets 0.85, 0.05 x 3
-    0.5875
-    """
-    if not label_smoothing:
-        return keras.losses.SparseCategoricalCrossentropy()
-    return SmoothedClassCrossentropy(num_classes, label_smoothing)
-
-
-class SmoothedClassCrossentropy(keras.losses.Loss):
-    """`class_crossentropy` with label smoothing: class ids `(batch,)` against softmax
-    probabilities `(batch, N)`."""
-
-    def __init__(self, num_classes, label_smoothing, name="smoothed_crossentropy", **kwargs):
-        super().__init__(name=name, **kwargs)
-        self.num_classes = num_classes
-        self.label_smoothing = label_smoothing
-
-    def call(self, y_true, y_pred):
-        ids = keras.ops.cast(keras.ops.reshape(y_true, (-1,)), "int32")  # (batch,)
-        targets = keras.ops.one_hot(ids, self.num_classes)  # (batch, N)
-        return keras.losses.categorical_crossentropy(
-            targets, y_pred, label_smoothing=self.label_smoothing
-        )
 
 
 def combine(models):

@@ -15,7 +15,12 @@ from attention_layers.models.classifier import (
 from attention_layers.models.quantization import EMBEDDING_QUANTIZATIONS
 from attention_layers.training import command_line
 from attention_layers.training.distillation import TEACHER_WEIGHT, check_teacher, same_folder
-from attention_layers.training.flags import closed_unit_interval, non_negative_int, seed_int
+from attention_layers.training.flags import (
+    UsageError,
+    closed_unit_interval,
+    non_negative_int,
+    seed_int,
+)
 from attention_layers.training.tasks import labelled_files
 from attention_layers.training.tasks.classification_presets import SINGLE_PRESET
 
@@ -173,4 +178,21 @@ def check_flags(parser, config, settings):
         parser.error(
             f"--bigram-buckets must be at most {MAX_BIGRAM_BUCKETS:,} and not a multiple "
             f"of {BIGRAM_MULTIPLIER}; received {config.bigram_buckets}."
+        )
+
+
+def check_sst2_folder(data):
+    """`UsageError` unless `data` is a folder in the GLUE SST-2 layout (or its parent)."""
+    path = pathlib.Path(data)
+    if not path.exists():
+        raise UsageError(f"--data {data}: no such file or directory")
+    if not path.is_dir():
+        raise UsageError(
+            f"--data {data}: not a folder; give the SST-2 folder (train.tsv, dev.tsv, "
+            "test.tsv) or its parent"
+        )
+    if not (path / "train.tsv").is_file() and not (path / "SST-2" / "train.tsv").is_file():
+        raise UsageError(
+            f"--data {data}: no train.tsv there or in {data}/SST-2; give a folder in the "
+            "GLUE SST-2 layout"
         )

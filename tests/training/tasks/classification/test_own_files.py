@@ -22,11 +22,11 @@ import train_classifier
 from attention_layers.apps import batch_commands, evaluate
 from attention_layers.apps.run import load_run
 from attention_layers.data import generate_sentiment_corpus
+from attention_layers.training.metrics import class_crossentropy
 from attention_layers.training.tasks.classification import (
     ClassificationConfig,
     ClassificationTask,
     balanced_class_weights,
-    class_crossentropy,
 )
 from attention_layers.training.tasks.labelled_files import CONFUSION_MATRIX
 from tests.helpers import run_in_process, shared_run
