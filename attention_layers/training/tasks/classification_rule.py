@@ -138,6 +138,21 @@ def _round_up(value, multiple):
     return multiple * math.ceil(value / multiple)
 
 
+def _model_row(data_tier, max_minutes, fixed):
+    """`(model, row of TIERS)`: the model the rule (or a flag in `fixed`) picks and the row
+    whose sizes it takes (step 1 of `choose_classifier_preset`)."""
+    model_tier = data_tier
+    if max_minutes is not None and max_minutes < SHORT_BUDGET_MINUTES:
+        model_tier = max(0, data_tier - 1)
+    model = fixed.get("model")
+    if model is None:
+        given = [name for name, flags in MODEL_FLAGS.items() if set(flags) & set(fixed)]
+        model = given[0] if len(given) == 1 else TIERS[model_tier][1]
+    # The nearest row at or below `model_tier` that has `model`, else the first that has it.
+    below = [row for row in TIERS[: model_tier + 1] if row[1] == model]
+    return model, below[-1] if below else next(row for row in TIERS if row[1] == model)
+
+
 def choose_classifier_preset(stats, max_minutes=None, fixed=None):
     """The rule: the values of `RULE_FLAGS` for labelled texts with `stats`.
 
@@ -168,19 +183,7 @@ def choose_classifier_preset(stats, max_minutes=None, fixed=None):
     """
     fixed = {name: value for name, value in (fixed or {}).items() if value is not None}
     data_tier = max(index for index, row in enumerate(TIERS) if stats.examples >= row[0])
-    model_tier = data_tier
-    if max_minutes is not None and max_minutes < SHORT_BUDGET_MINUTES:
-        model_tier = max(0, data_tier - 1)
-    model = fixed.get("model")
-    if model is None:
-        given = [name for name, flags in MODEL_FLAGS.items() if set(flags) & set(fixed)]
-        model = given[0] if len(given) == 1 else TIERS[model_tier][1]
-    # The row's sizes of `model`: the nearest row at or below `model_tier` that has it,
-    # else the first row that has it.
-    below = [row for row in TIERS[: model_tier + 1] if row[1] == model]
-    _, _, sizes, _, dropout, learning_rate = (
-        below[-1] if below else next(row for row in TIERS if row[1] == model)
-    )
+    model, (_, _, sizes, _, dropout, learning_rate) = _model_row(data_tier, max_minutes, fixed)
     _, _, _, batch_size, _, _ = TIERS[data_tier]
     words = stats.frequent_words + 4  # [PAD], [UNK], [START], [END]
     chosen = {
