@@ -1,7 +1,7 @@
 """`--shared-vocabulary`: one vocabulary for both languages and one embedding matrix for the
 source, the target and the output layer (Vaswani et al. 2017, §3.4; Press & Wolf 2017)."""
 
-import argparse
+import dataclasses
 
 import keras
 import numpy as np
@@ -11,7 +11,7 @@ import train_translator
 from attention_layers.data import TranslationCorpus
 from attention_layers.models import TransformerTranslator
 from attention_layers.text import WordPieceTokenizer, WordTokenizer
-from attention_layers.training.tasks.translation import TranslationTask
+from attention_layers.training.tasks.translation import TranslationConfig, TranslationTask
 
 SOURCE = np.array([[5, 6, 7, 8, 0], [3, 4, 9, 0, 0]])
 TARGET_IN = np.array([[2, 8, 9, 10], [2, 11, 12, 0]])
@@ -106,14 +106,14 @@ CORPUS = TranslationCorpus(
 
 @pytest.mark.parametrize("kind", ["word", "wordpiece"])
 def test_the_task_learns_one_vocabulary_from_both_languages(kind):
-    args = argparse.Namespace(vocabulary=kind, vocabulary_size=200, shared_vocabulary=True)
+    args = TranslationConfig(vocabulary=kind, vocabulary_size=200, shared_vocabulary=True)
     source, target = TranslationTask().tokenizers(args, CORPUS)
     assert source is target
     assert isinstance(source, WordPieceTokenizer if kind == "wordpiece" else WordTokenizer)
     ids = source.tokenize(["perro dog tom"]).to_list()[0]
     assert 1 not in ids  # no [UNK]: words of both languages are in it
     # Without the flag each side has only its own language.
-    args.shared_vocabulary = False
+    args = dataclasses.replace(args, shared_vocabulary=False)
     spanish, english = TranslationTask().tokenizers(args, CORPUS)
     if kind == "word":
         assert spanish.tokenize(["dog"]).to_list()[0][1] == 1
