@@ -27,6 +27,8 @@ import math
 from attention_layers.training.tasks.preset_rule import (
     LENGTH_MULTIPLE,
     LENGTH_PERCENTILE,
+    _clamp,
+    _round_up,
     percentile,
 )
 
@@ -128,14 +130,6 @@ def measure_texts(examples):
         longest=percentile(lengths, LENGTH_PERCENTILE),
         frequent_words=sum(1 for count in counts.values() if count >= MIN_WORD_COUNT),
     )
-
-
-def _clamp(value, bounds):
-    return min(max(value, bounds[0]), bounds[1])
-
-
-def _round_up(value, multiple):
-    return multiple * math.ceil(value / multiple)
 
 
 def _model_row(data_tier, max_minutes, fixed):
