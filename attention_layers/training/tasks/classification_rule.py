@@ -30,6 +30,7 @@ from attention_layers.training.tasks.preset_rule import (
     _clamp,
     _round_up,
     percentile,
+    rule_record,
 )
 
 # A word gets its own id when seen at least this often in training: a word seen once gets
@@ -205,17 +206,14 @@ def choose_classifier_preset(stats, max_minutes=None, fixed=None):
 
 
 def preset_record(stats, chosen, max_minutes=None):
-    """What `config.json` records of the rule (`"data_preset"`): its inputs and the flags
-    it set."""
-    return {
-        "rule": __name__,
+    """What `config.json` records of the rule (`preset_rule.rule_record`): its inputs and
+    the flags it set."""
+    return rule_record(__name__, {
         "training_examples": stats.examples,
         "classes": stats.classes,
         f"longest_p{LENGTH_PERCENTILE:g}": stats.longest,
         f"words_seen_{MIN_WORD_COUNT}_times": stats.frequent_words,
-        "max_minutes": max_minutes,
-        "chosen": dict(chosen),
-    }
+    }, chosen, max_minutes)
 
 
 def describe_choice(record):

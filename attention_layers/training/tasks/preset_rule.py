@@ -180,17 +180,21 @@ def choose_preset(stats, max_minutes=None, fixed=None):
     return {name: value for name, value in chosen.items() if name not in fixed}
 
 
+def rule_record(rule, measured, chosen, max_minutes=None):
+    """What `config.json` records of a preset rule (`"data_preset"`): the rule's module
+    `rule`, what it `measured` of the training split (a dict), `max_minutes` and the flags
+    it `chosen`. Both tasks' rules record so."""
+    return {"rule": rule, **measured, "max_minutes": max_minutes, "chosen": dict(chosen)}
+
+
 def preset_record(stats, chosen, max_minutes=None):
-    """What `config.json` records of the rule (`"data_preset"`): its inputs and the flags
-    it set."""
-    return {
-        "rule": __name__,
+    """What `config.json` records of the rule (`rule_record`): its inputs and the flags it
+    set."""
+    return rule_record(__name__, {
         "training_pairs": stats.pairs,
         f"longest_p{LENGTH_PERCENTILE:g}": list(stats.longest),
         f"words_seen_{MIN_WORD_COUNT}_times": list(stats.frequent_words),
-        "max_minutes": max_minutes,
-        "chosen": dict(chosen),
-    }
+    }, chosen, max_minutes)
 
 
 def describe_choice(record, model="transformer"):
