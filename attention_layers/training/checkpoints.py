@@ -181,6 +181,13 @@ class EpochCheckpoint(keras.callbacks.Callback):
         self._load(model, state["epoch"])
         return state["epoch"]
 
+    def start(self, model, resume):
+        """`(initial_epoch, state)`: with `resume`, the last checkpoint loaded into `model`
+        (`restore`) and the saved state (`{}` without one); else a clean start (`clear`)."""
+        if not resume:
+            return self.clear(), {}
+        return self.restore(model), self.state or {}
+
     def best_weights(self, model):
         """The model weights (`get_weights()` list) of the best epoch, or `None`.
 

@@ -6,6 +6,7 @@ that defines its model and data, and refuses one given with another value.
 """
 
 import argparse
+import copy
 import json
 import pathlib
 
@@ -214,7 +215,7 @@ def add_output_flags(parser, default_output):
 
 
 # Flags that `--resume` may change for every task (`--epochs` and `--patience` too); a task
-# adds its own (`Task.resume_may_change`). The saved ones apply when they are not given.
+# adds its own (`TaskFlags.resume_may_change`). The saved ones apply when they are not given.
 RESUME_MAY_CHANGE = ("max_minutes",)
 
 
@@ -263,13 +264,16 @@ def _saved_command(saved, run_defining):
     return "same" if all(name in saved for name in run_defining) else "another command's"
 
 
-def upgrade_config(saved):
-    """Fills in, in place, the shared flags that a `config.json` written before them lacks
-    (a task fills in its own: `Task.upgrade_config`)."""
+def upgrade_config(saved, task_defaults=None):
+    """Fills in, in place, the flags that a `config.json` written before them lacks: the
+    shared ones, then the task's, `task_defaults` (`TaskFlags.saved_defaults`)."""
     if "mixed_precision" in saved and "precision" not in saved:  # written before --precision
         saved["precision"] = "mixed_float16" if saved["mixed_precision"] else "float32"
     saved.setdefault("weight_averaging", 0)  # written before --weight-averaging
     saved.setdefault("label_smoothing", 0.0)  # written before --label-smoothing
+    for name, value in (task_defaults or {}).items():
+        saved.setdefault(name, copy.deepcopy(value))
+    return saved
 
 
 def read_saved_config(parser, saved_path):
@@ -296,7 +300,7 @@ def _check_written_by(parser, args, saved, task):
         same = saved["task"] == task_path(task)
         written_by = f"a {saved.get('command', saved['task'])}"
     else:
-        written_by = _saved_command(saved, task.run_defining)
+        written_by = _saved_command(saved, task.flags.run_defining)
         same = written_by in (f"a {task.name}", "same")
     if not same:
         parser.error(
@@ -322,28 +326,28 @@ def _restore_run_defining(parser, args, saved, run_defining):
 def restore_resumed_flags(parser, args, task, *, folder=None):
     """With `--resume`: the flags of the run in `--output`, checked against those given.
 
-    Every flag in `task.run_defining` takes its saved value; one given with another value
-    ends the command (`parser.error`, exit code 2), and so does a folder that another task
-    (`config.json`'s `"task"`, or before it `"command"`) or no run wrote. `--epochs`,
-    `--patience`, `--max-minutes` and the task's `resume_may_change` may change (when not
-    given, the saved ones apply). A config written by an older version is upgraded first
-    (`upgrade_config`, then `task.upgrade_config`).
+    Every flag in the task's `run_defining` (`task.flags`, a `TaskFlags`) takes its saved
+    value; one given with another value ends the command (`parser.error`, exit code 2), and
+    so does a folder that another task (`config.json`'s `"task"`, or before it `"command"`)
+    or no run wrote. `--epochs`, `--patience`, `--max-minutes` and the task's
+    `resume_may_change` may change (when not given, the saved ones apply). A config written
+    by an older version is upgraded first (`upgrade_config`, with the task's
+    `saved_defaults`).
     The run is read from `folder` (default: `--output`). Each saved value must be one the
     flag takes; a flag that the task's preset for the run's dataset sets must not be `null`.
     """
     saved_path = pathlib.Path(folder or args.output) / "config.json"
-    saved = read_saved_config(parser, saved_path)
-    upgrade_config(saved)
-    task.upgrade_config(saved)
-    run_defining = task.run_defining
+    flags = task.flags
+    saved = upgrade_config(read_saved_config(parser, saved_path), flags.saved_defaults)
+    run_defining = flags.run_defining
     _restore_run_defining(parser, args, saved, run_defining)
     _check_written_by(parser, args, saved, task)
     missing = [name for name in (*run_defining, "epochs", "patience") if name not in saved]
     if missing:
         parser.error(f"--resume: {saved_path} lacks {', '.join(missing)}; it is not a "
                      f"complete {task.name} run.")
-    may_change = (*RESUME_MAY_CHANGE, *task.resume_may_change)
-    required = _preset_flags(task.presets, saved)
+    may_change = (*RESUME_MAY_CHANGE, *flags.resume_may_change)
+    required = _preset_flags(flags.presets, saved)
     for name in (*run_defining, "epochs", "patience", *may_change):
         problem = _saved_value_problem(parser, name, saved.get(name), required)
         if problem:

@@ -4,12 +4,12 @@ A command names a `Task`, which says *what* is trained (its flags and presets, c
 tokenizers, model and optimizer, evaluation and export); `run_command(task, argv)` says
 *how*, the same for every task, in this order:
 
-1. flags: the task's data and model flags plus the shared training and output flags;
-   presets filled in, or with `--resume` the saved run's flags restored and checked;
-   then turned, once, into the task's typed config (`Task.config_class`) and the
-   runner's `RunSettings`, which is all that the later steps see; the run's folder
-   locked (one run writes in a folder at a time), and a fresh run refuses a folder that
-   holds a run unless `--overwrite` (which removes its files);
+1. flags: the task's data and model flags (`Task.flags.add`) plus the shared training
+   and output flags; with `--resume` the saved run's flags restored and checked; then, in
+   one call, the task's preset filled in and its typed config made and checked
+   (`Task.flags.resolve`), and the runner's `RunSettings`: all that the later steps see;
+   the run's folder locked (one run writes in a folder at a time), and a fresh run
+   refuses a folder that holds a run unless `--overwrite` (which removes its files);
 2. data (`Task.prepare_data`): the corpus, then the tokenizers (learned, or read back
    when resuming); a fresh run then saves them and `config.json`;
 3. each model (one, or the members of `--ensemble M`): what it trains with
@@ -81,7 +81,7 @@ def build_parser(task):
         epilog=f"Flags shown with 'preset' default to the dataset's preset (see "
         f"{task.__module__}). Bad flags or data end with a message and exit code 2.",
     )
-    task.add_flags(parser)
+    task.flags.add(parser)
     add_training_flags(parser, recurrent_model=task.recurrent_model, example=task.example,
                        ensembles=task.ensembles)
     add_scale_flags(parser)
@@ -89,19 +89,28 @@ def build_parser(task):
     return parser
 
 
+def default_output(task, args):
+    """The `--output` of a run that names none: the task's `default_output` (for a run on
+    the user's files, `--train`, its `files_output`) filled in with the flags `args`."""
+    pattern = task.default_output
+    if task.files_output and getattr(args, "train", None) is not None:
+        pattern = task.files_output
+    return pattern.format(**vars(args))
+
+
 def resolve_flags(task, parser, args, folder):
-    """Fills the preset (or, with `--resume`, the flags of the run in `folder`) and checks
-    the set (`Task.check`); returns the complete flags, as `config.json` records them."""
+    """The task's config, checked (`TaskFlags.resolve`: the preset filled in), from the
+    parsed flags `args`, or with `--resume` from the flags of the run in `folder`.
+
+    `args` ends complete, as `config.json` records it."""
     given = {name for name, value in vars(args).items() if value is not None}
     if args.patience is not None and args.patience < 0:
         parser.error(f"--patience must be 0 or more; received {args.patience}.")
     if args.resume:
-        args = restore_resumed_flags(parser, args, task, folder=folder)
+        restore_resumed_flags(parser, args, task, folder=folder)
     else:
-        task.fill_flags(parser, args, given)
         args.run_id = uuid.uuid4().hex
-    task.check(parser, task.config_class.from_flags(args), RunSettings.from_flags(args))
-    return args
+    return task.flags.resolve(parser, args, given)
 
 
 # --- data ---------------------------------------------------------------------------------
@@ -168,18 +177,6 @@ def compiled_member(task, config, settings, data, run, seed, plan):
     return member
 
 
-def restore_or_clear(checkpoint, model, resume):
-    """`(initial_epoch, state)`: the last checkpoint when resuming, else a clean start."""
-    if not resume:
-        return checkpoint.clear(), {}
-    initial_epoch = checkpoint.restore(model)
-    print(
-        f"Resuming after epoch {initial_epoch} (optimizer step "
-        f"{int(keras.ops.convert_to_numpy(model.optimizer.iterations))})"
-    )
-    return initial_epoch, checkpoint.state or {}
-
-
 def train_member(task, config, settings, data, run, seed, plan, max_seconds=None):
     """Trains (or resumes, or reloads when finished) one model in folder `run`, for at
     most `max_seconds` of training when given (`--max-minutes`). `data`: the task's
@@ -197,7 +194,10 @@ def train_member(task, config, settings, data, run, seed, plan, max_seconds=None
           f"parameters, dtype policy {plan.precision}" + (", XLA" if plan.jit_compile else ""))
     checkpoint = EpochCheckpoint(run / "checkpoints", run_id=settings.run_id)
     with plan.scope():  # restoring builds the optimizer's variables: mirrored ones
-        initial_epoch, state = restore_or_clear(checkpoint, model, settings.resume)
+        initial_epoch, state = checkpoint.start(model, settings.resume)
+    if settings.resume:
+        step = int(keras.ops.convert_to_numpy(model.optimizer.iterations))
+        print(f"Resuming after epoch {initial_epoch} (optimizer step {step})")
     callbacks = make_callbacks(
         run, checkpoint, patience=settings.patience or None, resume=settings.resume,
         tensorboard=plan.is_chief, max_seconds=max_seconds,
@@ -311,13 +311,13 @@ def run_command(task, argv=None):
     parser = build_parser(task)
     args = parser.parse_args(argv)
     if args.output is None:
-        args.output = task.output_folder(args)
+        args.output = default_output(task, args)
     if args.resume and args.overwrite:
         parser.error("--overwrite starts a new run in --output; it does not go with --resume.")
     plan = make_plan(parser, args)
     # A worker other than the chief keeps all its files in its own folder.
     output = plan.worker_dir(args.output)
-    args = resolve_flags(task, parser, args, output)
+    config = resolve_flags(task, parser, args, output)
     settings = RunSettings.from_flags(args)
     with contextlib.ExitStack() as stack:
         with command_line_errors(parser, OSError):
@@ -325,7 +325,7 @@ def run_command(task, argv=None):
             if not settings.resume:
                 check_fresh_folder(task, settings, output)
         try:
-            return train_and_save(task, parser, args, plan, output)
+            return train_and_save(task, parser, args, config, settings, plan, output)
         except TrainingDiverged as error:
             parser.exit(1, f"{parser.prog}: error: {error}\n")
         except SaveError as error:
@@ -336,20 +336,19 @@ def run_command(task, argv=None):
                              f"{what_was_kept(settings, output)}.\n")
 
 
-def train_and_save(task, parser, args, plan, output):
+def train_and_save(task, parser, args, config, settings, plan, output):
     """`run_command` in the run's locked folder: data, training, evaluation, saving.
 
-    `args`: the complete flags; `config.json` records them, and the rest of the run sees
-    them as the task's config and the runner's `RunSettings`.
+    `args`: the complete flags, which `config.json` records; the rest of the run sees them
+    as the task's `config` and the runner's `settings` (`RunSettings`).
     """
-    config, settings = task.config_class.from_flags(args), RunSettings.from_flags(args)
     if settings.precision != plan.precision:  # a resumed run keeps its own
         plan = dataclasses.replace(plan, precision=settings.precision)
         keras.config.set_dtype_policy(settings.precision)
     keras.utils.set_random_seed(settings.seed)
     with command_line_errors(parser, *task.data_errors, OSError):
         data = prepare_data(task, config, settings, output, vars(args))
-    config = task.config_class.from_flags(args)  # with the flags chosen from the data
+    config = dataclasses.replace(config, **data.chosen)  # with the flags chosen from the data
     print(f"{describe_device()}\n{plan.describe()}")
     with command_line_errors(parser):
         members, seconds, datasets = train(task, config, settings, data, output, plan)

@@ -7,7 +7,7 @@ import pytest
 
 from attention_layers.training import runner
 from attention_layers.training.configs import RunSettings
-from attention_layers.training.tasks.base import Task
+from attention_layers.training.tasks.base import Task, TaskFlags
 from attention_layers.training.tasks.classification import (
     ClassificationConfig,
     ClassificationTask,
@@ -15,21 +15,27 @@ from attention_layers.training.tasks.classification import (
 from attention_layers.training.tasks.translation import TranslationConfig, TranslationTask
 
 HOOKS = {
-    "add_flags", "output_folder", "fill_flags", "upgrade_config", "check",  # the flags
     "prepare_data", "member", "conclude", "export",  # a stage of the run each
     "tokenizers",  # read back from a finished run's folder for its export
 }
 
 
-def test_a_task_implements_the_ten_hooks_and_nothing_else_is_public():
-    public = {name for name, value in vars(Task).items()
-              if callable(value) and not isinstance(value, type) and not name.startswith("_")}
-    assert public == HOOKS
+def public_methods(cls):
+    return {name for name, value in vars(cls).items()
+            if callable(value) and not isinstance(value, type) and not name.startswith("_")}
+
+
+def test_a_task_implements_five_hooks_and_its_flags_two():
+    assert public_methods(Task) == HOOKS
+    assert public_methods(TaskFlags) == {"add", "resolve"}  # the flags: one call each
 
 
 def resolved(task, argv):
+    """The complete flags of a fresh run with `argv` (nothing runs)."""
     parser = runner.build_parser(task)
-    return runner.resolve_flags(task, parser, parser.parse_args(argv), folder=None)
+    args = parser.parse_args(argv)
+    runner.resolve_flags(task, parser, args, folder=None)
+    return args
 
 
 def test_the_flags_split_into_the_tasks_config_and_the_runners_settings():

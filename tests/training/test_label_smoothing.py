@@ -90,7 +90,7 @@ def test_a_model_compiled_with_it_round_trips_through_a_keras_file(tmp_path):
 def parse(task, argv):
     parser = runner.build_parser(task)
     args = parser.parse_args(argv)
-    return task.config_class.from_flags(runner.resolve_flags(task, parser, args, folder=None))
+    return runner.resolve_flags(task, parser, args, folder=None)
 
 
 def test_the_flag_reaches_the_translators_loss():

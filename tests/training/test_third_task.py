@@ -1,9 +1,10 @@
 """A third task in one file: reversing a sequence of symbols with a tiny Transformer.
 
 The task below is all a new task needs: its typed config (a `TaskConfig` dataclass of the
-flags it reads), a `Task` subclass (flags and presets, then one hook a stage: the data,
-what each model trains with, the ending, the export) and, at the bottom, the script that
-runs it. The
+flags it reads), its flags (a `TaskFlags`: the flag groups and presets, and the one step
+that turns the parsed flags into the config), a `Task` subclass (one hook a stage: the
+data, what each model trains with, the ending, the export) and, at the bottom, the script
+that runs it. The
 test drives it through the runner end to end: fit, a run stopped right after its first
 checkpoint, `--resume`, evaluation, the `.keras` file, and the serving export written
 from the run's folder alone (`config.json` names the task by its import path; nothing
@@ -60,22 +61,16 @@ class ReversalConfig(TaskConfig):
     warmup_steps: int = 5
 
 
-class ReversalTask(base.Task):
-    """Reverse a sequence of symbols: a Transformer translator, scored by exact match."""
+class ReversalFlags(base.TaskFlags):
+    """Its flags: added to the parser, then the preset filled in and the config made."""
 
-    name = "reverser"
-    config_class = ReversalConfig
-    description = "Train a Transformer to reverse a sequence of symbols."
-    default_output = "runs/reverser-{dataset}"
     presets = {"builtin": {"num_examples": 200, "model_dim": 16, "epochs": 2, "batch_size": 16,
                            "max_length": 8, "learning_rate": 1e-2, "warmup_steps": 5,
                            "patience": 0, "weight_averaging": 0, "label_smoothing": 0.0}}
     run_defining = ("num_examples", "model_dim", "max_length", "seed", "batch_size",
                     "learning_rate", "warmup_steps", "precision", "weight_averaging")
-    example = "sequences"
-    vocabulary_files = ("vocab.txt",)
 
-    def add_flags(self, parser):
+    def add(self, parser):
         data = command_line.add_dataset_flags(
             parser, self.presets, dataset_help="the generated sequences.", data_help="unused.",
             size_flag="--num-examples", size_help="sequences to generate (preset).")
@@ -83,8 +78,22 @@ class ReversalTask(base.Task):
                                             "--model-dim": "d_model (preset)."})
         data.add_argument("--seed", type=seed_int, default=0)
 
-    def fill_flags(self, parser, args, given):
-        command_line.fill_preset(args, self.presets[args.dataset])
+    def resolve(self, parser, args, given):
+        if not args.resume:
+            command_line.fill_preset(args, self.presets[args.dataset])
+        return ReversalConfig.from_flags(args)
+
+
+class ReversalTask(base.Task):
+    """Reverse a sequence of symbols: a Transformer translator, scored by exact match."""
+
+    name = "reverser"
+    config_class = ReversalConfig
+    flags = ReversalFlags()
+    description = "Train a Transformer to reverse a sequence of symbols."
+    default_output = "runs/reverser-{dataset}"
+    example = "sequences"
+    vocabulary_files = ("vocab.txt",)
 
     def prepare_data(self, config, settings, output, ready_folder):
         corpus = reversal_corpus(config.num_examples, config.seed)

@@ -3,8 +3,9 @@
 The runner (`attention_layers.training.runner`) does the training the same way for every
 task: flags, resume, distribution, ensembles, weight averaging, checkpoints, saving. A
 subclass of `Task` gives the rest through a few coarse hooks that take its typed config (a
-`TaskConfig` dataclass, built once from the flags): its flags and presets, then one hook a
-stage of the run: the data (`prepare_data` -> `TaskData`), what each model trains on
+`TaskConfig` dataclass, built once from the flags): its flags (a `TaskFlags`: the flag
+groups, presets, and the one step that turns the parsed flags into the config), then one
+hook a stage of the run: the data (`prepare_data` -> `TaskData`), what each model trains on
 (`member` -> `Member`), the ending (`conclude`: the final model and its `Evaluation`) and
 the export. A run's `config.json` records the
 task's import path (`"task": "attention_layers.training.tasks.translation:TranslationTask"`),
@@ -80,8 +81,8 @@ class TaskData:
             them there on a fresh run).
         report: the `DataReport` of the data.
         chosen: a fresh run's `{flag: value}` that the preset took from the data (flags
-            that `fill_flags` left unset, `None`); the runner records them in
-            `config.json`. Empty when resuming.
+            that `TaskFlags.resolve` left unset, `None`; fields of the task's config); the
+            runner records them in `config.json`. Empty when resuming.
     """
 
     corpus: object
@@ -125,29 +126,63 @@ class Member:
     attention_callback: object = None
 
 
+class TaskFlags:
+    """A task's flags, in one object (`Task.flags`) that the runner calls twice: `add` when
+    it builds the command's parser, `resolve` once the flags are parsed. Its code may call
+    `command_line`'s helpers; nothing calls back into it.
+
+    Attributes:
+        presets: `{dataset: {flag: value}}`, the defaults of each `--dataset`.
+        run_defining: the flags that define the model and its data (`--resume` keeps them).
+        resume_may_change: the task's flags that `--resume` may change (besides
+            `--epochs`, `--patience` and `--max-minutes`).
+        saved_defaults: `{flag: value}` of the task's flags that a `config.json` written
+            before them lacks (`--resume` and an export read them so).
+    """
+
+    presets = {}
+    run_defining = ()
+    resume_may_change = ()
+    saved_defaults = {}
+
+    def add(self, parser):
+        """Adds the `data` and `model` flag groups to `parser` (the runner adds the
+        training, distribution and output flags)."""
+        raise NotImplementedError
+
+    def resolve(self, parser, args, given):
+        """The task's config (its `TaskConfig`), checked, from the parsed flags `args`.
+
+        A fresh run (`args.resume` false) checks the flags given (`given`: their names)
+        against each other and fills the unset ones (`None`) in `args` from the preset;
+        with `--resume`, `args` holds the saved run's flags already. Then it checks the
+        complete set (`args.output` is the run's `--output`). `parser.error` on a bad set;
+        `args`, completed, is what `config.json` records."""
+        raise NotImplementedError
+
+
 class Task:
     """What a command trains. A subclass sets the attributes and implements the hooks.
 
-    The hooks, in the order a run calls them: `add_flags`, `output_folder` (when no
-    `--output` is given), then `fill_flags` (a fresh run) or `upgrade_config`
-    (`--resume`), `check`; `prepare_data`; `member` for each model; `conclude`; `export`
-    (and `tokenizers`, when an export reads a finished run back). All but the flag hooks
-    take the task's `config` (a `config_class`), never the parsed flags. How a task does
-    each stage (its corpus, preset from the data, tokenizers, model, optimizer, attention
-    plots, evaluation) is its own business, in its own file.
+    The runner calls, in this order: the task's `flags` (`add`, then `resolve`, which
+    gives the task's `config`, a `config_class`); `prepare_data`; `member` for each model;
+    `conclude`; `export` (and `tokenizers`, when an export reads a finished run back).
+    The hooks take the `config`, never the parsed flags. How a task does each stage (its
+    corpus, preset from the data, tokenizers, model, optimizer, attention plots,
+    evaluation) is its own business, in its own file.
 
     Attributes:
         name: e.g. `"translator"`: the model file is `OUTPUT/{name}.keras`. `config.json`
             records it and the task's import path, so `--resume` refuses another task's
             folder.
         config_class: the task's `TaskConfig` dataclass.
+        flags: the task's `TaskFlags`.
         description: the command's `--help` description.
-        default_output: the default `--output`, a pattern with `{dataset}` (each
-            `--dataset` has its own folder, so that runs do not mix).
-        presets: `{dataset: {flag: value}}`, the defaults of each `--dataset`.
-        run_defining: the flags that define the model and its data (`--resume` keeps them).
-        resume_may_change: the task's flags that `--resume` may change (besides
-            `--epochs`, `--patience` and `--max-minutes`).
+        default_output: the default `--output`, a pattern of the flags, e.g.
+            `"runs/translator-{dataset}"` (each `--dataset` has its own folder, so that
+            runs do not mix).
+        files_output: the default `--output` of a run on the user's files (`--train`), a
+            pattern of the flags, or `None` (`default_output`).
         ensembles: whether `conclude` combines several models: the runner then offers
             `--ensemble M` and trains M members.
         recurrent_model: the `--model` name of the recurrent model (constant learning rate).
@@ -160,45 +195,16 @@ class Task:
 
     name = None
     config_class = TaskConfig
+    flags = TaskFlags()
     description = ""
     default_output = None
-    presets = {}
-    run_defining = ()
-    resume_may_change = ()
+    files_output = None
     ensembles = False
     recurrent_model = None
     example = "examples"
     data_errors = ()
     vocabulary_files = ()
     serving_request = None
-
-    # --- flags (the parsed `argparse.Namespace`, before the config exists) ---------------
-
-    def output_folder(self, args):
-        """The default `--output` for the parsed flags `args`: `default_output` with its
-        `{dataset}` filled (a task whose data come from files may name them instead)."""
-        return self.default_output.format(dataset=args.dataset)
-
-    def add_flags(self, parser):
-        """Adds the `data` and `model` flag groups to `parser` (the runner adds the
-        training, distribution and output flags)."""
-        raise NotImplementedError
-
-    def fill_flags(self, parser, args, given):
-        """A fresh run: checks the flags given (`given`: their names) against each other
-        and fills the unset ones (`None`) in `args` from the preset; `parser.error` on a
-        bad set."""
-        raise NotImplementedError
-
-    def upgrade_config(self, saved):
-        """`--resume` (or an export) of a run written by an older version: fills in, in
-        place, the task's flags that its `config.json` (the dict `saved`) lacks."""
-
-    # --- the run -------------------------------------------------------------------------
-
-    def check(self, parser, config, settings):
-        """Checks the complete settings, fresh or restored by `--resume` (`config`: the
-        task's, `settings`: the runner's `RunSettings`); `parser.error` on a bad set."""
 
     def prepare_data(self, config, settings, output, ready_folder):
         """The run's data, a `TaskData`: the corpus, then the tokenizers (read back from

@@ -2,10 +2,10 @@
 generated sentiment corpus, SST-2, or the user's labelled files (`--train`, any labels).
 
 The runner (`attention_layers.training.runner`) does the training; this `Task` gives the
-flags and presets, the corpus, the tokenizer, the model (or `--ensemble` of models), the
-evaluation (accuracy, the most attended words, the attention on the deciding words; on
-files macro-F1, a per-class table and a confusion matrix) and the export. `--teacher`
-distils a finished run (the SST-2 ensemble) into the model trained. Its flags are in
+corpus, the tokenizer, the model (or `--ensemble` of models), the evaluation (accuracy, the
+most attended words, the attention on the deciding words; on files macro-F1, a per-class
+table and a confusion matrix) and the export. `--teacher` distils a finished run (the SST-2
+ensemble) into the model trained. Its flags, presets and typed config are in
 `classification_flags.py`, what a run on the user's files adds in `labelled_files.py`.
 """
 
@@ -27,8 +27,6 @@ from attention_layers.models import BiGRUClassifier, ClassifierEnsemble, Transfo
 from attention_layers.text import WordTokenizer
 from attention_layers.text.conversions import make_token_ids, token_strings
 from attention_layers.text.tokenizers import VocabularyError
-from attention_layers.training import command_line
-from attention_layers.training.configs import CorpusTaskConfig
 from attention_layers.training.distillation import taught_corpus
 from attention_layers.training.evaluation import (
     accuracy,
@@ -39,7 +37,7 @@ from attention_layers.training.evaluation import (
 from attention_layers.training.flags import UsageError
 from attention_layers.training.metrics import class_crossentropy, thresholded_accuracy
 from attention_layers.training.schedules import model_adam
-from attention_layers.training.tasks import classification_flags, labelled_files
+from attention_layers.training.tasks import labelled_files
 from attention_layers.training.tasks.base import (
     Evaluation,
     Member,
@@ -49,15 +47,14 @@ from attention_layers.training.tasks.base import (
     overlong_report,
     preset_note,
 )
-from attention_layers.training.tasks.classification_flags import RUN_DEFINING, check_sst2_folder
-from attention_layers.training.tasks.classification_presets import PRESETS
-from attention_layers.training.tasks.classification_rule import (
-    RULE_FLAGS,
-    choose_classifier_preset,
-    describe_choice,
-    measure_texts,
-    preset_record,
+from attention_layers.training.tasks.classification_flags import (  # noqa: F401 (re-exported)
+    RUN_DEFINING,
+    ClassificationConfig,
+    ClassificationFlags,
+    check_sst2_folder,
 )
+from attention_layers.training.tasks.classification_presets import PRESETS  # noqa: F401 (re-exported)
+from attention_layers.training.tasks.classification_rule import describe_choice
 from attention_layers.training.tasks.labelled_files import (
     CONFUSION_MATRIX,
     balanced_class_weights,
@@ -95,34 +92,6 @@ def headline(results):
     return text
 
 
-@dataclasses.dataclass(frozen=True)
-class ClassificationConfig(CorpusTaskConfig):
-    """A classifier's settings: the flags of `train_classifier.py` that the task reads (see
-    `--help`); those that a `--model` does not use are `None`, and so are those that a
-    `config.json` written before them lacks."""
-
-    num_examples: int | None = None
-    preset: str | None = None
-    min_count: int | None = None
-    pooling_heads: int | None = None
-    attention_units: int | None = None
-    bigram_buckets: int | None = None
-    quantize_embeddings: str | None = None
-    teacher: str | None = None
-    teacher_weight: float | None = None
-    text_column: str | None = None
-    label_column: str | None = None
-    class_weight: str | None = None
-    classes: tuple | list | None = None
-    # A run on files: what the rule of `classification_rule.py` read and chose, or `None`.
-    data_preset: dict | None = None
-
-    @property
-    def num_classes(self):
-        """The classes the model tells apart: 2 unless a run on files has more."""
-        return len(self.classes) if self.classes else 2
-
-
 class ClassificationTask(Task):
     """Text classification: Transformer encoder or BiGRU with attention pooling."""
 
@@ -135,9 +104,7 @@ class ClassificationTask(Task):
         "save the model."
     )
     default_output = "runs/classifier-{dataset}"
-    presets = PRESETS
-    run_defining = RUN_DEFINING
-    resume_may_change = ("quantize_embeddings",)
+    files_output = "runs/classifier-files"
     ensembles = True
     recurrent_model = "bigru"
     example = "sentences"
@@ -145,65 +112,14 @@ class ClassificationTask(Task):
     vocabulary_files = ("vocab.txt",)
     serving_request = '{"instances": ["The acting was not boring."]}'
 
-    def add_flags(self, parser):
-        classification_flags.add_flags(parser, self.presets)
-        parser.set_defaults(data_preset=None)  # set from the data, recorded in config.json
-
-    def output_folder(self, args):
-        if args.train is not None:
-            return "runs/classifier-files"
-        return super().output_folder(args)
-
-    def _fill_files(self, parser, args):
-        """A run on the user's files: checks their flags and reads the class names;
-        returns the corpus (`None` for another `--dataset`)."""
-        if not labelled_files.check_file_flags(parser, args):
-            return None
-        config = ClassificationConfig.from_flags(args)
-        try:
-            corpus = labelled_files.read_files(config)
-        except CorpusFormatError as error:
-            parser.error(str(error))
-        args.classes = list(corpus.classes)
-        # `load_corpus` takes it from here instead of reading the files a second time.
-        self._read_ahead = (config, corpus)
-        return corpus
-
-    def _fill_from_data(self, args, given, corpus):
-        """A run on files: the flags of `RULE_FLAGS` not given, from the training split
-        (`classification_rule`), and `data_preset`, the record of what the rule read and
-        chose. Chosen here, before the runner's settings exist, as the rule also picks
-        the epochs and the patience."""
-        stats = measure_texts(corpus.train)
-        fixed = {name: getattr(args, name) for name in RULE_FLAGS if name in given}
-        chosen = choose_classifier_preset(stats, args.max_minutes, fixed)
-        for name, value in chosen.items():
-            setattr(args, name, value)
-        args.data_preset = preset_record(stats, chosen, args.max_minutes)
-
-    def fill_flags(self, parser, args, given):
-        command_line.check_dataset_flags(
-            parser, args, real_dataset="sst2", size_flag="--num-examples"
-        )
-        corpus = self._fill_files(parser, args)
-        if corpus is not None:
-            self._fill_from_data(args, given, corpus)
-        classification_flags.fill_flags(parser, args, given, self.presets)
-
-    def upgrade_config(self, saved):
-        saved.setdefault("teacher", None)  # written before --teacher
-        saved.setdefault("teacher_weight", None)
-        saved.setdefault("preset", None)  # written before --preset
-        saved.setdefault("pooling_heads", None)  # written before --pooling-heads: one query
-        labelled_files.upgrade_config(saved)  # written before --train
-        saved.setdefault("data_preset", None)  # written before the preset from the data
-
-    def check(self, parser, config, settings):
-        classification_flags.check_flags(parser, config, settings)
+    def __init__(self):
+        # Its own flags object: a fresh run on files reads them there (for the preset), and
+        # `load_corpus` takes that corpus instead of reading the files a second time.
+        self.flags = ClassificationFlags()
 
     def prepare_data(self, config, settings, output, ready_folder):
         """The labelled corpus, its tokenizer (learned, the teacher's, or read back from
-        `output` when resuming) and the report; the preset read the data in `fill_flags`."""
+        `output` when resuming) and the report; the preset read the data in `resolve`."""
         corpus = self.load_corpus(config)
         ready_folder()
         tokenizers = self.tokenizers(config, corpus, output if settings.resume else None)
@@ -235,8 +151,8 @@ class ClassificationTask(Task):
         return corpus
 
     def _files_corpus_checked(self, config):
-        ahead, self._read_ahead = getattr(self, "_read_ahead", None), None
-        # The fresh run whose `fill_flags` read these files: its corpus; else read them.
+        ahead, self.flags.read_ahead = self.flags.read_ahead, None
+        # The fresh run whose flags read these files: its corpus; else read them.
         same_files = ahead is not None and files_key(ahead[0]) == files_key(config)
         return labelled_files.checked_corpus(config, ahead[1] if same_files else None)
 

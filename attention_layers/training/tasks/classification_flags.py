@@ -1,12 +1,16 @@
 """The flags of `train_classifier.py` (beside the runner's training and output flags), the
-presets they fall back on, and the checks of flags that do not go together.
+presets they fall back on, the checks of flags that do not go together, and the
+classifier's typed config.
 
-`ClassificationTask` (`classification.py`) adds and fills them; `labelled_files.py` holds
+The runner adds them (`ClassificationFlags.add`), then turns the parsed flags, once, into a
+checked `ClassificationConfig` (`ClassificationFlags.resolve`); `labelled_files.py` holds
 the flags of the user's own files (`--train`).
 """
 
+import dataclasses
 import pathlib
 
+from attention_layers.data import CorpusFormatError
 from attention_layers.models.classifier import (
     BIGRAM_MULTIPLIER,
     MAX_BIGRAM_BUCKETS,
@@ -14,6 +18,7 @@ from attention_layers.models.classifier import (
 )
 from attention_layers.models.quantization import EMBEDDING_QUANTIZATIONS
 from attention_layers.training import command_line
+from attention_layers.training.configs import CorpusTaskConfig
 from attention_layers.training.distillation import TEACHER_WEIGHT, check_teacher, same_folder
 from attention_layers.training.flags import (
     UsageError,
@@ -22,7 +27,14 @@ from attention_layers.training.flags import (
     seed_int,
 )
 from attention_layers.training.tasks import labelled_files
-from attention_layers.training.tasks.classification_presets import SINGLE_PRESET
+from attention_layers.training.tasks.base import TaskFlags
+from attention_layers.training.tasks.classification_presets import PRESETS, SINGLE_PRESET
+from attention_layers.training.tasks.classification_rule import (
+    RULE_FLAGS,
+    choose_classifier_preset,
+    measure_texts,
+    preset_record,
+)
 
 MODELS = ("transformer", "bigru")
 SST2_PRESETS = ("ensemble", "single")
@@ -40,6 +52,96 @@ BIGRU_ONLY = ("embedding_dim", "units", "attention_units")
 TRANSFORMER_ONLY = (
     "layers", "model_dim", "heads", "feed_forward_dim", "warmup_steps", "pooling_heads",
 )
+
+
+@dataclasses.dataclass(frozen=True)
+class ClassificationConfig(CorpusTaskConfig):
+    """A classifier's settings: the flags of `train_classifier.py` that the task reads (see
+    `--help`); those that a `--model` does not use are `None`, and so are those that a
+    `config.json` written before them lacks."""
+
+    num_examples: int | None = None
+    preset: str | None = None
+    min_count: int | None = None
+    pooling_heads: int | None = None
+    attention_units: int | None = None
+    bigram_buckets: int | None = None
+    quantize_embeddings: str | None = None
+    teacher: str | None = None
+    teacher_weight: float | None = None
+    text_column: str | None = None
+    label_column: str | None = None
+    class_weight: str | None = None
+    classes: tuple | list | None = None
+    # A run on files: what the rule of `classification_rule.py` read and chose, or `None`.
+    data_preset: dict | None = None
+
+    @property
+    def num_classes(self):
+        """The classes the model tells apart: 2 unless a run on files has more."""
+        return len(self.classes) if self.classes else 2
+
+
+class ClassificationFlags(TaskFlags):
+    """The flags of `train_classifier.py` (`ClassificationTask.flags`). A fresh run on the
+    user's files reads them here (their class names, the preset from the data) and keeps
+    the corpus in `read_ahead`, `(config, corpus)`, for the task's `load_corpus`."""
+
+    presets = PRESETS
+    run_defining = RUN_DEFINING
+    resume_may_change = ("quantize_embeddings",)
+    saved_defaults = {
+        "teacher": None, "teacher_weight": None,  # written before --teacher
+        "preset": None,  # written before --preset
+        "pooling_heads": None,  # written before --pooling-heads: one query
+        **labelled_files.SAVED_DEFAULTS,  # written before --train
+        "data_preset": None,  # written before the preset from the data
+    }
+    read_ahead = None
+
+    def add(self, parser):
+        add_flags(parser, self.presets)
+        parser.set_defaults(data_preset=None)  # set from the data, recorded in config.json
+
+    def resolve(self, parser, args, given):
+        if not args.resume:
+            command_line.check_dataset_flags(
+                parser, args, real_dataset="sst2", size_flag="--num-examples"
+            )
+            corpus = self.read_files(parser, args)
+            if corpus is not None:
+                fill_from_data(args, given, corpus)
+            fill_flags(parser, args, given, self.presets)
+        config = ClassificationConfig.from_flags(args)
+        check_flags(parser, config, args.output)
+        return config
+
+    def read_files(self, parser, args):
+        """A run on the user's files: checks their flags and reads the class names;
+        returns the corpus (`None` for another `--dataset`)."""
+        if not labelled_files.check_file_flags(parser, args):
+            return None
+        config = ClassificationConfig.from_flags(args)
+        try:
+            corpus = labelled_files.read_files(config)
+        except CorpusFormatError as error:
+            parser.error(str(error))
+        args.classes = list(corpus.classes)
+        self.read_ahead = (config, corpus)
+        return corpus
+
+
+def fill_from_data(args, given, corpus):
+    """A run on files: the flags of `RULE_FLAGS` not given, from the training split
+    (`classification_rule`), and `data_preset`, the record of what the rule read and
+    chose. Chosen with the flags, before the runner's settings exist, as the rule also
+    picks the epochs and the patience."""
+    stats = measure_texts(corpus.train)
+    fixed = {name: getattr(args, name) for name in RULE_FLAGS if name in given}
+    chosen = choose_classifier_preset(stats, args.max_minutes, fixed)
+    for name, value in chosen.items():
+        setattr(args, name, value)
+    args.data_preset = preset_record(stats, chosen, args.max_minutes)
 
 
 def add_flags(parser, presets):
@@ -161,14 +263,14 @@ def fill_flags(parser, args, given, presets):
         )
 
 
-def check_flags(parser, config, settings):
+def check_flags(parser, config, output):
     """`parser.error` for settings that do not go together: the vocabulary and Transformer
-    sizes, a teacher that is not a finished run or is the `--output` folder, a bigram
-    table size the hash cannot use."""
+    sizes, a teacher that is not a finished run or is the `--output` folder (`output`), a
+    bigram table size the hash cannot use."""
     command_line.check_vocabulary_size(parser, config)
     command_line.check_transformer_sizes(parser, config)
     teacher = config.teacher
-    if teacher and same_folder(teacher, settings.output):
+    if teacher and same_folder(teacher, output):
         parser.error(f"--teacher {teacher} is the --output folder: the student would "
                      "replace its teacher's run; give the student another --output.")
     problem = teacher and check_teacher(teacher, config.dataset)

@@ -21,6 +21,10 @@ FILES_ONLY = ("validation", "test", "text_column", "label_column")
 CONFUSION_MATRIX = "confusion_matrix.png"
 # The run's attention view (`AttentionPlotCallback`), which shows the confusion matrix too.
 ATTENTION_VIEW = "attention/attention.html"
+# The flags of the user's files, as a `config.json` written before `--train` reads.
+SAVED_DEFAULTS = {
+    **dict.fromkeys(("train", *FILES_ONLY, "class_weight", "classes")), "encoding": "utf-8",
+}
 
 
 def add_file_flags(data):
@@ -70,14 +74,6 @@ def check_file_flags(parser, args):
         parser.error("--teacher distils a run on the same data; it does not go with --train.")
     args.dataset = "files"
     return True
-
-
-def upgrade_config(saved):
-    """Fills in, in place, the flags of the user's files that a `config.json` written before
-    `--train` lacks."""
-    for name in ("train", *FILES_ONLY, "class_weight", "classes"):
-        saved.setdefault(name, None)
-    saved.setdefault("encoding", "utf-8")
 
 
 def files_key(config):

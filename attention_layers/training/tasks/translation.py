@@ -2,7 +2,8 @@
 English by default, or the user's files in either direction), scored by test BLEU.
 
 The runner (`attention_layers.training.runner`) does the training; this `Task` gives the
-flags and presets, the corpus, the tokenizers, the model, the evaluation and the export.
+corpus, the tokenizers, the model, the evaluation and the export. Its flags, presets and
+typed config are in `translation_flags.py`.
 """
 
 import dataclasses
@@ -20,18 +21,14 @@ from attention_layers.data import (
     reverse_direction,
 )
 from attention_layers.data.corpora import too_few_sentences
-from attention_layers.export.serving import MAX_BEAM_WIDTH
 from attention_layers.models import RNNTranslator, TransformerTranslator
 from attention_layers.text import WordPieceTokenizer, WordTokenizer
 from attention_layers.text.conversions import token_strings
 from attention_layers.text.tokenizers import VocabularyError
-from attention_layers.training import command_line
-from attention_layers.training.configs import CorpusTaskConfig
 from attention_layers.training.evaluation import evaluate_bleu
 from attention_layers.training.flags import UsageError
 from attention_layers.training.metrics import masked_accuracy, masked_loss
 from attention_layers.training.schedules import model_adam
-from attention_layers.training.tasks import translation_flags
 from attention_layers.training.tasks.base import (
     Evaluation,
     Member,
@@ -49,53 +46,14 @@ from attention_layers.training.tasks.preset_rule import (
     measure_corpus,
     preset_record,
 )
-from attention_layers.training.tasks.translation_presets import FROM_DATA, PRESETS
+from attention_layers.training.tasks.translation_flags import (
+    BUILTIN_LANGUAGES,
+    TranslationConfig,
+    TranslationFlags,
+)
+from attention_layers.training.tasks.translation_presets import PRESETS  # noqa: F401 (re-exported)
 
-# Flags that define the model and its data: a resumed run must keep them.
-RUN_DEFINING = (
-    "dataset", "data", "num_pairs", "train", "validation", "test", "source_language",
-    "target_language", "encoding", "model", "attention", "cell", "input_feeding",
-    "vocabulary", "vocabulary_size", "shared_vocabulary", "layers", "model_dim", "heads",
-    "feed_forward_dim", "embedding_dim", "units", "dropout", "batch_size", "max_length",
-    "learning_rate", "warmup_steps", "precision", "seed", "weight_averaging", "label_smoothing",
-    "data_preset", "case", "case_by_side",
-)
-RNN_ONLY = ("attention", "cell", "input_feeding", "embedding_dim", "units")
-TRANSFORMER_ONLY = (
-    "layers", "model_dim", "heads", "feed_forward_dim", "warmup_steps", "shared_vocabulary",
-)
 SAMPLES = 5
-# The languages of the builtin corpus and of Tatoeba's spa-eng (which either direction reads).
-BUILTIN_LANGUAGES = ("es", "en")
-
-
-@dataclasses.dataclass(frozen=True)
-class TranslationConfig(CorpusTaskConfig):
-    """A translator's settings: the flags of `train_translator.py` that the task reads (see
-    `--help`); those that a `--model` does not use are `None`."""
-
-    num_pairs: int | None = None
-    source_language: str | None = None
-    target_language: str | None = None
-    attention: str | None = None
-    cell: str | None = None
-    input_feeding: bool | None = None
-    vocabulary: str | None = None
-    shared_vocabulary: bool = False
-    beam_width: int | None = None
-    # What the rule of `preset_rule.py` read and chose (`preset_record`), or `None`.
-    data_preset: dict | None = None
-    # `--case`, and what it gave each side (`preset_rule.choose_case`):
-    # `{"source": "keep" | "lower", "target": ...}`; `None` until the corpus is read.
-    case: str | None = None
-    case_by_side: dict | None = None
-
-    def lowercase(self, side):
-        """Whether the tokenizer of `side` (`"source"` or `"target"`) lower-cases text."""
-        return (self.case_by_side or {}).get(side, "lower") != "keep"
-
-    def describe_model(self):
-        return self.model + (f" with {self.attention} attention" if self.model == "rnn" else "")
 
 
 class TranslationTask(Task):
@@ -109,86 +67,13 @@ class TranslationTask(Task):
         "test BLEU and sample translations, and save the model."
     )
     default_output = "runs/translator-{dataset}"
-    presets = PRESETS
-    run_defining = RUN_DEFINING
-    resume_may_change = ("beam_width",)
+    flags = TranslationFlags()
+    files_output = "runs/translator-{source_language}-{target_language}"
     recurrent_model = "rnn"
     example = "sentence pairs"
     data_errors = (CorpusFormatError, ChecksumError, VocabularyError)
     vocabulary_files = ("source_vocab.txt", "target_vocab.txt")
     serving_request = '{"instances": ["¿Dónde duermen mis gatos?"]}'
-
-    def add_flags(self, parser):
-        translation_flags.add_flags(parser, self.presets)
-
-    def output_folder(self, args):
-        if args.train is not None:
-            return f"runs/translator-{args.source_language}-{args.target_language}"
-        return super().output_folder(args)
-
-    def _fill_languages(self, parser, args, given):
-        if args.train is None:
-            if args.dataset == "files":
-                parser.error("--dataset files reads your own pairs: give --train PATH.")
-            for flag in ("validation", "test"):
-                if getattr(args, flag) is not None:
-                    parser.error(f"--{flag} goes with --train (your own training pairs).")
-            if args.encoding != "utf-8":
-                parser.error("--encoding goes with --train (your own files).")
-            languages = (args.source_language or "es", args.target_language or "en")
-            if sorted(languages) != sorted(BUILTIN_LANGUAGES) or languages[0] == languages[1]:
-                parser.error(f"--dataset {args.dataset} holds Spanish (es) and English (en): "
-                             f"translate es -> en or en -> es; received {' -> '.join(languages)}.")
-            args.source_language, args.target_language = languages
-            return
-        if (args.dataset not in ("builtin", "files") or args.data is not None
-                or args.num_pairs is not None):
-            parser.error("--train gives your own pairs; it does not go with --dataset, --data "
-                         "or --num-pairs.")
-        if args.source_language is None or args.target_language is None:
-            parser.error("--train needs --source-language and --target-language (the codes "
-                         "of the two languages in the files, e.g. de and en).")
-        if args.source_language.casefold() == args.target_language.casefold():
-            parser.error(f"--source-language and --target-language are both {args.source_language!r}.")
-        args.dataset = "files"
-
-    def fill_flags(self, parser, args, given):
-        command_line.check_dataset_flags(parser, args, real_dataset="spa-eng", size_flag="--num-pairs")
-        self._fill_languages(parser, args, given)
-        preset = self.presets[args.dataset]
-        model = args.model or preset["model"]
-        command_line.misplaced_flags(parser, given, model, {"rnn": RNN_ONLY, "transformer": TRANSFORMER_ONLY})
-        # The flags `FROM_DATA` stay unset until the corpus is read (`preset_from_data`).
-        command_line.fill_preset(
-            args, {name: value for name, value in preset.items() if value != FROM_DATA}
-        )
-        if model == "rnn":
-            args.attention = args.attention or "bahdanau"
-            args.cell = args.cell or "gru"
-            args.input_feeding = bool(args.input_feeding)
-
-    def upgrade_config(self, saved):
-        saved.setdefault("shared_vocabulary", False)  # written before --shared-vocabulary
-        # Written before --source-language: every such run translated Spanish -> English.
-        saved.setdefault("source_language", BUILTIN_LANGUAGES[0])
-        saved.setdefault("target_language", BUILTIN_LANGUAGES[1])
-        saved.setdefault("data_preset", None)  # written before the preset from the data
-        # Written before --case: every such run lower-cased both sides.
-        saved.setdefault("case", "lower")
-        saved.setdefault("case_by_side", {"source": "lower", "target": "lower"})
-
-    def check(self, parser, config, settings):
-        # A flag still unset is chosen from the data (`preset_from_data`), valid by rule.
-        if config.vocabulary_size is not None:
-            command_line.check_vocabulary_size(parser, config)
-        if config.model_dim is not None and config.heads is not None:
-            command_line.check_transformer_sizes(parser, config)
-        if config.max_length is not None and config.max_length < 3:
-            parser.error("--max-length must be at least 3 ([START], a word, [END]).")
-        if config.beam_width is not None and config.beam_width > MAX_BEAM_WIDTH:
-            # Each hypothesis decodes the whole test split: a wide beam runs for hours.
-            parser.error(f"--beam-width must be at most {MAX_BEAM_WIDTH} (the widest beam the "
-                         f"export serves); received {config.beam_width}.")
 
     def prepare_data(self, config, settings, output, ready_folder):
         """The pairs, then the flags that the preset takes from them (a fresh run), the

@@ -114,7 +114,8 @@ def parsed(argv):
     task = ClassificationTask()
     parser = runner.build_parser(task)
     args = parser.parse_args(argv)
-    return runner.resolve_flags(task, parser, args, args.output)
+    runner.resolve_flags(task, parser, args, args.output)  # completes args
+    return args
 
 
 def test_the_command_fills_the_flags_not_given(tmp_path):

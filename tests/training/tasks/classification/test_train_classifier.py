@@ -212,7 +212,9 @@ def test_bad_flags(argv, message, tmp_path, capsys):
 def resolved(argv):
     task = classification.ClassificationTask()
     parser = runner.build_parser(task)
-    return runner.resolve_flags(task, parser, parser.parse_args(argv), folder=None)
+    args = parser.parse_args(argv)
+    runner.resolve_flags(task, parser, args, folder=None)  # completes args
+    return args
 
 
 def test_the_single_preset_fills_what_was_not_given():

@@ -125,7 +125,9 @@ def test_spa_engs_training_split_gives_the_spa_eng_preset(spa_eng):
 def resolved(argv):
     task = TranslationTask()
     parser = runner.build_parser(task)
-    return task, parser, runner.resolve_flags(task, parser, parser.parse_args(argv), folder=None)
+    args = parser.parse_args(argv)
+    runner.resolve_flags(task, parser, args, folder=None)  # completes args
+    return task, parser, args
 
 
 def test_builtin_keeps_its_fixed_preset():
