@@ -49,7 +49,6 @@ import csv
 import json
 import os
 import pathlib
-import resource
 import shlex
 import statistics
 import sys
@@ -71,6 +70,7 @@ from attention_layers.data import (  # noqa: E402
     load_labelled_files,
     read_labelled_texts,
 )
+from attention_layers.experiments.harness import cpu_seconds  # noqa: E402
 from attention_layers.text import PAD_ID, WordTokenizer  # noqa: E402
 from attention_layers.training import describe_device  # noqa: E402
 from attention_layers.training.metrics import classification_scores  # noqa: E402
@@ -92,12 +92,6 @@ KIM = {
     "epochs": 25,
     "embedding_range": 0.25,
 }
-
-
-def cpu_seconds():
-    """User + system CPU time of this process so far (all its threads)."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 # --- Kim (2014) CNN-rand ------------------------------------------------------------------

@@ -32,7 +32,6 @@ import csv
 import json
 import os
 import pathlib
-import resource
 import shlex
 import tempfile
 import time
@@ -48,6 +47,7 @@ import numpy as np  # noqa: E402
 from keras import layers  # noqa: E402
 
 from attention_layers.data import load_sst2  # noqa: E402
+from attention_layers.experiments.harness import cpu_seconds  # noqa: E402
 from attention_layers.text import WordTokenizer  # noqa: E402
 from attention_layers.training import describe_device  # noqa: E402
 from attention_layers.training.runner import run_command  # noqa: E402
@@ -66,12 +66,6 @@ REFERENCE = {
     "batch_size": 32,
     "epochs": 2,
 }
-
-
-def cpu_seconds():
-    """User + system CPU time of this process so far (all its threads)."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 # --- the keras-io reference -------------------------------------------------------------

@@ -1,7 +1,7 @@
 """The measuring harness that the experiments and `benchmarks/` share.
 
 What a figure was measured on (`environment`, `load_average_text`), interleaved timings
-with both clocks, peak memory, one measurement in a fresh process (`run_in_subprocess`),
+with both clocks, CPU time, peak memory, one measurement in a fresh process (`run_in_subprocess`),
 configs on the command line, output files, tables, figures and spreads over seeds.
 """
 
@@ -234,6 +234,14 @@ def peak_rss_mb():
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # kB on Linux
+
+
+def cpu_seconds():
+    """User + system CPU time of this process so far (all its threads), in seconds."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def device_peak_mb():
