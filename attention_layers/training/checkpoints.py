@@ -181,12 +181,20 @@ class EpochCheckpoint(keras.callbacks.Callback):
         self._load(model, state["epoch"])
         return state["epoch"]
 
-    def start(self, model, resume):
-        """`(initial_epoch, state)`: with `resume`, the last checkpoint loaded into `model`
-        (`restore`) and the saved state (`{}` without one); else a clean start (`clear`)."""
+    def start(self, model, resume, epochs):
+        """`(initial_epoch, finished)`: with `resume`, the last checkpoint loaded into
+        `model` (`restore`); else a clean start (`clear`). `finished` when the resumed run
+        has nothing left to train (it finished, or reached `epochs`): `model` then holds
+        its best epoch's weights (`best_weights`)."""
         if not resume:
-            return self.clear(), {}
-        return self.restore(model), self.state or {}
+            return self.clear(), False
+        initial_epoch = self.restore(model)
+        if not ((self.state or {}).get("finished") or initial_epoch >= epochs):
+            return initial_epoch, False
+        best = self.best_weights(model)
+        if best is not None:
+            model.set_weights(best)
+        return initial_epoch, True
 
     def best_weights(self, model):
         """The model weights (`get_weights()` list) of the best epoch, or `None`.

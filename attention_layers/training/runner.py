@@ -35,7 +35,6 @@ subprocess when they train on another backend).
 """
 
 import argparse
-import contextlib
 import dataclasses
 import json
 import sys
@@ -148,8 +147,10 @@ def prepare_data(task, config, settings, output, flags=None):
 
 def make_plan(parser, args):
     """The run's `ScalePlan` (`configure_scale`), set up before any tensor exists."""
-    with command_line_errors(parser, ValueError):
+    try:
         plan = configure_scale(args)
+    except ValueError as error:  # a scale flag that does not fit the cluster or devices
+        parser.error(str(error))
     if getattr(args, "max_minutes", None) and plan.num_workers > 1:
         # Each worker's clock would stop it at its own step, and the others would wait
         # for it in the next all-reduce.
@@ -194,7 +195,7 @@ def train_member(task, config, settings, data, run, seed, plan, max_seconds=None
           f"parameters, dtype policy {plan.precision}" + (", XLA" if plan.jit_compile else ""))
     checkpoint = EpochCheckpoint(run / "checkpoints", run_id=settings.run_id)
     with plan.scope():  # restoring builds the optimizer's variables: mirrored ones
-        initial_epoch, state = checkpoint.start(model, settings.resume)
+        initial_epoch, finished = checkpoint.start(model, settings.resume, settings.epochs)
     if settings.resume:
         step = int(keras.ops.convert_to_numpy(model.optimizer.iterations))
         print(f"Resuming after epoch {initial_epoch} (optimizer step {step})")
@@ -205,11 +206,8 @@ def train_member(task, config, settings, data, run, seed, plan, max_seconds=None
     )
     if member.attention_callback is not None:
         callbacks.append(member.attention_callback)
-    if state.get("finished") or initial_epoch >= settings.epochs:
+    if finished:  # `model` holds the best epoch's weights
         print(f"Training already finished after epoch {initial_epoch}; evaluating.")
-        best = checkpoint.best_weights(model)
-        if best is not None:
-            model.set_weights(best)
         return model, 0.0, datasets
     build_training_state(model, datasets.train)  # one trace of the training step, not two
     start = time.perf_counter()
@@ -314,26 +312,27 @@ def run_command(task, argv=None):
         args.output = default_output(task, args)
     if args.resume and args.overwrite:
         parser.error("--overwrite starts a new run in --output; it does not go with --resume.")
-    plan = make_plan(parser, args)
-    # A worker other than the chief keeps all its files in its own folder.
-    output = plan.worker_dir(args.output)
-    config = resolve_flags(task, parser, args, output)
-    settings = RunSettings.from_flags(args)
-    with contextlib.ExitStack() as stack:
-        with command_line_errors(parser, OSError):
-            stack.enter_context(run_folder_lock(output))
+    # One block for the whole run: a bad flag, a folder in use, bad data -> one line, 2.
+    with command_line_errors(parser, OSError, *task.data_errors):
+        plan = make_plan(parser, args)
+        # A worker other than the chief keeps all its files in its own folder.
+        output = plan.worker_dir(args.output)
+        config = resolve_flags(task, parser, args, output)
+        settings = RunSettings.from_flags(args)
+        with run_folder_lock(output):
             if not settings.resume:
                 check_fresh_folder(task, settings, output)
-        try:
-            return train_and_save(task, parser, args, config, settings, plan, output)
-        except TrainingDiverged as error:
-            parser.exit(1, f"{parser.prog}: error: {error}\n")
-        except SaveError as error:
-            parser.exit(2, f"{parser.prog}: error: {error}; {what_was_kept(settings, output)} "
-                           "(after making room or fixing the folder's permissions).\n")
-        except KeyboardInterrupt:
-            parser.exit(130, f"{parser.prog}: interrupted (Ctrl-C): "
-                             f"{what_was_kept(settings, output)}.\n")
+            try:
+                return train_and_save(task, parser, args, config, settings, plan, output)
+            except TrainingDiverged as error:
+                parser.exit(1, f"{parser.prog}: error: {error}\n")
+            except SaveError as error:
+                parser.exit(2, f"{parser.prog}: error: {error}; "
+                               f"{what_was_kept(settings, output)} "
+                               "(after making room or fixing the folder's permissions).\n")
+            except KeyboardInterrupt:
+                parser.exit(130, f"{parser.prog}: interrupted (Ctrl-C): "
+                                 f"{what_was_kept(settings, output)}.\n")
 
 
 def train_and_save(task, parser, args, config, settings, plan, output):
@@ -346,19 +345,18 @@ def train_and_save(task, parser, args, config, settings, plan, output):
         plan = dataclasses.replace(plan, precision=settings.precision)
         keras.config.set_dtype_policy(settings.precision)
     keras.utils.set_random_seed(settings.seed)
-    with command_line_errors(parser, *task.data_errors, OSError):
-        data = prepare_data(task, config, settings, output, vars(args))
+    data = prepare_data(task, config, settings, output, vars(args))
     config = dataclasses.replace(config, **data.chosen)  # with the flags chosen from the data
     print(f"{describe_device()}\n{plan.describe()}")
-    with command_line_errors(parser):
-        members, seconds, datasets = train(task, config, settings, data, output, plan)
-        model, evaluation = task.conclude(config, members, data, datasets)
+    members, seconds, datasets = train(task, config, settings, data, output, plan)
+    model, evaluation = task.conclude(config, members, data, datasets)
     results = {**evaluation.results, "training_seconds": seconds, **data.report.record}
     if not plan.is_chief:
         return results
     paths = save_run(task, config, settings, model, data.tokenizers, results, output,
                      evaluation.files)
-    print_summary(task, evaluation.headline, paths, output, data.report.note)
+    print_summary(task, evaluation.headline, paths, output, data.report.note,
+                  evaluation.example)
     return results
 
 
