@@ -4,6 +4,7 @@ whole or not at all, and the closing summary."""
 import json
 import os
 import pathlib
+import shlex
 import subprocess
 import sys
 
@@ -107,20 +108,26 @@ def save_run(task, config, settings, model, tokenizers, results, output, files=N
     return paths
 
 
-def serving_example(task, export):
+def serving_example(task, export, example=None):
     """A shell command that serves the run whose export is in `export` (`OUTPUT/serving/N`),
-    and the request that `task.serving_request` suggests."""
+    and a request for it: `example`, one input of the run's own data (so that a French or a
+    topic classifier is not shown a Spanish or a sentiment sentence), else the task's
+    `serving_request`; quoted for a POSIX shell."""
     command = f"python -m attention_layers serve {export.parent.parent}"
-    if task.serving_request is None:
+    if example is not None:
+        request = json.dumps({"instances": [example]}, ensure_ascii=False)
+    elif task.serving_request is not None:
+        request = task.serving_request
+    else:
         return command
-    return (f"{command}  # then: curl -d '{task.serving_request}' "
+    return (f"{command}  # then: curl -d {shlex.quote(request)} "
             f"localhost:8501/v1/models/{task.name}:predict")
 
 
-def print_summary(task, headline, paths, output, data_note=""):
+def print_summary(task, headline, paths, output, data_note="", example=None):
     """The closing lines: the `headline` figure (`Evaluation.headline`), where everything
     is, what to run next; `data_note` says what the run left out of the data
-    (`DataReport.note`)."""
+    (`DataReport.note`); `example` is the serving request's input (`Evaluation.example`)."""
     lines = [f"\nDone: {headline} (details in {paths['results']})",
              f"  model:       {paths['model']}"]
     if data_note:
@@ -137,6 +144,6 @@ def print_summary(task, headline, paths, output, data_note=""):
                      + (f", HTML view {views[0]}" if views else "") + ")")
     lines.append(f"  TensorBoard: tensorboard --logdir {output / 'logs'}")
     if "export" in paths:
-        lines.append(f"  serve:       {serving_example(task, paths['export'])}")
+        lines.append(f"  serve:       {serving_example(task, paths['export'], example)}")
     print("\n".join(lines))
 

@@ -8,6 +8,7 @@ import argparse
 import json
 import os
 import pathlib
+import shlex
 import signal
 import subprocess
 import sys
@@ -329,3 +330,19 @@ def test_a_task_without_a_recurrent_model_is_not_told_of_one_in_the_help():
     assert "§5.3); rnn: constant (preset)" in learning_rate_help("rnn")
     assert "§5.3) (preset)" in learning_rate_help(None)
     assert "None" not in learning_rate_help(None)
+
+
+def test_the_serving_hint_quotes_the_runs_own_example_for_the_shell(tmp_path):
+    from attention_layers.training.saving import serving_example
+    from attention_layers.training.tasks.translation import TranslationTask
+
+    export = tmp_path / "run" / "serving" / "1"
+    example = "L'homme dit « ça va » et $HOME."
+    hint = serving_example(TranslationTask(), export, example)
+    command, request = hint.split("  # then: curl -d ", 1)
+    assert command == f"python -m attention_layers serve {tmp_path / 'run'}"
+    words = shlex.split(request)
+    assert json.loads(words[0]) == {"instances": [example]}
+    assert words[1] == "localhost:8501/v1/models/translator:predict"
+    # Without an example, the task's own request.
+    assert TranslationTask.serving_request in serving_example(TranslationTask(), export)

@@ -63,12 +63,15 @@ def load_tokenizers(kind, folder, names):
 @dataclasses.dataclass(frozen=True)
 class Evaluation:
     """What `Task.conclude` found: `results`, the figures (a JSON-able dict, the start of
-    `results.json`), `headline`, the main figure in a few words, and `files`, `{file name:
-    bytes}` that the runner writes in the run's folder beside `results.json` (a plot)."""
+    `results.json`), `headline`, the main figure in a few words, `files`, `{file name:
+    bytes}` that the runner writes in the run's folder beside `results.json` (a plot), and
+    `example`, one input of the run's own data (a test sentence) for the summary's serving
+    request, or None for the task's `serving_request`."""
 
     results: dict
     headline: str
     files: dict = dataclasses.field(default_factory=dict)
+    example: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)

@@ -335,7 +335,9 @@ class ClassificationTask(Task):
                                             SAMPLES, classes=config.classes)
         if getattr(corpus, "deciding_tokens", None):
             results.update(report_deciding(model, corpus, tokenizers[0], config.max_length))
-        return Evaluation(results, headline(results), files)
+        samples = results["samples"]
+        return Evaluation(results, headline(results), files,
+                          example=samples[0]["text"] if samples else None)
 
     def _view_with_matrix(self, config, members, files):
         """The run's attention view (`attention/attention.html`) with the confusion matrix

@@ -256,7 +256,8 @@ class TranslationTask(Task):
             print(f"  source:      {source}\n  reference:   {reference}\n"
                   f"  translation: {hypothesis}\n")
         results = {"test_bleu": bleu.score, "bleu": str(bleu), "samples": samples}
-        return Evaluation(results, f"test BLEU {bleu.score:.2f}")
+        return Evaluation(results, f"test BLEU {bleu.score:.2f}",
+                          example=samples[0]["source"] if samples else None)
 
     def export(self, config, model, tokenizers, path):
         from attention_layers.export import export_translator

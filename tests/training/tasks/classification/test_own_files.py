@@ -12,6 +12,7 @@ import json
 import pathlib
 import random
 import re
+import shlex
 import shutil
 
 import numpy as np
@@ -121,6 +122,11 @@ def test_a_three_class_run_reports_per_class_scores_and_a_confusion_matrix(files
     assert results["test_macro_f1"] == test["macro_f1"]
     assert results["validation_accuracy"] >= 0.9 and results["test_macro_f1"] >= 0.9
     assert "Per class (test):" in printed and "macro-F1" in printed
+    # The summary's serving request is a text of the user's own file, not a sentiment one.
+    serve = next(text for text in printed.splitlines() if text.strip().startswith("serve:"))
+    request = json.loads(shlex.split(serve.split("curl -d ", 1)[1])[0])
+    assert request == {"instances": [results["samples"][0]["text"]]}
+    assert request["instances"][0] in train.read_text()
     png = (folder / "confusion_matrix.png").read_bytes()
     assert png.startswith(b"\x89PNG")
     assert not list(folder.glob(".partial*"))

@@ -4,6 +4,7 @@ from the user's own files, in either direction, and the built-in corpora turned 
 import contextlib
 import io
 import json
+import shlex
 import shutil
 
 import pytest
@@ -99,6 +100,12 @@ def test_a_translator_trains_on_aligned_files_in_the_other_direction(run_on_file
     assert counts[1] == len(corpus.validation)
     assert counts[0] + counts[2] <= len(corpus.train) and counts[2] > 0
     assert 0 <= results["test_bleu"] <= 100
+    # The summary's serving request is a sentence of the run's own source language (it was
+    # a fixed Spanish sentence for every run).
+    serve = next(text for text in printed.splitlines() if text.strip().startswith("serve:"))
+    request = json.loads(shlex.split(serve.split("curl -d ", 1)[1])[0])
+    assert request == {"instances": [results["samples"][0]["source"]]}
+    assert request["instances"][0] in {english for _, english in corpus.train}
     # The source vocabulary is English, the target Spanish.
     source_words = (output / "source_vocab.txt").read_text("utf-8").split("\n")
     target_words = (output / "target_vocab.txt").read_text("utf-8").split("\n")
