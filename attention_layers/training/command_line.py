@@ -7,6 +7,7 @@ that defines its model and data, and refuses one given with another value.
 
 import argparse
 import copy
+import dataclasses
 import json
 import pathlib
 
@@ -167,6 +168,46 @@ def add_training_flags(parser, *, recurrent_model, example, ensembles=False):
             "their mean, a ClassifierEnsemble) (preset).",
         }, metavar="M")
     return training
+
+
+def settle_flags(parser, args, config_class, fresh=None):
+    """The task's config, `config_class.from_flags(args)`, after the checks and fills that
+    every task shares, in one call: for a fresh run, `fresh` (`FreshRun`) says how to
+    check `--data` and the size flag (`check_dataset_flags`), the other models' flags
+    (`misplaced_flags`) and fills the unset flags from its preset (`fill_preset`); a
+    resumed run's flags are restored whole (`fresh=None`). Then, for both, the vocabulary
+    and Transformer sizes (`check_vocabulary_size`, `check_transformer_sizes`)."""
+    if fresh is not None:
+        check_dataset_flags(parser, args, real_dataset=fresh.real_dataset,
+                            size_flag=fresh.size_flag)
+        misplaced_flags(parser, fresh.given, args.model or fresh.preset["model"],
+                        fresh.only_for)
+        fill_preset(args, fresh.preset)
+    config = config_class.from_flags(args)
+    if config.vocabulary_size is not None:
+        check_vocabulary_size(parser, config)
+    if config.model_dim is not None and config.heads is not None:
+        check_transformer_sizes(parser, config)
+    return config
+
+
+@dataclasses.dataclass(frozen=True)
+class FreshRun:
+    """What `settle_flags` checks and fills in a fresh run.
+
+    Args:
+        given: the names of the flags given.
+        preset: `{flag name: value}` for the flags still unset, `"model"` among them.
+        only_for: `{model: flag names that apply to that model only}`.
+        real_dataset: the real corpus's `--dataset` (that `--data` is for).
+        size_flag: the generated corpus's size flag (`"--num-pairs"`).
+    """
+
+    given: frozenset
+    preset: dict
+    only_for: dict
+    real_dataset: str
+    size_flag: str
 
 
 def check_vocabulary_size(parser, args):

@@ -104,17 +104,14 @@ class ClassificationFlags(TaskFlags):
         parser.set_defaults(data_preset=None)  # set from the data, recorded in config.json
 
     def resolve(self, parser, args, given):
+        fresh = None
         if not args.resume:
-            command_line.check_dataset_flags(
-                parser, args, real_dataset="sst2", size_flag="--num-examples"
-            )
             corpus = self.read_files(parser, args)
             if corpus is not None:
                 fill_from_data(args, given, corpus)
-            fill_flags(parser, args, given, self.presets)
-        config = ClassificationConfig.from_flags(args)
-        check_flags(parser, config, args.output)
-        return config
+            fresh = fill_flags(parser, args, given, self.presets)
+        check_flags(parser, args)
+        return command_line.settle_flags(parser, args, ClassificationConfig, fresh)
 
     def read_files(self, parser, args):
         """A run on the user's files: checks their flags and reads the class names;
@@ -230,14 +227,13 @@ def add_distillation_flags(parser):
 
 
 def fill_flags(parser, args, given, presets):
-    """Gives the flags still unset their value in the preset of `--dataset` (`presets`)
-    and `--model` (and `--preset single`); `parser.error` for a flag that does not apply
-    (another model's, `--preset` off SST-2, the teacher's with a flag it excludes)."""
+    """A fresh run: `parser.error` for a flag that does not apply (`--preset` off SST-2,
+    the teacher's with a flag it excludes); returns the `FreshRun` with which
+    `command_line.settle_flags` checks the other models' flags and gives the flags still
+    unset their value in the preset of `--dataset` (`presets`) and `--model` (and
+    `--preset single`)."""
     preset = presets[args.dataset]
     args.model = args.model or preset["model"]
-    command_line.misplaced_flags(
-        parser, given, args.model, {"bigru": BIGRU_ONLY, "transformer": TRANSFORMER_ONLY}
-    )
     if args.preset is not None and args.dataset != "sst2":
         parser.error(f"--preset applies to --dataset sst2 only; received --dataset "
                      f"{args.dataset}.")
@@ -245,9 +241,8 @@ def fill_flags(parser, args, given, presets):
         if args.model != "bigru":
             parser.error("--preset single is one BiGRU; it does not apply to --model "
                          f"{args.model}.")
-        command_line.fill_preset(args, SINGLE_PRESET)
     settings = {name: value for name, value in preset.items() if name not in MODELS}
-    command_line.fill_preset(args, {**settings, **preset[args.model]})
+    single = SINGLE_PRESET if args.preset == "single" else {}  # before the others
     if args.class_weight is not None and args.teacher is not None:
         parser.error("--class-weight weighs hard labels; it does not go with --teacher "
                      "(whose targets are probabilities).")
@@ -261,25 +256,27 @@ def fill_flags(parser, args, given, presets):
         args.teacher_weight = (
             TEACHER_WEIGHT if args.teacher_weight is None else args.teacher_weight
         )
+    return command_line.FreshRun(
+        frozenset(given), {**settings, **preset[args.model], **single},
+        {"bigru": BIGRU_ONLY, "transformer": TRANSFORMER_ONLY}, "sst2", "--num-examples",
+    )
 
 
-def check_flags(parser, config, output):
-    """`parser.error` for settings that do not go together: the vocabulary and Transformer
-    sizes, a teacher that is not a finished run or is the `--output` folder (`output`), a
-    bigram table size the hash cannot use."""
-    command_line.check_vocabulary_size(parser, config)
-    command_line.check_transformer_sizes(parser, config)
-    teacher = config.teacher
-    if teacher and same_folder(teacher, output):
+def check_flags(parser, args):
+    """`parser.error` for settings that do not go together, beside the sizes that
+    `command_line.settle_flags` checks: a teacher that is not a finished run or is the
+    `--output` folder, a bigram table size the hash cannot use."""
+    teacher = args.teacher
+    if teacher and same_folder(teacher, args.output):
         parser.error(f"--teacher {teacher} is the --output folder: the student would "
                      "replace its teacher's run; give the student another --output.")
-    problem = teacher and check_teacher(teacher, config.dataset)
+    problem = teacher and check_teacher(teacher, args.dataset)
     if problem:
         parser.error(problem)
-    if config.bigram_buckets and not valid_bigram_buckets(config.bigram_buckets):
+    if args.bigram_buckets and not valid_bigram_buckets(args.bigram_buckets):
         parser.error(
             f"--bigram-buckets must be at most {MAX_BIGRAM_BUCKETS:,} and not a multiple "
-            f"of {BIGRAM_MULTIPLIER}; received {config.bigram_buckets}."
+            f"of {BIGRAM_MULTIPLIER}; received {args.bigram_buckets}."
         )
 
 

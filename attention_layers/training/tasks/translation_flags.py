@@ -83,11 +83,9 @@ class TranslationFlags(TaskFlags):
         add_flags(parser, self.presets)
 
     def resolve(self, parser, args, given):
-        if not args.resume:
-            fill_flags(parser, args, given, self.presets)
-        config = TranslationConfig.from_flags(args)
-        check_flags(parser, config)
-        return config
+        fresh = None if args.resume else fill_flags(parser, args, given, self.presets)
+        check_flags(parser, args)
+        return command_line.settle_flags(parser, args, TranslationConfig, fresh)
 
 
 def add_flags(parser, presets):
@@ -205,33 +203,30 @@ def fill_languages(parser, args):
 
 
 def fill_flags(parser, args, given, presets):
-    """A fresh run: checks the flags given (`given`: their names) against each other and
-    fills the unset ones from the preset of `--dataset` (`presets`), but for those that
-    the preset takes from the data (`FROM_DATA`, chosen once the corpus is read)."""
-    command_line.check_dataset_flags(parser, args, real_dataset="spa-eng", size_flag="--num-pairs")
+    """A fresh run: checks and sets the languages (`fill_languages`) and the recurrent
+    model's defaults; returns the `FreshRun` with which `command_line.settle_flags` checks
+    the flags given (`given`: their names) against each other and fills the unset ones
+    from the preset of `--dataset` (`presets`), but for those that the preset takes from
+    the data (`FROM_DATA`, chosen once the corpus is read)."""
     fill_languages(parser, args)
     preset = presets[args.dataset]
-    model = args.model or preset["model"]
-    command_line.misplaced_flags(parser, given, model, {"rnn": RNN_ONLY, "transformer": TRANSFORMER_ONLY})
-    command_line.fill_preset(
-        args, {name: value for name, value in preset.items() if value != FROM_DATA}
-    )
-    if model == "rnn":
+    if (args.model or preset["model"]) == "rnn":
         args.attention = args.attention or "bahdanau"
         args.cell = args.cell or "gru"
         args.input_feeding = bool(args.input_feeding)
+    return command_line.FreshRun(
+        frozenset(given), {name: value for name, value in preset.items() if value != FROM_DATA},
+        {"rnn": RNN_ONLY, "transformer": TRANSFORMER_ONLY}, "spa-eng", "--num-pairs",
+    )
 
 
-def check_flags(parser, config):
-    """`parser.error` for settings that do not go together, fresh or restored by `--resume`;
-    a flag still unset is chosen from the data (`preset_from_data`), valid by rule."""
-    if config.vocabulary_size is not None:
-        command_line.check_vocabulary_size(parser, config)
-    if config.model_dim is not None and config.heads is not None:
-        command_line.check_transformer_sizes(parser, config)
-    if config.max_length is not None and config.max_length < 3:
+def check_flags(parser, args):
+    """`parser.error` for flags `args` that do not go together, fresh or restored by
+    `--resume`, beside those of `command_line.settle_flags`; a flag still unset is chosen
+    from the data (`preset_from_data`) or the preset, valid by rule."""
+    if args.max_length is not None and args.max_length < 3:
         parser.error("--max-length must be at least 3 ([START], a word, [END]).")
-    if config.beam_width is not None and config.beam_width > MAX_BEAM_WIDTH:
+    if args.beam_width is not None and args.beam_width > MAX_BEAM_WIDTH:
         # Each hypothesis decodes the whole test split: a wide beam runs for hours.
         parser.error(f"--beam-width must be at most {MAX_BEAM_WIDTH} (the widest beam the "
-                     f"export serves); received {config.beam_width}.")
+                     f"export serves); received {args.beam_width}.")
