@@ -3,6 +3,7 @@
 import contextlib
 import io
 import os
+import pathlib
 
 import keras
 import pytest
@@ -11,6 +12,10 @@ from filelock import FileLock
 from attention_layers.data import generate_translation_corpus
 from attention_layers.models import RNNTranslator
 from attention_layers.text import WordTokenizer
+
+# The repository: where the command scripts are, and the working folder of a test's
+# subprocess.
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 class OneDense(keras.Model):

@@ -6,7 +6,6 @@ The tiny runs of tests/apps/conftest.py are shared; the commands run in-process
 
 import io
 import os
-import pathlib
 import subprocess
 import sys
 
@@ -18,10 +17,10 @@ from attention_layers.apps.batch_commands import TSV_HEADER, escape_tsv, unescap
 from attention_layers.apps.classify import main as classify_main
 from attention_layers.apps.translate import main as translate_main
 from attention_layers.export import MAX_BEAM_WIDTH
+from tests.helpers import ROOT
 
 pytestmark = pytest.mark.slow  # the session's tiny runs are trained
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
 SENTENCES = ["El perro duerme.", "", "¿Dónde duermen mis gatos?", "   ", "EL GATO NEGRO",
              "la casa es grande", ""]  # fmt: skip
 TEXTS = ["The ending was dull.", "a\ttab and a back\\slash", "", "great fun, truly great"]

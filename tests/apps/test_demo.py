@@ -24,11 +24,11 @@ import urllib.request
 import pytest
 
 from attention_layers.apps import demo
+from tests.helpers import ROOT
 from tests.visualization.cdp import Browser
 
 pytestmark = pytest.mark.slow  # the session's tiny runs are trained
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 SENTENCE = "¿Dónde está el gato negro?"
 HEATMAPS = "#heatmaps .attention-heatmaps svg"  # the figure (not Gradio's spinner icon)

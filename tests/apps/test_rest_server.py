@@ -12,7 +12,6 @@ import concurrent.futures
 import http.client
 import json
 import os
-import pathlib
 import re
 import shutil
 import signal
@@ -40,8 +39,8 @@ import tensorflow as tf  # noqa: E402
 
 from attention_layers.apps import rest_server  # noqa: E402
 from attention_layers.export import export_new_version, export_translator  # noqa: E402
+from tests.helpers import ROOT  # noqa: E402
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
 SENTENCES = [
     "el gato negro duerme.",
     "¿dónde está el perro?",

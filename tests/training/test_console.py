@@ -1,7 +1,6 @@
 """The commands' console (issue 15): TensorFlow's start-up lines dropped and nothing else,
 datasets of a known number of batches, one line per epoch off a terminal."""
 
-import pathlib
 import subprocess
 import sys
 
@@ -10,8 +9,8 @@ import tensorflow as tf
 
 from attention_layers.data import DatasetSplits, known_steps
 from attention_layers.utils import console
+from tests.helpers import ROOT
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
 NOISE = [
     "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
     "I0000 00:00:1 1 port.cc:153] oneDNN custom operations are on. You may see ...",

@@ -18,7 +18,6 @@ import fcntl
 import importlib.util
 import json
 import os
-import pathlib
 import re
 import shutil
 import subprocess
@@ -29,9 +28,8 @@ import pytest
 
 import train_classifier
 import train_translator
-from tests.helpers import tiny_translator_run
+from tests.helpers import ROOT, tiny_translator_run
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
 COMMANDS = {"translator": train_translator, "classifier": train_classifier}
 SCRIPTS = {"translator": "train_translator.py", "classifier": "train_classifier.py"}
 # The run the rows copy: model_dim 16 is in a row's message; short sentences (few length

@@ -7,7 +7,6 @@ counts the training time before the kill."""
 
 import json
 import os
-import pathlib
 import re
 import signal
 import subprocess
@@ -22,8 +21,8 @@ import tensorflow as tf
 import attention_layers.models  # noqa: F401  (registers the classes for loading)
 import attention_layers.training  # noqa: F401
 from attention_layers.export import KEEP_VERSIONS, export_versions
+from tests.helpers import ROOT
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
 EPOCHS = 3
 # Each of the five processes traces its step functions anew, one per batch shape: short
 # sentences (--max-length 8) fall in at most 4 length buckets (6 at --max-length 12).

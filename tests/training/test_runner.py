@@ -20,10 +20,9 @@ import train_translator
 from attention_layers.training import evaluation, runner
 from attention_layers.training.tasks.base import task_of_config
 from attention_layers.training.tasks.translation import TranslationTask
+from tests.helpers import ROOT, tiny_translator_run
 from tests.helpers import run_in_process as run
-from tests.helpers import tiny_translator_run
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
 TINY_TRANSLATOR = [
     "--num-pairs", "200", "--layers", "1", "--model-dim", "8", "--heads", "2",
     "--feed-forward-dim", "16", "--batch-size", "64", "--max-length", "12", "--epochs", "1",
