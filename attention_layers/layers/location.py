@@ -7,6 +7,7 @@ from keras import ops
 from attention_layers.layers.additive import additive_scores
 from attention_layers.layers.base import BaseAttention
 from attention_layers.utils.checks import check_positive_int
+from attention_layers.utils.configs import attribute_config
 
 
 @keras.saving.register_keras_serializable(package="attention_layers")
@@ -189,8 +190,5 @@ class LocationSensitiveAttention(BaseAttention):
     def get_config(self):
         return {
             **super().get_config(),
-            "units": self.units,
-            "filters": self.filters,
-            "kernel_size": self.kernel_size,
-            "cumulative": self.cumulative,
+            **attribute_config(self, "units", "filters", "kernel_size", "cumulative"),
         }

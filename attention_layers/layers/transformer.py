@@ -9,6 +9,7 @@ from attention_layers.utils.checks import (
     check_positive_ints,
     check_rate,
 )
+from attention_layers.utils.configs import attribute_config
 
 # Names that `.keras` files written before the blocks took keras-hub's names hold in their
 # configs; `from_config` reads them (docs/compatibility.md).
@@ -144,13 +145,10 @@ class _TransformerBlock(keras.layers.Layer):
     def get_config(self):
         return {
             **super().get_config(),
-            "num_heads": self.num_heads,
-            "intermediate_dim": self.intermediate_dim,
-            "key_dim": self.key_dim,
-            "dropout": self.dropout,
-            "activation": self.activation,
-            "normalize_first": self.normalize_first,
-            "layer_norm_epsilon": self.layer_norm_epsilon,
+            **attribute_config(
+                self, "num_heads", "intermediate_dim", "key_dim", "dropout", "activation",
+                "normalize_first", "layer_norm_epsilon",
+            ),
             "kernel_initializer": _serializable(self.kernel_initializer),
             "bias_initializer": _serializable(self.bias_initializer),
         }

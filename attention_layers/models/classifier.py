@@ -22,7 +22,7 @@ import keras
 from keras import ops
 
 from attention_layers.layers import AdditiveAttention, AttentionPooling
-from attention_layers.models.encoder_stack import TransformerEncoderStack, final_norm
+from attention_layers.models.encoder_stack import STACK_CONFIG, TransformerEncoderStack, final_norm
 from attention_layers.models.quantization import EmbeddingQuantization
 from attention_layers.models.recurrent import bidirectional
 from attention_layers.utils.checks import (
@@ -32,6 +32,7 @@ from attention_layers.utils.checks import (
     check_rate,
     check_table_sizes,
 )
+from attention_layers.utils.configs import attribute_config
 from attention_layers.utils.token_ids import padding_mask
 
 
@@ -337,16 +338,10 @@ class TransformerClassifier(
         return attention
 
     def get_config(self):
-        return {
-            **super().get_config(),
-            "vocabulary_size": self.vocabulary_size,
-            **self._stack_config(),
-            "pooling_units": self.pooling_units,
-            "pooling_heads": self.pooling_heads,
-            "bigram_buckets": self.bigram_buckets,
-            **self._embedding_quantization_config(),
-            "num_classes": self.num_classes,
-        }
+        return {**super().get_config(), **attribute_config(
+            self, "vocabulary_size", *STACK_CONFIG, "pooling_units", "pooling_heads",
+            "bigram_buckets", "embedding_quantization", "num_classes",
+        )}
 
 
 @keras.saving.register_keras_serializable(package="attention_layers")
@@ -461,17 +456,10 @@ class BiGRUClassifier(_PooledWordsClassifier, EmbeddingQuantization, keras.Model
         return self._forward(ops.convert_to_tensor(token_ids))[1]
 
     def get_config(self):
-        return {
-            **super().get_config(),
-            "vocabulary_size": self.vocabulary_size,
-            "embedding_dim": self.embedding_dim,
-            "units": self.units,
-            "attention_units": self.attention_units,
-            "dropout": self.dropout,
-            "bigram_buckets": self.bigram_buckets,
-            **self._embedding_quantization_config(),
-            "num_classes": self.num_classes,
-        }
+        return {**super().get_config(), **attribute_config(
+            self, "vocabulary_size", "embedding_dim", "units", "attention_units", "dropout",
+            "bigram_buckets", "embedding_quantization", "num_classes",
+        )}
 
 
 @keras.saving.register_keras_serializable(package="attention_layers")

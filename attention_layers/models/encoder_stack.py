@@ -24,6 +24,9 @@ from attention_layers.utils.checks import (
     check_table_sizes,
 )
 
+# The stack's part of the model's `get_config`: the attributes `_set_stack_config` keeps.
+STACK_CONFIG = ("num_layers", "model_dim", "num_heads", "feed_forward_dim", "dropout", "norm_first")
+
 
 def final_norm(name):
     """The normalization that ends a pre-norm stack (Xiong et al. 2020)."""
@@ -59,17 +62,6 @@ class TransformerEncoderStack:
         self.feed_forward_dim = feed_forward_dim
         self.dropout = dropout
         self.norm_first = norm_first
-
-    def _stack_config(self):
-        """The stack's part of the model's `get_config`."""
-        return {
-            "num_layers": self.num_layers,
-            "model_dim": self.model_dim,
-            "num_heads": self.num_heads,
-            "feed_forward_dim": self.feed_forward_dim,
-            "dropout": self.dropout,
-            "norm_first": self.norm_first,
-        }
 
     def _block_args(self):
         """The arguments of the model's Transformer blocks, in the blocks' (keras-hub's)

@@ -37,7 +37,7 @@ class EmbeddingQuantization:
 
     The model calls `_init_embedding_quantization(embedding_quantization)` in `__init__`,
     `_restore_embedding_quantization()` at the end of `build` (after every weight exists),
-    and adds `_embedding_quantization_config()` to its `get_config`.
+    and keeps `embedding_quantization` in its `get_config`.
     """
 
     def _init_embedding_quantization(self, embedding_quantization):
@@ -100,6 +100,3 @@ class EmbeddingQuantization:
         self._quantize_tables(mode)
         self.embedding_quantization = mode
         return self
-
-    def _embedding_quantization_config(self):
-        return {"embedding_quantization": self.embedding_quantization}

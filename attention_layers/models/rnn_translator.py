@@ -12,6 +12,7 @@ from attention_layers.layers import (
 )
 from attention_layers.models.recurrent import bidirectional
 from attention_layers.utils.checks import check_one_of, check_positive_ints, check_table_sizes
+from attention_layers.utils.configs import attribute_config
 from attention_layers.utils.token_ids import padding_mask
 
 ATTENTIONS = (
@@ -317,12 +318,10 @@ class RNNTranslator(keras.Model):
     def get_config(self):
         return {
             **super().get_config(),
-            "source_vocab_size": self.source_vocab_size,
-            "target_vocab_size": self.target_vocab_size,
-            "embedding_dim": self.embedding_dim,
-            "units": self.units,
-            "cell": self.cell,
-            "attention": self.attention_kind,
+            **attribute_config(
+                self, "source_vocab_size", "target_vocab_size", "embedding_dim", "units", "cell"
+            ),
+            "attention": self.attention_kind,  # `self.attention` is the layer
             "input_feeding": self.input_feeding,
             "max_source_length": self._max_source_length,
             "dropout": self.dropout,

@@ -5,8 +5,9 @@ from keras import ops
 
 from attention_layers.decoding.interface import outputs_at
 from attention_layers.layers import TransformerDecoderBlock
-from attention_layers.models.encoder_stack import TransformerEncoderStack, final_norm
+from attention_layers.models.encoder_stack import STACK_CONFIG, TransformerEncoderStack, final_norm
 from attention_layers.utils.checks import check_positive_ints, check_table_sizes
+from attention_layers.utils.configs import attribute_config
 from attention_layers.utils.token_ids import padding_mask
 
 
@@ -248,10 +249,6 @@ class TransformerTranslator(TransformerEncoderStack, keras.Model):
         return outputs_at(logits, weights, position)
 
     def get_config(self):
-        return {
-            **super().get_config(),
-            "source_vocab_size": self.source_vocab_size,
-            "target_vocab_size": self.target_vocab_size,
-            **self._stack_config(),
-            "shared_embeddings": self.shared_embeddings,
-        }
+        return {**super().get_config(), **attribute_config(
+            self, "source_vocab_size", "target_vocab_size", *STACK_CONFIG, "shared_embeddings"
+        )}
