@@ -24,10 +24,14 @@ import json
 import os
 import pathlib
 import signal
-import socket
 import sys
 
-from attention_layers.apps.command_line import CommandParser, add_address_flags
+from attention_layers.apps.command_line import (
+    CommandParser,
+    add_address_flags,
+    listening_socket,
+    url_host,
+)
 
 DEFAULT_PORT = 7860
 # The decodings offered: (label, beam width).
@@ -47,19 +51,6 @@ def build_parser():
                         "train_classifier.py, e.g. runs/translator-builtin")
     add_address_flags(parser, DEFAULT_PORT)
     return parser
-
-
-def _check_port_free(parser, host, port):
-    """One line and exit code 2 when `host:port` cannot be listened on."""
-    try:
-        family, kind, protocol, _, address = socket.getaddrinfo(
-            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-        )[0]
-        with socket.socket(family, kind, protocol) as sock:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind(address)
-    except OSError as error:
-        parser.error(f"cannot listen on {host}:{port}: {error.strerror or error}")
 
 
 def _import_gradio():
@@ -214,7 +205,7 @@ def main(argv=None):
         read_run_config(pathlib.Path(args.run))  # before the slow imports
     except RunError as error:
         parser.error(str(error))
-    _check_port_free(parser, args.host, args.port)
+    listening_socket(parser, args.host, args.port).close()  # free: Gradio takes it next
     gr = _import_gradio()
     if gr is None:
         print(f"demo: error: {INSTALL_HINT}", file=sys.stderr)
@@ -224,7 +215,7 @@ def main(argv=None):
     print(f"Loading {args.run} ...", flush=True)
     run = load_run(args.run)
     app = build_app(run, gr)
-    shown = f"[{args.host}]" if ":" in args.host else args.host
+    shown = url_host(args.host)
     print(f"Demo of {run.folder} ({run.kind}) at http://{shown}:{args.port}/ ; Ctrl-C stops",
           flush=True)
     # SIGTERM stops the server as Ctrl-C does (Gradio closes it on KeyboardInterrupt).

@@ -51,11 +51,15 @@ import concurrent.futures
 import json
 import pathlib
 import re
-import socket
 import sys
 import time
 
-from attention_layers.apps.command_line import CommandParser, add_address_flags
+from attention_layers.apps.command_line import (
+    CommandParser,
+    add_address_flags,
+    listening_socket,
+    url_host,
+)
 
 DEFAULT_PORT = 8501
 DEFAULT_MAX_REQUEST_MB = 10
@@ -493,21 +497,6 @@ def _check(parser, args):
         parser.error(f"--model-name must not contain '/', ':' or spaces; received {args.model_name!r}")
 
 
-def _bind(parser, host, port):
-    """A listening socket on `host:port` (IPv4 or IPv6), or one line and exit code 2."""
-    try:
-        family, kind, protocol, _, address = socket.getaddrinfo(
-            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-        )[0]
-        sock = socket.socket(family, kind, protocol)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(address)
-        sock.listen(128)
-    except OSError as error:
-        parser.error(f"cannot listen on {host}:{port}: {error.strerror or error}")
-    return sock
-
-
 def _model_name(path):
     """The export's kind (`translator`, `classifier`) from `assets.extra/export.json`."""
     try:
@@ -528,7 +517,7 @@ def main(argv=None):
     except FileNotFoundError as error:
         parser.error(str(error))
     name = args.model_name or _model_name(path)
-    sock = _bind(parser, args.host, args.port)
+    sock = listening_socket(parser, args.host, args.port)
     print(f"Loading {path} ...", flush=True)
     model = ServedModel(path, version, name)
     model.warm_up()
@@ -540,7 +529,7 @@ def main(argv=None):
         workers=args.workers,
     )
     host, port = sock.getsockname()[:2]
-    shown = f"[{host}]" if ":" in host else host
+    shown = url_host(host)
     print(
         f"Serving {name} version {version} ({path}) at http://{shown}:{port}/v1/models/{name} "
         f"(signatures: {', '.join(sorted(model.inputs))}); Ctrl-C stops",
