@@ -8,7 +8,9 @@ import sys
 
 import pytest
 
-from attention_layers._start_up import QUIET_START
+import gc
+
+from attention_layers._start_up import GC_FREEZE, QUIET_START, freeze_imported_objects
 from attention_layers.utils.console import START_UP_NOISE
 
 # A user's program: lines of its own around the import, TensorFlow's first op (where it
@@ -16,13 +18,13 @@ from attention_layers.utils.console import START_UP_NOISE
 # to descriptor 2 just before the process ends at once: a filter left in place could lose
 # them with its thread.
 PROGRAM = """
-import os, sys
+import gc, os, sys
 print("before the import", file=sys.stderr, flush=True)
 import attention_layers
 import tensorflow as tf
 tf.constant(1.0) + 1.0
 print("after the import", file=sys.stderr, flush=True)
-print(os.environ.get("TF_CPP_MIN_LOG_LEVEL"), flush=True)
+print(os.environ.get("TF_CPP_MIN_LOG_LEVEL"), gc.get_freeze_count(), flush=True)
 sys.stderr.write("progress 50%\\r")
 sys.stderr.flush()
 os.write(2, b"E0000 a real error\\n")
@@ -55,5 +57,28 @@ def test_importing_the_package_drops_tensorflows_start_up_lines_and_nothing_else
     assert quiet_lines == [line for line in shown_lines if not START_UP_NOISE.search(line)]
     assert quiet_lines[0] == "before the import\n"
     assert quiet_lines[-3:] == ["after the import\n", "progress 50%\r", "E0000 a real error\n"]
-    # TensorFlow's logging level is left as it was (the quiet start sets none).
-    assert shown.stdout == quiet.stdout
+    # TensorFlow's logging level is left as it was (the quiet start sets none), and a
+    # user's program keeps Python's garbage collector as it is: nothing frozen.
+    assert shown.stdout == quiet.stdout and quiet.stdout.split()[1] == b"0"
+
+
+@pytest.mark.slow
+def test_a_command_freezes_what_its_imports_made(tmp_path):
+    """Our commands' start (`ATTENTION_LAYERS_QUIET_START=1`) freezes the objects Keras'
+    import of TensorFlow made (about 440,000); `ATTENTION_LAYERS_GC_FREEZE=0` does not."""
+    level, frozen = run_program(tmp_path, **{QUIET_START: "1"}).stdout.split()
+    assert level == b"2" and int(frozen) > 100_000
+    _, frozen = run_program(tmp_path, **{QUIET_START: "1", GC_FREEZE: "0"}).stdout.split()
+    assert int(frozen) == 0
+
+
+def test_freezing_moves_every_tracked_object_out_of_the_collectors_sight():
+    gc.unfreeze()  # this worker froze what collection imported (tests/conftest.py)
+    try:
+        freeze_imported_objects({GC_FREEZE: "off"})
+        assert gc.get_freeze_count() == 0
+        tracked = len(gc.get_objects())
+        freeze_imported_objects({})
+        assert gc.get_freeze_count() >= tracked - 1_000 and len(gc.get_objects()) < 1_000
+    finally:
+        gc.freeze()
