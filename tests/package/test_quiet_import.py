@@ -1,14 +1,15 @@
 """`import attention_layers` in a user's program prints none of TensorFlow's start-up lines,
 hides nothing else, and leaves standard error and TensorFlow's logging as they were
-(issue 28); `ATTENTION_LAYERS_QUIET_START=0` shows TensorFlow's lines as it writes them."""
+(issue 28); `ATTENTION_LAYERS_QUIET_START=0` shows TensorFlow's lines as it writes them.
+Our commands' start also freezes what the import made for the garbage collector; a user's
+program is left as it was (issue 29)."""
 
+import gc
 import os
 import subprocess
 import sys
 
 import pytest
-
-import gc
 
 from attention_layers._start_up import GC_FREEZE, QUIET_START, freeze_imported_objects
 from attention_layers.utils.console import START_UP_NOISE
