@@ -87,8 +87,8 @@ def freeze_imported_objects(environ=os.environ):
     those objects out of the garbage collector's sight (`gc.freeze()`), so that the
     collections during the run, and the one when the interpreter exits, no longer walk
     them. Keras' import of TensorFlow leaves about 440,000 tracked objects; freezing them took
-    0.8-1.1 CPU seconds off each command, about 6% of a tiny training run
-    (`benchmarks/gc_freeze.py`, benchmarks/RESULTS.md "CI time: the garbage collector").
+    1.1 CPU seconds, 8%, off a tiny training run (`benchmarks/gc_freeze.py`;
+    benchmarks/RESULTS.md, "CI time: the garbage collector, and the machine").
     Only the commands do this, never `import attention_layers` in a user's program.
     `ATTENTION_LAYERS_GC_FREEZE=0` leaves the collector as Python sets it."""
     if environ.get(GC_FREEZE, "").strip().lower() not in _OFF:

@@ -88,6 +88,6 @@ def pytest_collection_finish(session):
     """What collection imported (TensorFlow, Keras, every test module) lives as long as the
     process: frozen, the garbage collector no longer walks it in each full collection. In
     `tests/models` and `tests/export` (135 tests, one process) the collector's time fell from
-    14.1 to 6.3 s of 118 CPU seconds (benchmarks/RESULTS.md, "CI time: the garbage
-    collector"); the commands the tests start do the same (`_start_up.py`)."""
+    14.1 to 6.3 s of about 115 CPU seconds (benchmarks/RESULTS.md, "CI time: the garbage
+    collector, and the machine"); the commands the tests start do the same (`_start_up.py`)."""
     gc.freeze()
