@@ -37,6 +37,16 @@ def setting(text):
         raise argparse.ArgumentTypeError(f"expected BEAM:ALPHA, e.g. 4:0.6; got {text!r}") from None
 
 
+def read_run(run):
+    """The `TranslationConfig` of the run in folder `run` (its `config.json`, with the
+    values that a run written before a flag lacks, as an export reads it) and its
+    tokenizers (each language's case as the run chose it)."""
+    task = TranslationTask()
+    saved = json.loads((run / "config.json").read_text())
+    config = task.config_class.from_flags({**task.flags.saved_defaults, **saved})
+    return config, task.tokenizers(config, folder=run)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("run", help="the --output folder of a finished spa-eng run")
@@ -46,11 +56,9 @@ def main():
     parser.add_argument("--data", help="spa.txt, if not where the run's config says")
     args = parser.parse_args()
     run = pathlib.Path(args.run)
-    config = argparse.Namespace(**json.loads((run / "config.json").read_text()))
+    config, tokenizers = read_run(run)
     if config.dataset != "spa-eng":
         parser.error(f"{run} is a --dataset {config.dataset} run; this needs spa-eng")
-    task = TranslationTask()
-    tokenizers = task.tokenizers(config, folder=run)
     model = attention_layers.load_model(run / "translator.keras")
     corpus = load_spa_eng(args.data or config.data, seed=config.seed)
     validation = validation_sample(corpus)

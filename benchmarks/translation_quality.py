@@ -78,7 +78,7 @@ from attention_layers.text import (  # noqa: E402
 )  # noqa: E402
 from attention_layers.training import corpus_bleu, describe_device, evaluate_bleu  # noqa: E402
 from attention_layers.training.distribution import add_scale_flags, configure_scale  # noqa: E402
-from attention_layers.training.runner import build_model  # noqa: E402
+from attention_layers.training.fitting import averaging  # noqa: E402
 from attention_layers.training.tasks.preset_rule import fill_preset_from_data  # noqa: E402
 from attention_layers.training.tasks.translation import (  # noqa: E402
     PRESETS,
@@ -184,6 +184,18 @@ def train_for(model, dataset, seconds, clock, callbacks=()):
 # --- ours ---------------------------------------------------------------------------------
 
 
+def compiled_translator(task, config, tokenizers, plan, weight_averaging=0):
+    """The task's model (`TranslationTask.build_model` of the `TranslationConfig`),
+    built and compiled inside `plan`'s distribution scope with the task's optimizer, loss
+    and metrics, as the runner compiles the model of a run (`fitting.compiled_member`);
+    `weight_averaging` is `--weight-averaging`'s steps (0: none)."""
+    with plan.scope():
+        model = task.build_model(config, tokenizers)
+        model.compile(**task.compile_args(config, **averaging(weight_averaging)),
+                      **plan.compile_kwargs())
+    return model
+
+
 def run_ours(corpus, tests, seconds, clock, plan, scale_flags, averages=False, overrides=None,
              seed=0):
     """Trains and scores ours; `plan` is `configure_scale`'s, `scale_flags` the flags of
@@ -198,9 +210,9 @@ def run_ours(corpus, tests, seconds, clock, plan, scale_flags, averages=False, o
     if averages:  # the exploration starts from the raw weights, decoded greedily
         preset.update(weight_averaging=0, beam_width=1)
     args = argparse.Namespace(**preset, **scale_flags)
-    task = TranslationTask()
+    task, task_config = TranslationTask(), TranslationConfig.from_flags(preset)
     started = time.perf_counter()
-    source_tokenizer, target_tokenizer = task.tokenizers(TranslationConfig.from_flags(args), corpus)
+    source_tokenizer, target_tokenizer = task.tokenizers(task_config, corpus)
     print(f"Tokenizers learned in {time.perf_counter() - started:.0f} s (not counted)",
           flush=True)
     train = make_translation_dataset(
@@ -208,12 +220,12 @@ def run_ours(corpus, tests, seconds, clock, plan, scale_flags, averages=False, o
         batch_size=args.batch_size, max_length=args.max_length, shuffle=True, seed=seed,
     )
     keras.utils.set_random_seed(seed)
-    model = build_model(task, args, (source_tokenizer, target_tokenizer), plan,
-                        args.weight_averaging)
+    model = compiled_translator(task, task_config, (source_tokenizer, target_tokenizer), plan,
+                                args.weight_averaging)
     config = (
         f"Transformer {args.layers}+{args.layers} layers, d_model {args.model_dim}, "
         f"{args.heads} heads, feed-forward {args.feed_forward_dim}, dropout {args.dropout}, "
-        f"pre-norm; {task.describe_vocabulary(args, (source_tokenizer, target_tokenizer))}"
+        f"pre-norm; {task.describe_vocabulary(task_config, (source_tokenizer, target_tokenizer))}"
         f"; length <= {args.max_length}, batches of "
         f"{args.batch_size} bucketed by length; Adam, warm-up {args.warmup_steps} steps to "
         f"{args.learning_rate}, then 1/sqrt(step); "

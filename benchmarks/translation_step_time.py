@@ -30,9 +30,15 @@ from attention_layers.data import load_spa_eng, make_translation_dataset  # noqa
 from attention_layers.text import WordTokenizer  # noqa: E402
 from attention_layers.training import describe_device  # noqa: E402
 from attention_layers.training.distribution import configure_scale  # noqa: E402
-from attention_layers.training.runner import build_model  # noqa: E402
 from attention_layers.training.tasks.preset_rule import fill_preset_from_data  # noqa: E402
-from attention_layers.training.tasks.translation import PRESETS, TranslationTask  # noqa: E402
+from attention_layers.training.tasks.translation import (  # noqa: E402
+    PRESETS,
+    TranslationConfig,
+    TranslationTask,
+)
+
+# isort: split
+from translation_quality import compiled_translator  # noqa: E402  (this folder, first on the path)
 
 
 class StepTimes(keras.callbacks.Callback):
@@ -59,8 +65,8 @@ def step_time(corpus, tokenizers, jit, batch_size, steps, label_smoothing=0.0,
         corpus.train, *tokenizers, batch_size=batch_size, max_length=args.max_length,
         shuffle=True, seed=0,
     )
-    model = build_model(TranslationTask(), args, tokenizers, configure_scale(args),
-                        args.weight_averaging)
+    model = compiled_translator(TranslationTask(), TranslationConfig.from_flags(preset),
+                                tokenizers, configure_scale(args), args.weight_averaging)
     times = StepTimes()
     model.fit(train.take(steps), epochs=1, callbacks=[times], verbose=0)
     return float(np.median(np.diff(times.times)[steps // 2:]))
