@@ -45,9 +45,9 @@ def counted(function_type, type_context, func_graph, tracing_options):
         traces.append(time.perf_counter() - start)
     return result
 tc._create_concrete_function = counted
-import attention_layers.training.runner as runner
+import attention_layers.training.fitting as fitting
 if sys.argv[1] == "reference":
-    runner.build_training_state = lambda model, dataset: False
+    fitting.build_training_state = lambda model, dataset: False
 import train_translator
 start = time.perf_counter()
 try:

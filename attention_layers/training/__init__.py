@@ -1,6 +1,7 @@
 """The training commands' rooms: flags and their types, the typed settings of a run
 (`configs`), callbacks, schedules, devices and distribution, metrics and evaluation, the
-runner and the tasks (`training/tasks/`).
+runner and its steps (`command_line`, `resume`, `run_folder`, `fitting`, `saving`) and the
+tasks (`training/tasks/`).
 
 `evaluate_bleu` needs TensorFlow (text normalization) and is imported on first use, so that
 `import attention_layers`, which registers the schedule and metrics defined here, stays
@@ -11,11 +12,7 @@ import importlib
 
 from attention_layers.training.callbacks import ResumableEarlyStopping, make_callbacks
 from attention_layers.training.checkpoints import EpochCheckpoint
-from attention_layers.training.command_line import (
-    add_output_flags,
-    add_training_flags,
-    restore_resumed_flags,
-)
+from attention_layers.training.command_line import add_output_flags, add_training_flags
 from attention_layers.training.devices import describe_device, gpu_names
 from attention_layers.training.flags import (
     UsageError,
@@ -30,6 +27,7 @@ from attention_layers.training.metrics import (
     masked_accuracy,
     masked_loss,
 )
+from attention_layers.training.resume import restore_resumed_flags
 from attention_layers.training.schedules import TransformerSchedule
 
 __all__ = [

@@ -221,6 +221,22 @@ def configure_scale(args):
     return plan
 
 
+def scale_plan(parser, args):
+    """The run's `ScalePlan` from its parsed flags `args` (`configure_scale`), set up before
+    any tensor exists; `parser.error` on scale flags that do not fit the cluster or the
+    devices, and on `--max-minutes` with several workers."""
+    try:
+        plan = configure_scale(args)
+    except ValueError as error:  # a scale flag that does not fit the cluster or devices
+        parser.error(str(error))
+    if getattr(args, "max_minutes", None) and plan.num_workers > 1:
+        # Each worker's clock would stop it at its own step, and the others would wait
+        # for it in the next all-reduce.
+        parser.error("--max-minutes does not work with several workers (their clocks "
+                     "could stop them at different steps); limit the run with --epochs.")
+    return plan
+
+
 def _make_plan(args, distribution, *, gpus, **fields):
     jit = {"on": True, "off": False}.get(args.jit_compile)
     if jit is None:

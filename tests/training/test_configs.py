@@ -5,7 +5,7 @@ import dataclasses
 
 import pytest
 
-from attention_layers.training import runner
+from attention_layers.training import command_line
 from attention_layers.training.configs import RunSettings
 from attention_layers.training.tasks.base import Task, TaskFlags
 from attention_layers.training.tasks.classification import (
@@ -32,9 +32,9 @@ def test_a_task_implements_five_hooks_and_its_flags_two():
 
 def resolved(task, argv):
     """The complete flags of a fresh run with `argv` (nothing runs)."""
-    parser = runner.build_parser(task)
+    parser = command_line.build_parser(task)
     args = parser.parse_args(argv)
-    runner.resolve_flags(task, parser, args, folder=None)
+    command_line.resolve_flags(task, parser, args, folder=None)
     return args
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import attention_layers  # noqa: F401  (registers the loss for loading)
-from attention_layers.training import SmoothedSparseCrossentropy, masked_loss, runner
+from attention_layers.training import SmoothedSparseCrossentropy, command_line, masked_loss
 from attention_layers.training.tasks.classification import ClassificationTask
 from attention_layers.training.tasks.translation import TranslationTask
 
@@ -88,9 +88,9 @@ def test_a_model_compiled_with_it_round_trips_through_a_keras_file(tmp_path):
 
 
 def parse(task, argv):
-    parser = runner.build_parser(task)
+    parser = command_line.build_parser(task)
     args = parser.parse_args(argv)
-    return runner.resolve_flags(task, parser, args, folder=None)
+    return command_line.resolve_flags(task, parser, args, folder=None)
 
 
 def test_the_flag_reaches_the_translators_loss():
@@ -112,6 +112,6 @@ def test_the_flag_reaches_the_classifiers_loss():
 @pytest.mark.parametrize("value", ["1", "-0.1", "x"])
 def test_the_flag_refuses_values_outside_0_1(value, capsys):
     with pytest.raises(SystemExit) as exit:
-        runner.build_parser(TranslationTask()).parse_args(["--label-smoothing", value])
+        command_line.build_parser(TranslationTask()).parse_args(["--label-smoothing", value])
     assert exit.value.code == 2
     assert "--label-smoothing" in capsys.readouterr().err

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import train_translator
-from attention_layers.training import runner
+from attention_layers.training import command_line, distribution
 from attention_layers.training.callbacks import TrainingTimeLimit
 from attention_layers.training.checkpoints import EpochCheckpoint
 from attention_layers.training.distribution import ScalePlan
@@ -120,12 +120,12 @@ def test_the_command_stops_by_the_clock_then_evaluates_saves_and_exports(tmp_pat
 
 
 def test_several_workers_refuse_the_limit(monkeypatch):
-    monkeypatch.setattr(runner, "configure_scale", lambda args: ScalePlan(
+    monkeypatch.setattr(distribution, "configure_scale", lambda args: ScalePlan(
         distribution="multi-worker", precision="float32", jit_compile=False,
         steps_per_execution=1, num_replicas=2, num_workers=2,
     ))
-    parser = runner.build_parser(TranslationTask())
+    parser = command_line.build_parser(TranslationTask())
     args = parser.parse_args(["--max-minutes", "5"])
     with pytest.raises(SystemExit) as exit:
-        runner.make_plan(parser, args)
+        distribution.scale_plan(parser, args)
     assert exit.value.code == 2

@@ -7,7 +7,7 @@ import pytest
 
 from attention_layers.training.callbacks import AveragedWeights
 from attention_layers.training.checkpoints import EpochCheckpoint
-from attention_layers.training.runner import averaging
+from attention_layers.training.fitting import averaging
 from attention_layers.training.tasks.translation import TranslationConfig, TranslationTask
 
 MOMENTUM = 0.8

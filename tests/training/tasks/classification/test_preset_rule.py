@@ -5,7 +5,7 @@ run is checked on the shared run of test_own_files.py)."""
 
 import pytest
 
-from attention_layers.training import runner
+from attention_layers.training import command_line
 from attention_layers.training.tasks.classification import ClassificationTask
 from attention_layers.training.tasks.classification_rule import (
     TextStats,
@@ -112,9 +112,9 @@ def test_the_data_line_says_what_the_rule_chose():
 def parsed(argv):
     """The complete flags of a fresh `train_classifier.py` run with `argv` (nothing runs)."""
     task = ClassificationTask()
-    parser = runner.build_parser(task)
+    parser = command_line.build_parser(task)
     args = parser.parse_args(argv)
-    runner.resolve_flags(task, parser, args, args.output)  # completes args
+    command_line.resolve_flags(task, parser, args, args.output)  # completes args
     return args
 
 

@@ -16,7 +16,7 @@ import tensorflow as tf
 
 import train_classifier
 from attention_layers.text import WordTokenizer, conversions
-from attention_layers.training import evaluation, runner
+from attention_layers.training import command_line, evaluation
 from attention_layers.training.tasks import classification
 from tests.apps.conftest import tiny_classifier_run
 from tests.helpers import run_in_process, tiny_bigru_int8_run
@@ -211,9 +211,9 @@ def test_bad_flags(argv, message, tmp_path, capsys):
 
 def resolved(argv):
     task = classification.ClassificationTask()
-    parser = runner.build_parser(task)
+    parser = command_line.build_parser(task)
     args = parser.parse_args(argv)
-    runner.resolve_flags(task, parser, args, folder=None)  # completes args
+    command_line.resolve_flags(task, parser, args, folder=None)  # completes args
     return args
 
 

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from attention_layers.data import generate_translation_corpus, load_spa_eng
-from attention_layers.training import command_line, runner
+from attention_layers.training import command_line, resume
 from attention_layers.training.configs import RunSettings
 from attention_layers.training.tasks.preset_rule import (
     RULE_FLAGS,
@@ -124,9 +124,9 @@ def test_spa_engs_training_split_gives_the_spa_eng_preset(spa_eng):
 
 def resolved(argv):
     task = TranslationTask()
-    parser = runner.build_parser(task)
+    parser = command_line.build_parser(task)
     args = parser.parse_args(argv)
-    runner.resolve_flags(task, parser, args, folder=None)  # completes args
+    command_line.resolve_flags(task, parser, args, folder=None)  # completes args
     return task, parser, args
 
 
@@ -191,20 +191,20 @@ def test_resume_keeps_the_recorded_choice_and_reads_an_older_config(tmp_path):
              "command": task.name}
     (tmp_path / "config.json").write_text(json.dumps(saved))
     again = parser.parse_args(["--output", str(tmp_path), "--resume"])
-    again = command_line.restore_resumed_flags(parser, again, task)
+    again = resume.restore_resumed_flags(parser, again, task)
     assert (again.data_preset, again.warmup_steps, again.model_dim) == (record, 100, 64)
     assert TranslationConfig.from_flags(again).data_preset == record
     # A config.json written before the rule has no "data_preset": it resumes, with none.
     for name in ("data_preset", "case", "case_by_side"):
         del saved[name]
     (tmp_path / "config.json").write_text(json.dumps(saved))
-    older = command_line.restore_resumed_flags(
+    older = resume.restore_resumed_flags(
         parser, parser.parse_args(["--output", str(tmp_path), "--resume"]), task)
     assert older.data_preset is None and older.warmup_steps == 100
     # Nor "case": every run before --case lower-cased both sides, and --case may not change.
     assert (older.case, older.case_by_side) == ("lower", {"source": "lower", "target": "lower"})
     with pytest.raises(SystemExit):
-        command_line.restore_resumed_flags(parser, parser.parse_args(
+        resume.restore_resumed_flags(parser, parser.parse_args(
             ["--output", str(tmp_path), "--resume", "--case", "keep"]), task)
 
 
