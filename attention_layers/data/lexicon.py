@@ -5,9 +5,16 @@ their four forms, verbs their present tense in both languages. Nouns have semant
 and verbs say which kinds they take, so that sentences make sense ("the dog eats the
 apple", never "the table eats the song"). Every Spanish word has exactly one English
 translation in a given context, so each Spanish sentence has one correct translation.
+
+The word lists are data, in `words/` beside this module: `nouns.tsv`, `adjectives.tsv` and
+`verbs.tsv`, one word a line, their columns described at the top of each file. This module
+reads them and gives each word the forms that its table leaves to the regular rules
+(`_noun`, `_adjective`, `_verb`). The closed classes that the grammar names one by one
+(pronouns, determiners, question words) and "ser" stay here.
 """
 
 import dataclasses
+import importlib.resources
 
 # Grammatical persons used by the grammar: singular and plural, first to third person.
 # (Second person plural is left out: Latin-American "ustedes" and Spanish "vosotros"
@@ -60,6 +67,38 @@ class Verb:
     needs_place: bool = False
 
 
+def _table(name, flags=()):
+    """The rows of the word table `words/NAME.tsv` beside this module, as
+    `{column: value}` dicts in the file's order.
+
+    The first line that is not a comment (`#`) names the columns; each line below it is
+    one word, its cells separated by tabs. An empty cell, or a missing one at the end of a
+    line, is `None`: the word follows the regular rule. The columns in `flags` hold `yes`
+    or `no`, read as `True` or `False`.
+    """
+    path = importlib.resources.files(__package__) / "words" / f"{name}.tsv"
+    lines = [(number, line) for number, line
+             in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+             if line.strip() and not line.startswith("#")]
+    (_, header), *words = lines
+    columns = header.split("\t")
+    rows = []
+    for number, line in words:
+        cells = line.split("\t")
+        if len(cells) > len(columns):
+            raise ValueError(f"words/{name}.tsv, line {number}: {len(cells)} cells, "
+                             f"more than the {len(columns)} columns")
+        row = dict.fromkeys(columns)
+        row.update((column, cell or None) for column, cell in zip(columns, cells, strict=False))
+        for column in flags:
+            if row[column] not in ("yes", "no"):
+                raise ValueError(f"words/{name}.tsv, line {number}: {column} is "
+                                 f"{row[column]!r}, not yes or no")
+            row[column] = row[column] == "yes"
+        rows.append(row)
+    return rows
+
+
 def _noun(spanish, gender, english, kinds, *, spanish_plural=None, english_plural=None):
     if spanish_plural is None:
         spanish_plural = spanish + ("s" if spanish[-1] in "aeiouáéó" else "es")
@@ -71,91 +110,7 @@ def _noun(spanish, gender, english, kinds, *, spanish_plural=None, english_plura
 PERSON, ANIMAL, FOOD, THING, PLACE = "person", "animal", "food", "thing", "place"
 ANIMATE = frozenset({PERSON, ANIMAL})
 
-NOUNS = (
-    # People.
-    _noun("hombre", "m", "man", "person", english_plural="men"),
-    _noun("mujer", "f", "woman", "person", english_plural="women"),
-    _noun("niño", "m", "boy", "person"),
-    _noun("niña", "f", "girl", "person"),
-    _noun("profesor", "m", "teacher", "person"),
-    _noun("profesora", "f", "teacher", "person"),
-    _noun("estudiante", "mf", "student", "person"),
-    _noun("amigo", "m", "friend", "person"),
-    _noun("amiga", "f", "friend", "person"),
-    _noun("hermano", "m", "brother", "person"),
-    _noun("hermana", "f", "sister", "person"),
-    _noun("vecino", "m", "neighbor", "person"),
-    _noun("vecina", "f", "neighbor", "person"),
-    _noun("médico", "m", "doctor", "person"),
-    _noun("escritor", "m", "writer", "person"),
-    # Animals.
-    _noun("perro", "m", "dog", "animal"),
-    _noun("gato", "m", "cat", "animal"),
-    _noun("caballo", "m", "horse", "animal"),
-    _noun("pájaro", "m", "bird", "animal"),
-    _noun("ratón", "m", "mouse", "animal", spanish_plural="ratones", english_plural="mice"),
-    _noun("vaca", "f", "cow", "animal"),
-    _noun("oveja", "f", "sheep", "animal", english_plural="sheep"),
-    _noun("pez", "m", "fish", "animal", spanish_plural="peces", english_plural="fish"),
-    _noun("conejo", "m", "rabbit", "animal"),
-    _noun("pato", "m", "duck", "animal"),
-    _noun("tortuga", "f", "turtle", "animal"),
-    _noun("león", "m", "lion", "animal", spanish_plural="leones"),
-    _noun("mono", "m", "monkey", "animal"),
-    # Food.
-    _noun("manzana", "f", "apple", "food"),
-    _noun("naranja", "f", "orange", "food"),
-    _noun("pastel", "m", "cake", "food"),
-    _noun("galleta", "f", "cookie", "food"),
-    _noun("sopa", "f", "soup", "food"),
-    _noun("queso", "m", "cheese", "food"),
-    _noun("huevo", "m", "egg", "food"),
-    _noun("tomate", "m", "tomato", "food", english_plural="tomatoes"),
-    _noun("plátano", "m", "banana", "food"),
-    _noun("uva", "f", "grape", "food"),
-    _noun("zanahoria", "f", "carrot", "food"),
-    # Things; the extra kinds say what can be read, opened, broken, washed or used.
-    _noun("libro", "m", "book", "thing writing openable"),
-    _noun("carta", "f", "letter", "thing writing openable"),
-    _noun("periódico", "m", "newspaper", "thing writing"),
-    _noun("revista", "f", "magazine", "thing writing"),
-    _noun("mensaje", "m", "message", "thing writing"),
-    _noun("poema", "m", "poem", "thing writing"),
-    _noun("mesa", "f", "table", "thing breakable"),
-    _noun("silla", "f", "chair", "thing breakable"),
-    _noun("cama", "f", "bed", "thing"),
-    _noun("puerta", "f", "door", "thing openable"),
-    _noun("ventana", "f", "window", "thing openable breakable"),
-    _noun("caja", "f", "box", "thing openable"),
-    _noun("llave", "f", "key", "thing tool"),
-    _noun("coche", "m", "car", "thing tool washable"),
-    _noun("bicicleta", "f", "bicycle", "thing tool breakable"),
-    _noun("teléfono", "m", "phone", "thing tool breakable"),
-    _noun("reloj", "m", "clock", "thing breakable"),
-    _noun("lápiz", "m", "pencil", "thing tool breakable", spanish_plural="lápices"),
-    _noun("vaso", "m", "glass", "thing tool breakable washable"),
-    _noun("taza", "f", "cup", "thing tool breakable washable"),
-    _noun("plato", "m", "plate", "thing tool breakable washable"),
-    _noun("camisa", "f", "shirt", "thing washable"),
-    _noun("zapato", "m", "shoe", "thing washable"),
-    _noun("sombrero", "m", "hat", "thing washable"),
-    _noun("pelota", "f", "ball", "thing"),
-    _noun("paraguas", "m", "umbrella", "thing tool openable", spanish_plural="paraguas"),
-    _noun("maleta", "f", "suitcase", "thing openable"),
-    _noun("cuchillo", "m", "knife", "thing tool", english_plural="knives"),
-    # Places ("en el parque" is always "in the park").
-    _noun("ciudad", "f", "city", "place", english_plural="cities"),
-    _noun("parque", "m", "park", "place"),
-    _noun("jardín", "m", "garden", "place", spanish_plural="jardines"),
-    _noun("bosque", "m", "forest", "place"),
-    _noun("río", "m", "river", "place"),
-    _noun("pueblo", "m", "village", "place"),
-    _noun("escuela", "f", "school", "place"),
-    _noun("oficina", "f", "office", "place"),
-    _noun("mercado", "m", "market", "place"),
-    _noun("museo", "m", "museum", "place"),
-    _noun("lago", "m", "lake", "place"),
-)
+NOUNS = tuple(_noun(**row) for row in _table("nouns"))
 
 
 def _adjective(
@@ -177,66 +132,7 @@ def _adjective(
     return Adjective(forms, english, frozenset(kinds.split()), predicative)
 
 
-_COLOURED = "animal food thing"
-_ANY = "person animal food thing place"
-ADJECTIVES = (
-    _adjective("negro", "black", _COLOURED),
-    _adjective("blanco", "white", _COLOURED),
-    _adjective("rojo", "red", _COLOURED),
-    _adjective("amarillo", "yellow", _COLOURED),
-    _adjective("verde", "green", _COLOURED),
-    _adjective("azul", "blue", "thing"),
-    _adjective("gris", "gray", "animal thing"),
-    _adjective("marrón", "brown", "animal thing", plural="marrones"),
-    _adjective("pequeño", "small", _ANY),
-    _adjective("grande", "big", _ANY),
-    _adjective("enorme", "huge", _ANY),
-    _adjective("nuevo", "new", "thing place"),
-    _adjective("viejo", "old", "person animal thing place"),
-    _adjective("antiguo", "ancient", "thing place"),
-    _adjective("moderno", "modern", "thing place"),
-    _adjective("bonito", "pretty", _ANY),
-    _adjective("feo", "ugly", _ANY),
-    _adjective("hermoso", "beautiful", _ANY),
-    _adjective("alto", "tall", "person animal"),
-    _adjective("joven", "young", "person animal", plural="jóvenes"),
-    _adjective("gordo", "fat", "person animal"),
-    _adjective("delgado", "thin", "person animal"),
-    _adjective("fuerte", "strong", "person animal"),
-    _adjective("rápido", "fast", "person animal thing"),
-    _adjective("lento", "slow", "person animal thing"),
-    _adjective("caro", "expensive", "food thing"),
-    _adjective("barato", "cheap", "food thing"),
-    _adjective("delicioso", "delicious", "food"),
-    _adjective("dulce", "sweet", "food"),
-    _adjective("mojado", "wet", "animal thing place", predicative=False),
-    _adjective("sucio", "dirty", "animal thing place", predicative=False),
-    _adjective("cansado", "tired", "person animal", predicative=False),
-    _adjective("feliz", "happy", "person animal", plural="felices"),
-    _adjective("triste", "sad", "person animal"),
-    _adjective("tranquilo", "quiet", "person animal place"),
-    _adjective("famoso", "famous", "person place thing"),
-    _adjective("inteligente", "intelligent", "person animal"),
-    _adjective("simpático", "friendly", "person animal"),
-    _adjective("amable", "kind", "person"),
-    _adjective("valiente", "brave", "person animal"),
-    _adjective(
-        "trabajador",
-        "hardworking",
-        "person",
-        feminine="trabajadora",
-        plural="trabajadores",
-        feminine_plural="trabajadoras",
-    ),
-    _adjective(
-        "hablador",
-        "talkative",
-        "person animal",
-        feminine="habladora",
-        plural="habladores",
-        feminine_plural="habladoras",
-    ),
-)
+ADJECTIVES = tuple(_adjective(**row) for row in _table("adjectives", flags=["predicative"]))
 
 
 def _regular(infinitive):
@@ -254,136 +150,26 @@ def _irregular(*forms):
     return dict(zip(PERSONS, forms, strict=True))
 
 
-def _verb(spanish, english, english_third, subjects, objects="", **flags):
+def _verb(spanish, english, english_third, subjects, objects=None, **flags):
+    """`spanish`: the infinitive of a regular verb, or its five present forms (`PERSONS`
+    order), space-separated; `subjects`, `objects`: noun kinds, space-separated."""
+    forms = spanish.split()
     return Verb(
-        spanish if isinstance(spanish, dict) else _regular(spanish),
+        _regular(spanish) if len(forms) == 1 else _irregular(*forms),
         english,
         english_third,
         frozenset(subjects.split()),
-        frozenset(objects.split()),
+        frozenset((objects or "").split()),
         **flags,
     )
 
 
-_THINGS = "thing food writing"
-INTRANSITIVE_VERBS = (
-    _verb(
-        _irregular("duermo", "duermes", "duerme", "dormimos", "duermen"),
-        "sleep",
-        "sleeps",
-        "person animal",
-    ),
-    _verb("correr", "run", "runs", "person animal"),
-    _verb("caminar", "walk", "walks", "person animal"),
-    _verb("nadar", "swim", "swims", "person animal"),
-    _verb("cantar", "sing", "sings", "person animal"),
-    _verb("bailar", "dance", "dances", "person"),
-    _verb("llorar", "cry", "cries", "person"),
-    _verb("trabajar", "work", "works", "person"),
-    _verb("saltar", "jump", "jumps", "person animal"),
-    _verb("descansar", "rest", "rests", "person animal"),
-    _verb(
-        _irregular("juego", "juegas", "juega", "jugamos", "juegan"),
-        "play",
-        "plays",
-        "person animal",
-    ),
-    _verb(
-        _irregular("sonrío", "sonríes", "sonríe", "sonreímos", "sonríen"),
-        "smile",
-        "smiles",
-        "person",
-    ),
-    _verb("vivir", "live", "lives", "person animal", needs_place=True),
-)
-
-TRANSITIVE_VERBS = (
-    _verb("comer", "eat", "eats", "person animal", "food"),
-    _verb(_irregular("leo", "lees", "lee", "leemos", "leen"), "read", "reads", "person", "writing"),
-    _verb("escribir", "write", "writes", "person", "writing"),
-    _verb("comprar", "buy", "buys", "person", _THINGS),
-    _verb("vender", "sell", "sells", "person", _THINGS + " animal"),
-    _verb("buscar", "look for", "looks for", "person animal", _ANY, personal_a=True),
-    _verb(
-        _irregular("encuentro", "encuentras", "encuentra", "encontramos", "encuentran"),
-        "find",
-        "finds",
-        "person animal",
-        _ANY,
-        personal_a=True,
-    ),
-    _verb("abrir", "open", "opens", "person", "openable"),
-    _verb(
-        _irregular("cierro", "cierras", "cierra", "cerramos", "cierran"),
-        "close",
-        "closes",
-        "person",
-        "openable",
-    ),
-    _verb("lavar", "wash", "washes", "person", "washable animal", personal_a=True),
-    _verb("limpiar", "clean", "cleans", "person", "thing place"),
-    _verb("romper", "break", "breaks", "person animal", "breakable"),
-    _verb("necesitar", "need", "needs", "person animal", _THINGS),
-    _verb("usar", "use", "uses", "person", "tool"),
-    _verb(
-        _irregular("tengo", "tienes", "tiene", "tenemos", "tienen"),
-        "have",
-        "has",
-        "person",
-        _THINGS + " animal",
-    ),
-    _verb(
-        _irregular("veo", "ves", "ve", "vemos", "ven"),
-        "see",
-        "sees",
-        "person animal",
-        _ANY,
-        personal_a=True,
-    ),
-    _verb("mirar", "watch", "watches", "person animal", "person animal thing", personal_a=True),
-    _verb("ayudar", "help", "helps", "person animal", "person animal", personal_a=True),
-    _verb("llamar", "call", "calls", "person", "person animal", personal_a=True),
-    _verb(
-        _irregular("conozco", "conoces", "conoce", "conocemos", "conocen"),
-        "know",
-        "knows",
-        "person",
-        "person animal place",
-        personal_a=True,
-    ),
-    _verb(
-        _irregular("sigo", "sigues", "sigue", "seguimos", "siguen"),
-        "follow",
-        "follows",
-        "person animal",
-        "person animal",
-        personal_a=True,
-    ),
-    _verb("visitar", "visit", "visits", "person", "person place", personal_a=True),
-    _verb("pintar", "paint", "paints", "person", "thing"),
-    _verb("dibujar", "draw", "draws", "person", "thing food place"),
-    _verb("cocinar", "cook", "cooks", "person", "food"),
-    _verb("llevar", "carry", "carries", "person animal", _THINGS),
-    _verb(
-        _irregular("pierdo", "pierdes", "pierde", "perdemos", "pierden"),
-        "lose",
-        "loses",
-        "person",
-        "thing writing",
-    ),
-    _verb(
-        _irregular("quiero", "quieres", "quiere", "queremos", "quieren"),
-        "want",
-        "wants",
-        "person animal",
-        _THINGS,
-    ),
-)
+_VERBS = tuple(_verb(**row) for row in _table("verbs", flags=["personal_a", "needs_place"]))
+INTRANSITIVE_VERBS = tuple(verb for verb in _VERBS if not verb.object_kinds)
+TRANSITIVE_VERBS = tuple(verb for verb in _VERBS if verb.object_kinds)
 
 # "ser", for "<subject> es <adjective>".
-COPULA = _verb(
-    _irregular("soy", "eres", "es", "somos", "son"), "be", "is", "person animal food thing place"
-)
+COPULA = _verb("soy eres es somos son", "be", "is", "person animal food thing place")
 COPULA_ENGLISH = {"1sg": "am", "2sg": "are", "3sg": "is", "1pl": "are", "3pl": "are"}
 
 # Subject pronouns: (Spanish, English, person, gender); None: the speaker's or the

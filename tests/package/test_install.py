@@ -107,6 +107,14 @@ def test_the_wheel_declares_the_requirement_files(wheel):
     assert any(name.startswith("attention_layers/models/") for name in archive.namelist())
 
 
+def test_the_wheel_holds_the_word_tables_of_the_generated_corpus(wheel):
+    tables = sorted(path.relative_to(ROOT).as_posix()
+                    for path in (ROOT / "attention_layers" / "data" / "words").glob("*.tsv"))
+    assert len(tables) == 3
+    with zipfile.ZipFile(wheel) as archive:
+        assert set(tables) <= set(archive.namelist())
+
+
 def test_the_readme_set_up_installs_the_package_and_ci_runs_it():
     command = _set_up_command()
     arguments = shlex.split(command)
