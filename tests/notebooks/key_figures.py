@@ -63,7 +63,7 @@ KEY_FIGURES = {
         (r"greedy export == translate\(\):\s+True", present, "export == library, greedy"),
         (r"beam 4 export == translate\(beam 4\): True", present, "export == library, beam"),
         (r"same translations as in this notebook: True", present, "a fresh process agrees"),
-        (r"exact matches with the reference: greedy ([\d.]+)%", above(60), "exact test"),  # 82.1
+        (r"exact matches with the reference: greedy ([\d.]+)%", above(60), "exact test"),  # 77.4
         (r"exported classifier: test accuracy ([\d.]+)%", above(90), "classifier export"),
     ],
     "09_the_cost_of_attention": [
