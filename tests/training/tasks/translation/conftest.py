@@ -10,6 +10,7 @@ import pytest
 from attention_layers.data import make_translation_dataset
 from attention_layers.text import WordTokenizer
 from attention_layers.training import masked_accuracy, masked_loss
+from attention_layers.training.state import build_training_state
 from tests.helpers import bahdanau_translator, generated_translation
 
 MAX_LENGTH = 24  # the generated sentences have at most 17 words and marks, plus [START]/[END]
@@ -45,6 +46,7 @@ def trained_rnn(generated_corpus):
     model.compile(
         keras.optimizers.Adam(3e-3, clipnorm=1.0), masked_loss(), metrics=[masked_accuracy]
     )
+    build_training_state(model, train)  # fit then traces its step once, not twice
     history = model.fit(train, epochs=8, verbose=0)
     return Trained(model, corpus, source_tokenizer, target_tokenizer, history.history)
 
