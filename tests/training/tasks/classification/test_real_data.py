@@ -8,6 +8,7 @@ from attention_layers.data import make_classification_dataset
 from attention_layers.models import TransformerClassifier
 from attention_layers.training import evaluation, runner
 from attention_layers.training.configs import RunSettings
+from attention_layers.training.state import build_training_state
 from attention_layers.training.tasks import classification
 
 
@@ -34,6 +35,7 @@ def test_sst2_loads_and_trains(data_dir, tmp_path):
         tokenizer.vocabulary_size, num_layers=1, model_dim=16, num_heads=2, feed_forward_dim=32
     )
     model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+    build_training_state(model, train)  # fit then traces its step once, not twice
     history = model.fit(train, epochs=1, verbose=0)
     assert np.isfinite(history.history["loss"][0])
     loss, accuracy = model.evaluate(dev, verbose=0)
