@@ -2,6 +2,7 @@
 finished run, with the targets, the metric and the command's checks asserted by value."""
 
 import json
+import shutil
 
 import keras
 import numpy as np
@@ -12,7 +13,7 @@ from attention_layers.data import generate_sentiment_corpus, make_classification
 from attention_layers.models import BiGRUClassifier
 from attention_layers.text import WordTokenizer, conversions
 from attention_layers.training import distillation, metrics
-from tests.helpers import run_in_process
+from tests.helpers import run_in_process, tiny_bigru_int8_run
 
 TINY = [
     "--model", "bigru", "--num-examples", "400", "--embedding-dim", "8", "--units", "8",
@@ -79,11 +80,17 @@ def test_thresholded_accuracy_reads_soft_targets_by_their_side():
     )
 
 
+@pytest.fixture(scope="session")
+def finished_run(tmp_path_factory):
+    """The session's finished `--model bigru` run (`tests.helpers.TINY_BIGRU_INT8`), which
+    test_train_classifier.py checks: the teacher below, copied and rewritten."""
+    return tiny_bigru_int8_run(tmp_path_factory)[0]
+
+
 @pytest.mark.slow
-def test_the_student_learns_the_teachers_answers_not_the_labels(tmp_path, capsys):
+def test_the_student_learns_the_teachers_answers_not_the_labels(finished_run, tmp_path, capsys):
     teacher_run = tmp_path / "teacher"
-    code, _, err = run([*TINY, "--epochs", "1", "--output", teacher_run], capsys)
-    assert code == 0, err
+    shutil.copytree(finished_run, teacher_run)
     # The teacher, rewritten to answer "positive" (sigmoid(6) = 0.998) whatever the sentence:
     # a student that follows it says positive everywhere, one that learns the labels does not.
     teacher = keras.saving.load_model(teacher_run / "classifier.keras")
