@@ -84,11 +84,16 @@ def test_fresh_process_cannot_see_the_project(served):
     _, modules, _ = served
     assert modules["attention_layers"] is False
     # Compared as resolved paths, not string prefixes: a venv at /tmp/ci-venv is not inside
-    # a checkout at /tmp/ci.
+    # a checkout at /tmp/ci. Only absolute entries: the process runs in a scratch folder
+    # outside the checkout, where a relative one would point, and setuptools' editable
+    # install adds one that is no folder at all (its path-hook key,
+    # `__editable__.attention_layers-0.1.0.finder.__path_hook__`), which resolved here, in
+    # the checkout, would look inside it.
     repository = pathlib.Path(__file__).resolve().parents[2]
     inside = [
         entry for entry in modules["sys_path"]
-        if entry and pathlib.Path(entry).resolve().is_relative_to(repository)
+        if entry and pathlib.Path(entry).is_absolute()
+        and pathlib.Path(entry).resolve().is_relative_to(repository)
     ]
     assert not inside, inside
 
