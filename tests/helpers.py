@@ -7,13 +7,11 @@ import pathlib
 
 import keras
 import pytest
-import tensorflow as tf
 from filelock import FileLock
 
 from attention_layers.data import generate_translation_corpus
 from attention_layers.models import RNNTranslator
 from attention_layers.text import WordTokenizer
-from attention_layers.training.state import build_training_state
 
 # The repository: where the command scripts are, and the working folder of a test's
 # subprocess.
@@ -53,13 +51,6 @@ def bahdanau_translator(source_tokenizer, target_tokenizer, **options):
         attention="bahdanau",
         **options,
     )
-
-
-def build_state_for_arrays(model, x, y):
-    """`build_training_state` before a `fit` on arrays (a one-element dataset only gives
-    their shapes): TensorFlow then traces the training step once, not twice, and the fit
-    is the same to the last bit (tests/training/test_state.py)."""
-    build_training_state(model, tf.data.Dataset.from_tensors((x, y)))
 
 
 def run_in_process(command, argv, capsys):

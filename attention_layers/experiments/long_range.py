@@ -98,12 +98,9 @@ def train(model, task, distance, budgets, batch_size, learning_rate, stop_accura
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
     )
-    if keras.backend.backend() == "tensorflow":  # other backends build it before tracing
-        import tensorflow as tf
-
-        # The optimizer's and the metric's variables, built from the held-out arrays'
-        # shapes: TensorFlow then traces the training step once, not twice.
-        build_training_state(model, tf.data.Dataset.from_tensors(held_out))
+    # The optimizer's and the metric's variables, built from the held-out arrays' shapes:
+    # TensorFlow then traces the training step once, not twice (other backends: a no-op).
+    build_training_state(model, held_out)
     rng = np.random.default_rng(seed)
     recent = collections.deque(maxlen=_WINDOW)
     accuracies, taken = [], 0

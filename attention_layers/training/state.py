@@ -9,11 +9,12 @@ time. On a tiny translator that second trace was a third of the run (benchmarks/
 """
 
 import keras
+import numpy as np
 
 
-def build_training_state(model, dataset):
+def build_training_state(model, data):
     """Builds `model`'s variables, its optimizer's and its compiled loss' and metrics'
-    from the shapes of `dataset`'s batches, without reading a batch.
+    from the shapes of `data`'s batches, without reading a batch.
 
     It does what Keras does itself before `fit` under a distribution strategy
     (`Trainer._symbolic_build` on symbolic inputs: `backend.compute_output_spec` of the
@@ -24,8 +25,10 @@ def build_training_state(model, dataset):
 
     Args:
         model: a compiled `keras.Model`.
-        dataset: the `tf.data.Dataset` that `fit` will read, of `(x, y)` or
-            `(x, y, sample_weight)` batches.
+        data: the `tf.data.Dataset` that `fit` will read, of `(x, y)` or
+            `(x, y, sample_weight)` batches; or, before a `fit` on arrays, those arrays
+            as one tuple, `(x, y)` (`x` itself a tuple or dict for several inputs): only
+            their shapes and dtypes are read.
 
     Returns:
         True if the state was built here, False if it was left to `fit`.
@@ -35,13 +38,19 @@ def build_training_state(model, dataset):
     >>> model.compile(optimizer="adam", loss="mse")
     >>> build_training_state(model, train)   # model.optimizer.built is now True
     >>> model.fit(train, epochs=3)           # one trace of the training step
+    >>> build_training_state(other, (x, y))  # before other.fit(x, y, batch_size=64)
     """
     if keras.backend.backend() != "tensorflow":
         return False  # the JAX and PyTorch trainers build symbolically in `fit` already
     if getattr(model, "_distribute_strategy", "absent") is not None:
         return False  # under a strategy Keras builds the state itself
     build = getattr(model, "_symbolic_build", None)
-    spec = getattr(dataset, "element_spec", None)
+    spec = getattr(data, "element_spec", None)
+    if spec is None and isinstance(data, tuple):  # arrays: their specs, no copy of them
+        import tensorflow as tf
+
+        spec = tf.nest.map_structure(
+            lambda array: tf.TensorSpec(np.shape(array), np.asarray(array).dtype), data)
     if build is None or spec is None:
         return False
     try:

@@ -21,7 +21,8 @@ from attention_layers.export import export_classifier, export_translator
 from attention_layers.models import TransformerClassifier, TransformerTranslator
 from attention_layers.text import WordTokenizer
 from attention_layers.training import masked_loss
-from tests.helpers import bahdanau_translator, build_state_for_arrays, word_tokenizers
+from attention_layers.training.state import build_training_state
+from tests.helpers import bahdanau_translator, word_tokenizers
 
 # Export is TensorFlow (SavedModels, tokenizers); the full-prefix reference decoder needs
 # its dynamic shapes too. On other backends these tests are not collected.
@@ -96,7 +97,7 @@ def trained_transformer(corpus, tokenizers):
     model.compile(
         optimizer=keras.optimizers.Adam(3e-3), loss=masked_loss(), jit_compile=False
     )
-    build_state_for_arrays(model, (source, target[:, :-1]), target[:, 1:])
+    build_training_state(model, ((source, target[:, :-1]), target[:, 1:]))
     model.fit((source, target[:, :-1]), target[:, 1:], batch_size=64, epochs=8, verbose=0)
     return Translator(model, source_tokenizer, target_tokenizer, corpus)
 

@@ -6,7 +6,7 @@ import pytest
 
 from attention_layers.models import ATTENTIONS, RNNTranslator, TransformerTranslator
 from attention_layers.training import masked_accuracy, masked_loss
-from tests.helpers import build_state_for_arrays
+from attention_layers.training.state import build_training_state
 
 SOURCE = np.array([[5, 6, 7, 8, 0], [3, 4, 9, 0, 0]])
 TARGET_IN = np.array([[2, 8, 9, 10], [2, 11, 12, 0]])
@@ -91,7 +91,7 @@ def test_translators_fit_a_tiny_batch(make_model):
     model = make_model()
     model.compile(optimizer=keras.optimizers.Adam(0.02), loss=masked_loss(),
                   metrics=[masked_accuracy])
-    build_state_for_arrays(model, (SOURCE, TARGET_IN), TARGET_OUT)
+    build_training_state(model, ((SOURCE, TARGET_IN), TARGET_OUT))
     history = model.fit((SOURCE, TARGET_IN), TARGET_OUT, epochs=40, verbose=0)
     assert history.history["loss"][-1] < 0.2 * history.history["loss"][0]
     assert history.history["masked_accuracy"][-1] == 1.0

@@ -65,3 +65,16 @@ def test_under_a_strategy_keras_builds_it_and_nothing_is_done_here():
         model, data = _model_and_data()
     assert not build_training_state(model, data)
     assert not model.optimizer.built
+
+
+def test_arrays_before_a_fit_on_arrays_give_the_same_state_and_the_same_training():
+    model, data = _model_and_data()
+    ids = np.concatenate([x for x, _ in data.take(3)])  # the 48 rows of length 6
+    assert build_training_state(model, (ids, ids))  # shapes and dtypes only
+    assert model.optimizer.built
+    before = len(model.optimizer.variables)
+    built_first = model.fit(ids, ids, batch_size=16, epochs=2, verbose=0, shuffle=False)
+    assert len(model.optimizer.variables) == before
+    model, _ = _model_and_data()
+    as_before = model.fit(ids, ids, batch_size=16, epochs=2, verbose=0, shuffle=False)
+    assert built_first.history == as_before.history  # the same losses, to the last bit

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from attention_layers.training.distribution import ScalePlan, add_scale_flags, configure_scale
-from tests.helpers import build_state_for_arrays
+from attention_layers.training.state import build_training_state
 from tests.training.distribution.tiny_run import VOCABULARY, tiny_data
 
 
@@ -90,7 +90,7 @@ def test_mixed_policies_train_without_nan(precision):
     inputs, target = tiny_data()
     logits = model(inputs)
     assert keras.backend.standardize_dtype(logits.dtype) == precision.split("_")[1]
-    build_state_for_arrays(model, inputs, target)  # one trace of the training step
+    build_training_state(model, (inputs, target))  # one trace of the training step
     history = model.fit(inputs, target, batch_size=16, epochs=4, verbose=0)
     losses = history.history["loss"]
     assert np.all(np.isfinite(losses)) and losses[-1] < losses[0] - 0.2
