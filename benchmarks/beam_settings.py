@@ -11,7 +11,6 @@ greedy decoding and ignores it).
 """
 
 import argparse
-import json
 import os
 import pathlib
 import time
@@ -26,6 +25,7 @@ from translation_quality import validation_sample  # noqa: E402  (this folder, f
 
 from attention_layers.data import load_spa_eng  # noqa: E402
 from attention_layers.training import evaluate_bleu  # noqa: E402
+from attention_layers.training.saving import read_finished_run  # noqa: E402
 from attention_layers.training.tasks.translation import TranslationTask  # noqa: E402
 
 
@@ -41,10 +41,8 @@ def read_run(run):
     """The `TranslationConfig` of the run in folder `run` (its `config.json`, with the
     values that a run written before a flag lacks, as an export reads it) and its
     tokenizers (each language's case as the run chose it)."""
-    task = TranslationTask()
-    saved = json.loads((run / "config.json").read_text())
-    config = task.config_class.from_flags({**task.flags.saved_defaults, **saved})
-    return config, task.tokenizers(config, folder=run)
+    _, config, tokenizers = read_finished_run(run, TranslationTask())
+    return config, tokenizers
 
 
 def main():

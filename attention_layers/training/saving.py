@@ -52,12 +52,20 @@ def export_run(output, task=None):
     returns its path, e.g. `OUTPUT/serving/2`. `task`: the run's `Task`, by default the one
     its `config.json` names (see `load_task`)."""
     output = pathlib.Path(output)
+    task, config, tokenizers = read_finished_run(output, task)
+    model = keras.saving.load_model(output / f"{task.name}.keras")
+    return export_version(task, config, model, tokenizers, output)
+
+
+def read_finished_run(output, task=None):
+    """`(task, config, tokenizers)` of the run in folder `output`: its `Task` (`task`, by
+    default the one its `config.json` names), the task's config from `config.json` (with
+    the values that a run written before a flag lacks, `TaskFlags.saved_defaults`) and the
+    tokenizers read back from the folder."""
     saved = json.loads((output / "config.json").read_text())
     task = task or task_of_config(saved)
     config = task.config_class.from_flags({**task.flags.saved_defaults, **saved})
-    tokenizers = task.tokenizers(config, folder=output)
-    model = keras.saving.load_model(output / f"{task.name}.keras")
-    return export_version(task, config, model, tokenizers, output)
+    return task, config, task.tokenizers(config, folder=output)
 
 
 def export_version(task, config, model, tokenizers, output):
